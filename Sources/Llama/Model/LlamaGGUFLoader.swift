@@ -1,0 +1,104 @@
+import Foundation
+import TensorMath
+
+/// Builds a `LlamaModel` from a GGUF file with `general.architecture = llama`.
+public enum LlamaGGUFLoader {
+    /// Reads the architecture from GGUF metadata; errors name the missing or bad key.
+    public static func config(_ file: GGUFFile) throws -> LlamaConfig {
+        let arch = try file.string("general.architecture")
+        guard arch == "llama" else {
+            throw ModelFileError.invalidMetadata(file: file.path, key: "general.architecture",
+                                                 reason: "\"\(arch)\" is not a Llama-family model")
+        }
+        let p = "llama."
+        let heads = try file.int(p + "attention.head_count")
+        let hidden = try file.int(p + "embedding_length")
+        let vocab: Int
+        if let v = file.metadata[p + "vocab_size"]?.int { vocab = v } else if let tokens = file.metadata["tokenizer.ggml.tokens"]?.array {
+            vocab = tokens.count
+        } else if let e = file.tensorInfo("token_embd.weight") { vocab = e.shape[0] } else {
+            throw ModelFileError.missingMetadata(file: file.path, key: p + "vocab_size")
+        }
+        let headDim = file.metadata[p + "attention.key_length"]?.int ?? hidden / max(heads, 1)
+        if let ropeDims = file.metadata[p + "rope.dimension_count"]?.int, ropeDims != headDim {
+            throw ModelFileError.invalidMetadata(file: file.path, key: p + "rope.dimension_count",
+                                                 reason: "partial rotary embedding (\(ropeDims) of \(headDim)) is not supported")
+        }
+        let config = LlamaConfig(
+            vocabSize: vocab, hiddenSize: hidden,
+            intermediateSize: try file.int(p + "feed_forward_length"),
+            layerCount: try file.int(p + "block_count"),
+            headCount: heads,
+            kvHeadCount: file.metadata[p + "attention.head_count_kv"]?.int ?? heads,
+            headDim: headDim,
+            rmsNormEps: Float(try file.double(p + "attention.layer_norm_rms_epsilon")),
+            ropeTheta: Float(file.metadata[p + "rope.freq_base"]?.double ?? 10_000),
+            maxPositions: file.metadata[p + "context_length"]?.int ?? 2048,
+            tieWordEmbeddings: file.tensorInfo("output.weight") == nil,
+            bosTokenID: file.metadata["tokenizer.ggml.bos_token_id"]?.int,
+            eosTokenID: file.metadata["tokenizer.ggml.eos_token_id"]?.int)
+        if let problem = config.validationProblem {
+            throw ModelFileError.invalidMetadata(file: file.path, key: "llama.*", reason: problem)
+        }
+        return config
+    }
+
+    /// Loads and dequantizes every weight, un-permuting `attn_q`/`attn_k` rows from
+    /// llama.cpp's adjacent-pair RoPE order into Hugging Face's rotate-half order.
+    public static func load(_ file: GGUFFile) throws -> LlamaModel {
+        let c = try config(file)
+        func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
+        var layers: [LlamaLayerWeights] = []
+        for i in 0..<c.layerCount {
+            let b = "blk.\(i)."
+            layers.append(LlamaLayerWeights(
+                attentionNorm: try vector(b + "attn_norm.weight"),
+                wq: unpermuteRoPERows(try file.tensor(b + "attn_q.weight"), heads: c.headCount),
+                wk: unpermuteRoPERows(try file.tensor(b + "attn_k.weight"), heads: c.kvHeadCount),
+                wv: try file.tensor(b + "attn_v.weight"),
+                wo: try file.tensor(b + "attn_output.weight"),
+                mlpNorm: try vector(b + "ffn_norm.weight"),
+                gate: try file.tensor(b + "ffn_gate.weight"),
+                up: try file.tensor(b + "ffn_up.weight"),
+                down: try file.tensor(b + "ffn_down.weight")))
+        }
+        let weights = LlamaWeights(
+            embedding: try file.tensor("token_embd.weight"), layers: layers,
+            finalNorm: try vector("output_norm.weight"),
+            lmHead: file.tensorInfo("output.weight") == nil ? nil : try file.tensor("output.weight"))
+        return try LlamaModel(config: c, weights: weights, source: file.path)
+    }
+
+    /// GGUF row `h*hd + 2i + s` holds Hugging Face row `h*hd + s*hd/2 + i`
+    /// (llama.cpp's converter interleaves the two rotate-half halves). This undoes it.
+    public static func unpermuteRoPERows(_ w: Tensor, heads: Int) -> Tensor {
+        let rows = w.shape[0], cols = w.shape[1]
+        let hd = rows / heads, half = hd / 2
+        var out = Tensor(zeros: w.shape)
+        for h in 0..<heads {
+            for i in 0..<half {
+                for s in 0..<2 {
+                    let src = (h * hd + 2 * i + s) * cols, dst = (h * hd + s * half + i) * cols
+                    for j in 0..<cols { out.data[dst + j] = w.data[src + j] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The inverse of `unpermuteRoPERows`, used when writing GGUF files.
+    public static func permuteRoPERows(_ w: Tensor, heads: Int) -> Tensor {
+        let rows = w.shape[0], cols = w.shape[1]
+        let hd = rows / heads, half = hd / 2
+        var out = Tensor(zeros: w.shape)
+        for h in 0..<heads {
+            for i in 0..<half {
+                for s in 0..<2 {
+                    let dst = (h * hd + 2 * i + s) * cols, src = (h * hd + s * half + i) * cols
+                    for j in 0..<cols { out.data[dst + j] = w.data[src + j] }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,74 @@
+import TensorMath
+
+/// Frozen weights of one decoder block, in Hugging Face layout (`[out, in]`,
+/// rotate-half RoPE order for the query and key rows).
+public struct LlamaLayerWeights: Sendable {
+    public var attentionNorm: [Float]   // [D]
+    public var wq: Tensor               // [nH*hd, D]
+    public var wk: Tensor               // [nKV*hd, D]
+    public var wv: Tensor               // [nKV*hd, D]
+    public var wo: Tensor               // [D, nH*hd]
+    public var mlpNorm: [Float]         // [D]
+    public var gate: Tensor             // [I, D]
+    public var up: Tensor               // [I, D]
+    public var down: Tensor             // [D, I]
+}
+
+/// All weights of a Llama model.
+public struct LlamaWeights: Sendable {
+    public var embedding: Tensor        // [V, D]
+    public var layers: [LlamaLayerWeights]
+    public var finalNorm: [Float]       // [D]
+    /// Separate output projection `[V, D]`; nil when tied to `embedding`.
+    public var lmHead: Tensor?
+
+    /// The output projection actually used (the embedding when tied).
+    public var outputProjection: Tensor { lmHead ?? embedding }
+
+    /// Checks every shape against `config`; the message names the tensor.
+    public func validate(against c: LlamaConfig, source: String) throws {
+        func check(_ name: String, _ t: Tensor, _ shape: [Int]) throws {
+            if t.shape != shape { throw ModelFileError.shapeMismatch(file: source, tensor: name, expected: shape, found: t.shape) }
+        }
+        func check(_ name: String, _ v: [Float], _ n: Int) throws {
+            if v.count != n { throw ModelFileError.shapeMismatch(file: source, tensor: name, expected: [n], found: [v.count]) }
+        }
+        let d = c.hiddenSize
+        try check("embedding", embedding, [c.vocabSize, d])
+        try check("final norm", finalNorm, d)
+        if let head = lmHead { try check("lm head", head, [c.vocabSize, d]) }
+        guard layers.count == c.layerCount else {
+            throw ModelFileError.shapeMismatch(file: source, tensor: "layers", expected: [c.layerCount], found: [layers.count])
+        }
+        for (i, l) in layers.enumerated() {
+            try check("layer \(i) attention norm", l.attentionNorm, d)
+            try check("layer \(i) q_proj", l.wq, [c.queryWidth, d])
+            try check("layer \(i) k_proj", l.wk, [c.kvWidth, d])
+            try check("layer \(i) v_proj", l.wv, [c.kvWidth, d])
+            try check("layer \(i) o_proj", l.wo, [d, c.queryWidth])
+            try check("layer \(i) mlp norm", l.mlpNorm, d)
+            try check("layer \(i) gate_proj", l.gate, [c.intermediateSize, d])
+            try check("layer \(i) up_proj", l.up, [c.intermediateSize, d])
+            try check("layer \(i) down_proj", l.down, [d, c.intermediateSize])
+        }
+    }
+
+    /// Random weights for tests, scaled like a trained model (std 0.02, norms near 1).
+    public static func random(_ c: LlamaConfig, seed: UInt64) -> LlamaWeights {
+        var rng = SeededRandom(seed: seed)
+        func matrix(_ rows: Int, _ cols: Int, std: Float = 0.08) -> Tensor {
+            Tensor(shape: [rows, cols], data: (0..<(rows * cols)).map { _ in rng.normal() * std })
+        }
+        func norm(_ n: Int) -> [Float] { (0..<n).map { _ in 1 + 0.1 * rng.normal() } }
+        let d = c.hiddenSize
+        let layers = (0..<c.layerCount).map { _ in
+            LlamaLayerWeights(
+                attentionNorm: norm(d), wq: matrix(c.queryWidth, d), wk: matrix(c.kvWidth, d),
+                wv: matrix(c.kvWidth, d), wo: matrix(d, c.queryWidth), mlpNorm: norm(d),
+                gate: matrix(c.intermediateSize, d), up: matrix(c.intermediateSize, d),
+                down: matrix(d, c.intermediateSize))
+        }
+        return LlamaWeights(embedding: matrix(c.vocabSize, d, std: 0.5), layers: layers, finalNorm: norm(d),
+                            lmHead: c.tieWordEmbeddings ? nil : matrix(c.vocabSize, d))
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// SiLU (`x * sigmoid(x)`) and the SwiGLU gate `silu(gate) * up` of the Llama MLP.
+public enum Activation {
+    /// `out[i] = silu(gate[i]) * up[i]` for `count` elements.
+    @inlinable
+    public static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+                              out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// Tensor convenience for `swiGLU`.
+    public static func swiGLU(gate: Tensor, up: Tensor) -> Tensor {
+        precondition(gate.shape == up.shape, "swiglu shapes \(gate.shape) vs \(up.shape)")
+        var y = Tensor(zeros: gate.shape)
+        gate.data.withUnsafeBufferPointer { g in
+            up.data.withUnsafeBufferPointer { u in
+                y.data.withUnsafeMutableBufferPointer { o in
+                    swiGLU(gate: g.baseAddress!, up: u.baseAddress!, out: o.baseAddress!, count: gate.count)
+                }
+            }
+        }
+        return y
+    }
+
+    /// Naive SiLU in double precision.
+    public static func referenceSiLU(_ x: Float) -> Float {
+        let d = Double(x)
+        return Float(d / (1 + Foundation.exp(-d)))
+    }
+
+    /// Naive SwiGLU reference.
+    public static func referenceSwiGLU(gate: [Float], up: [Float]) -> [Float] {
+        zip(gate, up).map { referenceSiLU($0) * $1 }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Grouped-query causal self-attention.
+///
+/// Sizes: `B` sequences; `Tq` queries and `Tk` keys per sequence; `nH` query
+/// heads and `nKV` key/value heads of width `hd` (`nH` is a multiple of `nKV`).
+/// Layouts: `q, out: [B, Tq, nH, hd]`, `k, v: [B, Tk, nKV, hd]`.
+/// Query `i` sits at absolute position `offset + i` and sees keys `0...offset + i`
+/// (`offset = Tk - Tq` when decoding with a KV cache, 0 in training).
+public struct AttentionShape: Sendable, Equatable {
+    public var batch: Int, queries: Int, keys: Int, heads: Int, kvHeads: Int, headDim: Int
+    public init(batch: Int, queries: Int, keys: Int, heads: Int, kvHeads: Int, headDim: Int) {
+        precondition(heads % kvHeads == 0, "\(heads) heads are not a multiple of \(kvHeads) kv heads")
+        precondition(keys >= queries, "attention with \(keys) keys for \(queries) queries")
+        self.batch = batch; self.queries = queries; self.keys = keys
+        self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+    }
+    /// Position of the first query.
+    public var offset: Int { keys - queries }
+    /// Number of query heads that share one key/value head.
+    public var groupSize: Int { heads / kvHeads }
+}
+
+public enum Attention {
+    /// Fast forward using `sgemm` per (sequence, head).
+    ///
+    /// `probabilities`, when given, receives the softmax weights `[B, nH, Tq, Tk]`
+    /// that the backward pass needs; otherwise a scratch row block is used.
+    public static func forward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, shape s: AttentionShape,
+        probabilities: UnsafeMutablePointer<Float>? = nil
+    ) {
+        let qStride = s.heads * s.headDim, kvStride = s.kvHeads * s.headDim
+        let scale = 1 / Float(s.headDim).squareRoot()
+        let block = s.queries * s.keys
+        let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: block) : nil
+        defer { scratch?.deallocate() }
+        for b in 0..<s.batch {
+            for h in 0..<s.heads {
+                let kvh = h / s.groupSize
+                let p = probabilities.map { $0 + (b * s.heads + h) * block } ?? scratch!
+                let qp = q + b * s.queries * qStride + h * s.headDim
+                let kp = k + b * s.keys * kvStride + kvh * s.headDim
+                let vp = v + b * s.keys * kvStride + kvh * s.headDim
+                Matmul.gemm(transA: false, transB: true, m: s.queries, n: s.keys, k: s.headDim,
+                            alpha: scale, a: qp, lda: qStride, b: kp, ldb: kvStride,
+                            c: p, ldc: s.keys)
+                for i in 0..<s.queries {
+                    Softmax.rowInPlace(p + i * s.keys, valid: s.offset + i + 1, cols: s.keys)
+                }
+                Matmul.gemm(transA: false, transB: false, m: s.queries, n: s.headDim, k: s.keys,
+                            a: p, lda: s.keys, b: vp, ldb: kvStride,
+                            c: out + b * s.queries * qStride + h * s.headDim, ldc: qStride)
+            }
+        }
+    }
+
+    /// Naive reference with explicit loops in double precision.
+    public static func reference(q: [Float], k: [Float], v: [Float], shape s: AttentionShape) -> [Float] {
+        let qStride = s.heads * s.headDim, kvStride = s.kvHeads * s.headDim
+        var out = [Float](repeating: 0, count: s.batch * s.queries * qStride)
+        let scale = 1 / Double(s.headDim).squareRoot()
+        for b in 0..<s.batch {
+            for h in 0..<s.heads {
+                let kvh = h / s.groupSize
+                for i in 0..<s.queries {
+                    let visible = s.offset + i + 1
+                    var scores = [Double](repeating: 0, count: visible)
+                    for j in 0..<visible {
+                        var dot: Double = 0
+                        for d in 0..<s.headDim {
+                            dot += Double(q[(b * s.queries + i) * qStride + h * s.headDim + d])
+                                * Double(k[(b * s.keys + j) * kvStride + kvh * s.headDim + d])
+                        }
+                        scores[j] = dot * scale
+                    }
+                    let m = scores.max()!
+                    let e = scores.map { exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for d in 0..<s.headDim {
+                        var acc: Double = 0
+                        for j in 0..<visible {
+                            acc += e[j] / z * Double(v[(b * s.keys + j) * kvStride + kvh * s.headDim + d])
+                        }
+                        out[(b * s.queries + i) * qStride + h * s.headDim + d] = Float(acc)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
