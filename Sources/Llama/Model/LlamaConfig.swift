@@ -27,6 +27,15 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         case tieWordEmbeddings = "tie_word_embeddings", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
     }
 
+    /// Newer checkpoints (transformers 5) nest RoPE settings under `rope_parameters`;
+    /// older ones use `rope_scaling` for anything but plain RoPE.
+    private enum RoPEKeys: String, CodingKey { case ropeParameters = "rope_parameters", ropeScaling = "rope_scaling" }
+    private struct RoPEParameters: Decodable {
+        var ropeTheta: Float?
+        var ropeType: String?
+        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta", ropeType = "rope_type" }
+    }
+
     public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
                 headCount: Int, kvHeadCount: Int, headDim: Int? = nil, rmsNormEps: Float = 1e-5,
                 ropeTheta: Float = 10_000, maxPositions: Int = 2048, tieWordEmbeddings: Bool = true,
@@ -54,6 +63,14 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.hiddenSize],
                 debugDescription: "hidden_size \(hidden) is not divisible by num_attention_heads \(heads) and head_dim is not given"))
         }
+        let ropeContainer = try decoder.container(keyedBy: RoPEKeys.self)
+        let rope = try ropeContainer.decodeIfPresent(RoPEParameters.self, forKey: .ropeParameters)
+        let scaling = try? ropeContainer.decodeIfPresent(RoPEParameters.self, forKey: .ropeScaling)
+        for (key, p) in [("rope_parameters", rope), ("rope_scaling", scaling)] {
+            if let type = p?.ropeType, type != "default" {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(key).rope_type \"\(type)\" is not supported (only default RoPE is)"))
+            }
+        }
         // eos_token_id may be a number or a list of numbers; the first one is the stop token.
         var eos = try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)
         if eos == nil, let list = try? c.decodeIfPresent([Int].self, forKey: .eosTokenID) { eos = list.first }
@@ -66,7 +83,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             kvHeadCount: try c.decodeIfPresent(Int.self, forKey: .kvHeadCount) ?? heads,
             headDim: try c.decodeIfPresent(Int.self, forKey: .headDim),
             rmsNormEps: try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6,
-            ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10_000,
+            ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? rope?.ropeTheta ?? 10_000,
             maxPositions: try c.decodeIfPresent(Int.self, forKey: .maxPositions) ?? 2048,
             tieWordEmbeddings: try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false,
             bosTokenID: try? c.decodeIfPresent(Int.self, forKey: .bosTokenID),

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test suite on a fresh Debian machine: install what is missing, fetch the default
+# model (the golden tests need it and must not skip), then run swift test.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/setup.sh"
+cd "$root"
+export FEDPILOT_REQUIRE_MODEL=1
+swift test "$@"
