@@ -7,8 +7,8 @@ struct FedPilot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedpilot",
         abstract: "Federated LoRA fine-tuning of a real LLM, steered from the terminal.",
-        subcommands: [ModelCommand.self],
-        defaultSubcommand: nil)
+        subcommands: [ModelCommand.self, BenchCommand.self, DemoCommand.self],
+        defaultSubcommand: DemoCommand.self)
 }
 
 /// Runs a command body, turning any error into one line on standard error and exit code 1.

@@ -95,3 +95,15 @@ public enum LlamaSafetensorsLoader {
         try w.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
     }
 }
+
+extension LlamaSafetensorsLoader {
+    /// The checkpoint's `tokenizer.json` (with `tokenizer_config.json` when present), or nil if it has none.
+    public static func tokenizer(directory: String) throws -> BPETokenizer? {
+        let path = (directory as NSString).appendingPathComponent("tokenizer.json")
+        guard let json = FileManager.default.contents(atPath: path) else { return nil }
+        let config = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("tokenizer_config.json"))
+        do { return try BPETokenizer(huggingFaceJSON: json, configJSON: config) } catch {
+            throw ModelFileError.invalidMetadata(file: path, key: "model", reason: "\(error)")
+        }
+    }
+}

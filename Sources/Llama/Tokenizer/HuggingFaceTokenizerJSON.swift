@@ -1,0 +1,238 @@
+import Foundation
+
+extension BPETokenizer {
+    /// From a Hugging Face tokenizer.json (model.type BPE, byte-level), plus tokenizer_config.json data if available for add_bos/bos/eos.
+    ///
+    /// Supported: no normalizer; pre-tokenizer `ByteLevel(add_prefix_space: false, use_regex: true)` (→ `.gpt2`)
+    /// or `Sequence[Digits(individual_digits: true), ByteLevel(...)]` (→ `.smollm`); BPE without
+    /// byte fallback, word prefixes/suffixes, dropout or `ignore_merges`. Added tokens become literal
+    /// tokens: `special: true` ones as control tokens, others as user-defined. BOS/EOS/PAD come from the
+    /// config's `bos_token`/`eos_token`/`pad_token`; `add_bos_token` from the config, else from a
+    /// `TemplateProcessing` post-processor that starts with the BOS token.
+    public convenience init(huggingFaceJSON: Data, configJSON: Data?) throws {
+        let file: HFTokenizerFile
+        do {
+            file = try JSONDecoder().decode(HFTokenizerFile.self, from: huggingFaceJSON)
+        } catch {
+            throw TokenizerError.invalidJSON(field: "tokenizer.json", reason: Self.describe(error))
+        }
+        var config: HFTokenizerConfig?
+        if let configJSON {
+            do {
+                config = try JSONDecoder().decode(HFTokenizerConfig.self, from: configJSON)
+            } catch {
+                throw TokenizerError.invalidJSON(field: "tokenizer_config.json", reason: Self.describe(error))
+            }
+        }
+
+        let model = file.model
+        if let type = model.type, type != "BPE" { throw TokenizerError.unsupported(field: "model.type", value: type) }
+        if model.byte_fallback == true { throw TokenizerError.unsupported(field: "model.byte_fallback", value: "true") }
+        if model.ignore_merges == true { throw TokenizerError.unsupported(field: "model.ignore_merges", value: "true") }
+        if let d = model.dropout, d != 0 { throw TokenizerError.unsupported(field: "model.dropout", value: "\(d)") }
+        if let p = model.continuing_subword_prefix, !p.isEmpty {
+            throw TokenizerError.unsupported(field: "model.continuing_subword_prefix", value: p.debugDescription)
+        }
+        if let s = model.end_of_word_suffix, !s.isEmpty {
+            throw TokenizerError.unsupported(field: "model.end_of_word_suffix", value: s.debugDescription)
+        }
+        if let normalizer = file.normalizer {
+            throw TokenizerError.unsupported(field: "normalizer", value: normalizer.type ?? "?")
+        }
+        let kind = try Self.preTokenizerKind(file.pre_tokenizer)
+
+        // Dense id -> token table from model.vocab and added_tokens.
+        var maxID = -1
+        for id in model.vocab.values { maxID = max(maxID, id) }
+        for t in file.added_tokens ?? [] { maxID = max(maxID, t.id) }
+        guard maxID >= 0 else { throw TokenizerError.emptyVocabulary(field: "model.vocab") }
+        var tokens = [String?](repeating: nil, count: maxID + 1)
+        var types = [Int32](repeating: Int32(BPETokenType.normal), count: maxID + 1)
+        for (token, id) in model.vocab {
+            guard id >= 0 else { throw TokenizerError.invalidJSON(field: "model.vocab", reason: "negative id \(id) for \(token.debugDescription)") }
+            if let existing = tokens[id], existing != token {
+                throw TokenizerError.invalidJSON(field: "model.vocab", reason: "id \(id) is used by both \(existing.debugDescription) and \(token.debugDescription)")
+            }
+            tokens[id] = token
+        }
+        for t in file.added_tokens ?? [] {
+            guard t.id >= 0 else { throw TokenizerError.invalidJSON(field: "added_tokens", reason: "negative id \(t.id)") }
+            tokens[t.id] = t.content  // the added vocabulary takes precedence, as in Hugging Face
+            types[t.id] = Int32(t.special == true ? BPETokenType.control : BPETokenType.userDefined)
+        }
+        if let gap = tokens.firstIndex(where: { $0 == nil }) {
+            throw TokenizerError.invalidJSON(field: "model.vocab", reason: "no token has id \(gap) (ids must be contiguous)")
+        }
+        let dense = tokens.map { $0! }
+
+        let merges: [String]
+        switch model.merges {
+        case .strings(let rules): merges = rules
+        case .pairs(let pairs):
+            merges = try pairs.enumerated().map { index, pair in
+                guard pair.count == 2 else {
+                    throw TokenizerError.malformedMerge(field: "model.merges", index: index, merge: pair.joined(separator: " "))
+                }
+                return pair[0] + " " + pair[1]
+            }
+        case nil: merges = []
+        }
+
+        func lookup(_ field: String, _ token: String?) throws -> Int? {
+            guard let token else { return nil }
+            if let id = model.vocab[token] ?? (file.added_tokens ?? []).last(where: { $0.content == token })?.id {
+                return id
+            }
+            throw TokenizerError.unknownToken(field: field, token: token)
+        }
+        let bos = try lookup("bos_token", config?.bos_token?.content)
+        let eos = try lookup("eos_token", config?.eos_token?.content)
+        let pad = try lookup("pad_token", config?.pad_token?.content)
+        var addBOS = config?.add_bos_token ?? false
+        if config?.add_bos_token == nil, let bosText = config?.bos_token?.content,
+           let first = file.post_processor?.single?.first?.SpecialToken?.id, first == bosText {
+            addBOS = true
+        }
+
+        do {
+            try self.init(tokens: dense, merges: merges, tokenTypes: types, bosTokenID: bos, eosTokenID: eos,
+                          padTokenID: pad, addBOS: addBOS, preTokenizer: kind)
+        } catch let error as TokenizerError {
+            throw error.renamingFields(["tokens": "model.vocab", "merges": "model.merges", "tokenTypes": "added_tokens"])
+        }
+    }
+
+    /// The pre-tokenizer kind of a tokenizer.json `pre_tokenizer`, or `.unsupported`.
+    private static func preTokenizerKind(_ pre: HFPreTokenizer?) throws -> PreTokenizerKind {
+        func isByteLevel(_ p: HFPreTokenizer) -> Bool {
+            p.type == "ByteLevel" && p.add_prefix_space != true && p.use_regex != false
+        }
+        guard let pre else { throw TokenizerError.unsupported(field: "pre_tokenizer", value: "null") }
+        if isByteLevel(pre) { return .gpt2 }
+        if pre.type == "Sequence", let parts = pre.pretokenizers, parts.count == 2,
+           parts[0].type == "Digits", parts[0].individual_digits == true, isByteLevel(parts[1]) {
+            return .smollm
+        }
+        let shape = pre.type == "Sequence"
+            ? "Sequence[" + (pre.pretokenizers ?? []).map { $0.type }.joined(separator: ", ") + "]"
+            : pre.type
+        throw TokenizerError.unsupported(field: "pre_tokenizer", value: shape)
+    }
+
+    private static func describe(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        switch error {
+        case let .keyNotFound(key, ctx):
+            return "missing \((ctx.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
+        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx):
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            return (path.isEmpty ? "" : path + ": ") + ctx.debugDescription
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+extension TokenizerError {
+    /// The same error with field names replaced by `names[old]` (e.g. "merges" -> "model.merges").
+    func renamingFields(_ names: [String: String]) -> TokenizerError {
+        func r(_ f: String) -> String { names[f] ?? f }
+        switch self {
+        case let .emptyVocabulary(f): return .emptyVocabulary(field: r(f))
+        case let .countMismatch(f, c, e, ec): return .countMismatch(field: r(f), count: c, expectedField: r(e), expectedCount: ec)
+        case let .invalidTokenType(f, i, v): return .invalidTokenType(field: r(f), index: i, value: v)
+        case let .malformedMerge(f, i, m): return .malformedMerge(field: r(f), index: i, merge: m)
+        case let .unknownMergeToken(f, i, m, t): return .unknownMergeToken(field: r(f), index: i, merge: m, token: t)
+        case let .mergeResultNotInVocabulary(f, i, m, t): return .mergeResultNotInVocabulary(field: r(f), index: i, merge: m, result: t)
+        case let .tokenIDOutOfRange(f, id, n): return .tokenIDOutOfRange(field: r(f), id: id, vocabularySize: n)
+        case let .unknownToken(f, t): return .unknownToken(field: r(f), token: t)
+        case let .invalidJSON(f, reason): return .invalidJSON(field: r(f), reason: reason)
+        case let .unsupported(f, v): return .unsupported(field: r(f), value: v)
+        }
+    }
+}
+
+// MARK: - tokenizer.json / tokenizer_config.json schema (only the fields used)
+
+private struct HFTokenizerFile: Decodable {
+    var model: HFModel
+    var added_tokens: [HFAddedToken]?
+    var normalizer: HFTyped?
+    var pre_tokenizer: HFPreTokenizer?
+    var post_processor: HFPostProcessor?
+}
+
+private struct HFTyped: Decodable {
+    var type: String?
+}
+
+private struct HFModel: Decodable {
+    var type: String?
+    var vocab: [String: Int]
+    var merges: HFMerges?
+    var dropout: Double?
+    var byte_fallback: Bool?
+    var ignore_merges: Bool?
+    var continuing_subword_prefix: String?
+    var end_of_word_suffix: String?
+}
+
+/// Merges are stored either as `"a b"` strings (older files) or as `["a", "b"]` pairs.
+private enum HFMerges: Decodable {
+    case strings([String])
+    case pairs([[String]])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode([String].self) {
+            self = .strings(s)
+        } else {
+            self = .pairs(try c.decode([[String]].self))
+        }
+    }
+}
+
+private struct HFAddedToken: Decodable {
+    var id: Int
+    var content: String
+    var special: Bool?
+}
+
+private final class HFPreTokenizer: Decodable {
+    var type: String
+    var add_prefix_space: Bool?
+    var use_regex: Bool?
+    var individual_digits: Bool?
+    var pretokenizers: [HFPreTokenizer]?
+}
+
+private struct HFPostProcessor: Decodable {
+    struct Piece: Decodable {
+        struct Special: Decodable { var id: String }
+        var SpecialToken: Special?
+    }
+    var type: String?
+    var single: [Piece]?
+}
+
+private struct HFTokenizerConfig: Decodable {
+    /// `"<s>"` or `{"content": "<s>", ...}`.
+    struct TokenRef: Decodable {
+        var content: String?
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() {
+                content = nil
+            } else if let s = try? c.decode(String.self) {
+                content = s
+            } else {
+                struct Object: Decodable { var content: String }
+                content = try c.decode(Object.self).content
+            }
+        }
+    }
+    var bos_token: TokenRef?
+    var eos_token: TokenRef?
+    var pad_token: TokenRef?
+    var add_bos_token: Bool?
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Llama
+import TensorMath
+
+struct ModelLogits: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logits",
+        abstract: "Print token ids, the top-K next tokens at the last position, and the mean next-token loss.")
+    @Argument(help: "A GGUF file or Hugging Face checkpoint directory.") var model: String = defaultModelPath
+    @Option(help: "Text to score.") var prompt: String
+    @Option(help: "How many next-token candidates to list.") var top: Int = 5
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            guard top > 0 else { throw ValidationError("--top must be positive") }
+            let loaded = try LoadedModel(path: model)
+            let ids = loaded.tokenizer.encode(prompt)
+            guard !ids.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
+            let logits = loaded.model.logits([ids])
+            let vocab = loaded.model.config.vocabSize
+            let last = Array(logits.data[((ids.count - 1) * vocab)..<(ids.count * vocab)])
+            let best = TopK.indices(last, k: min(top, vocab))
+            let loss = ids.count >= 2
+                ? logits.data.withUnsafeBufferPointer {
+                    CrossEntropy.mean(logits: $0.baseAddress!, vocab: vocab, targets: Array(ids.dropFirst()) + [-1])
+                } : nil
+            if json {
+                try printJSON([
+                    "token_ids": ids,
+                    "top": best.map { ["id": $0, "logit": Double(last[$0]), "text": loaded.tokenizer.tokenText($0)] as [String: Any] },
+                    "loss": loss.map { $0 as Any } ?? NSNull(),
+                ] as [String: Any])
+            } else {
+                print("tokens (\(ids.count)): \(ids.map(String.init).joined(separator: " "))")
+                for id in best { print(String(format: "%8d %10.4f  %@", id, last[id], loaded.tokenizer.tokenText(id).debugDescription)) }
+                if let loss { print(String(format: "mean next-token loss %.5f (perplexity %.2f)", loss, exp(loss))) }
+            }
+        }
+    }
+}
+
+/// Indices of the largest values, largest first.
+enum TopK {
+    static func indices(_ values: [Float], k: Int) -> [Int] {
+        var best: [Int] = []
+        for i in values.indices {
+            if best.count < k || values[i] > values[best[best.count - 1]] {
+                let at = best.firstIndex { values[i] > values[$0] } ?? best.count
+                best.insert(i, at: at)
+                if best.count > k { best.removeLast() }
+            }
+        }
+        return best
+    }
+}
+
+/// A model and its tokenizer, from a GGUF file or a Hugging Face checkpoint directory.
+struct LoadedModel {
+    let model: LlamaModel
+    let tokenizer: BPETokenizer
+
+    init(path: String) throws {
+        let loaded = try ModelLoader.load(path: path)
+        guard let tokenizer = loaded.tokenizer else {
+            throw ModelFileError.notFound(file: (path as NSString).appendingPathComponent("tokenizer.json"))
+        }
+        self.model = loaded.model
+        self.tokenizer = tokenizer
+    }
+}
