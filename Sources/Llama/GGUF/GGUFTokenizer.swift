@@ -25,14 +25,11 @@ extension BPETokenizer {
                 return Int32(t)
             }
         }
-        let pre = file.metadata["tokenizer.ggml.pre"]?.string ?? "default"
-        let kind: PreTokenizerKind
-        switch pre {
-        case "smollm": kind = .smollm
-        case "gpt2", "default": kind = .gpt2
-        default:
+        // Files without tokenizer.ggml.pre predate the field and were written for GPT-2 splitting.
+        let pre = file.metadata["tokenizer.ggml.pre"]?.string ?? "gpt2"
+        guard let kind = PreTokenizerKind(ggufPre: pre) else {
             throw ModelFileError.invalidMetadata(file: file.path, key: "tokenizer.ggml.pre",
-                                                 reason: "pre-tokenizer \"\(pre)\" is not supported (smollm and gpt2 are)")
+                                                 reason: "pre-tokenizer \"\(pre)\" is not supported (smollm, starcoder, gpt2 and their aliases are)")
         }
         do {
             try self.init(tokens: try strings("tokenizer.ggml.tokens"), merges: try strings("tokenizer.ggml.merges"),
