@@ -1,0 +1,218 @@
+import Foundation
+import TensorMath
+
+/// Forward and backward passes of a frozen Llama with LoRA adapters, down to the
+/// adapter parameters only: the base weights receive no gradient buffers.
+///
+/// The backward pass is the forward pass in reverse, block by block. Activations
+/// the backward pass needs are kept in one allocation per step (`Activations`).
+public final class LoRATrainingModel: Sendable {
+    public let base: LlamaModel
+    public let config: LoRAConfig
+
+    public init(base: LlamaModel, config: LoRAConfig) throws {
+        if let problem = config.validationProblem { throw LoRAError.invalidConfig(problem) }
+        self.base = base
+        self.config = config
+    }
+
+    /// Mean next-token loss of `batch` under `adapter`, and its gradient with respect to
+    /// every adapter parameter (same layout as `adapter`). `dropoutSeed` drives the
+    /// adapter-input dropout when `config.dropout > 0`.
+    public func lossAndGradient(_ adapter: LoRAAdapter, batch: TrainingBatch, dropoutSeed: UInt64 = 0) -> (loss: Double, gradient: LoRAAdapter) {
+        var grads = LoRAAdapter(zerosLike: adapter)
+        let loss = adapter.values.withUnsafeBufferPointer { p in
+            grads.values.withUnsafeMutableBufferPointer { g in
+                run(adapter: adapter, params: p.baseAddress!, grads: g.baseAddress!, batch: batch, dropoutSeed: dropoutSeed)
+            }
+        }
+        return (loss, grads)
+    }
+
+    /// Mean next-token loss without gradients, through the merged weights.
+    public func loss(_ adapter: LoRAAdapter, batch: TrainingBatch) throws -> Double {
+        let merged = try base.merged(with: adapter)
+        let logits = merged.logits(stride(from: 0, to: batch.tokens.count, by: batch.length).map {
+            Array(batch.tokens[$0..<($0 + batch.length)])
+        })
+        return logits.data.withUnsafeBufferPointer {
+            CrossEntropy.mean(logits: $0.baseAddress!, vocab: base.config.vocabSize, targets: batch.targets)
+        } ?? 0
+    }
+
+    // MARK: - The pass
+
+    private struct LayerActivations {
+        // Offsets into one block; n = B*T rows.
+        var xIn = 0, inv1 = 0, h1 = 0, q = 0, k = 0, v = 0, probs = 0, attn = 0
+        var xMid = 0, inv2 = 0, h2 = 0, gate = 0, up = 0, act = 0
+        var loraU: [LoRATarget: Int] = [:]
+        var loraInput: [LoRATarget: Int] = [:]   // dropped-out inputs, when dropout > 0
+        var mask: [LoRATarget: Int] = [:]
+    }
+
+    private func run(adapter: LoRAAdapter, params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>,
+                     batch: TrainingBatch, dropoutSeed: UInt64) -> Double {
+        let c = base.config, w = base.weights
+        let n = batch.tokens.count, t = batch.length
+        let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize, vocab = c.vocabSize
+        let r = config.rank, scale = config.scale, dropout = config.dropout
+        let shape = AttentionShape(batch: batch.rows, queries: t, keys: t, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim)
+        let probCount = batch.rows * c.headCount * t * t
+
+        // Lay out the saved activations of every layer in one allocation.
+        var total = 0
+        func take(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
+        var layers: [LayerActivations] = []
+        for _ in 0..<c.layerCount {
+            var a = LayerActivations()
+            a.xIn = take(n * d); a.inv1 = take(n); a.h1 = take(n * d)
+            a.q = take(n * qw); a.k = take(n * kvw); a.v = take(n * kvw); a.probs = take(probCount); a.attn = take(n * qw)
+            a.xMid = take(n * d); a.inv2 = take(n); a.h2 = take(n * d)
+            a.gate = take(n * inter); a.up = take(n * inter); a.act = take(n * inter)
+            for target in config.targets {
+                a.loraU[target] = take(n * r)
+                if dropout > 0 {
+                    let width = target.dimensions(c).input
+                    a.loraInput[target] = take(n * width)
+                    a.mask[target] = take(n * width)
+                }
+            }
+            layers.append(a)
+        }
+        let xFinal = take(n * d), invF = take(n), normed = take(n * d)
+        let saved = Scratch(sizes: [total])
+        defer { saved.free() }
+        let s = saved[0]
+        // Gradient and scratch buffers, reused by every layer.
+        let widest = max(qw, d, inter)
+        let work = Scratch(sizes: [n * vocab, n * d, n * widest, n * widest, n * widest, n * qw, n * kvw, n * kvw, n * r, n * widest])
+        defer { work.free() }
+        let (logits, dx, dA, dB, dC, dq, dk, dv, tBuf, loraScratch) =
+            (work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8], work[9])
+
+        var rng = SeededRandom(seed: dropoutSeed)
+        let positions = (0..<n).map { Int32($0 % t) }
+
+        // Adapter input for a target: the layer input, or a dropped-out copy of it.
+        func adapterInput(_ a: LayerActivations, _ target: LoRATarget, _ input: UnsafePointer<Float>, width: Int) -> UnsafePointer<Float> {
+            guard dropout > 0, let off = a.loraInput[target], let m = a.mask[target] else { return input }
+            let keep = 1 / (1 - dropout)
+            for i in 0..<(n * width) {
+                let mv: Float = rng.uniform() < dropout ? 0 : keep
+                s[m + i] = mv
+                s[off + i] = input[i] * mv
+            }
+            return UnsafePointer(s + off)
+        }
+        func linearForward(_ a: LayerActivations, _ target: LoRATarget, _ weight: Tensor, input: UnsafePointer<Float>,
+                           layer: Int, out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+            let slot = adapter.slot(layer: layer, target: target)
+            let loraIn = slot == nil ? input : adapterInput(a, target, input, width: weight.shape[1])
+            LoRALinear.forward(input: input, loraInput: loraIn, n: n, weight: weight, slot: slot, scale: scale,
+                               params: params, u: a.loraU[target].map { s + $0 }, out: out, accumulate: accumulate)
+        }
+        func linearBackward(_ a: LayerActivations, _ target: LoRATarget, _ weight: Tensor, input: UnsafePointer<Float>,
+                            layer: Int, dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, accumulate: Bool) {
+            let slot = adapter.slot(layer: layer, target: target)
+            let loraIn = a.loraInput[target].map { UnsafePointer(s + $0) } ?? input
+            LoRALinear.backward(dOut: dOut, loraInput: loraIn, n: n, weight: weight, slot: slot, scale: scale,
+                                params: params, grads: grads, u: a.loraU[target].map { UnsafePointer(s + $0) },
+                                dInput: dInput, accumulate: accumulate, t: tBuf,
+                                dropoutMask: a.mask[target].map { UnsafePointer(s + $0) }, loraScratch: loraScratch)
+        }
+
+        // Forward. The residual stream lives in each layer's xIn / xMid slot.
+        w.embedding.data.withUnsafeBufferPointer { e in
+            for (i, token) in batch.tokens.enumerated() {
+                (s + layers[0].xIn + i * d).update(from: e.baseAddress! + token * d, count: d)
+            }
+        }
+        positions.withUnsafeBufferPointer { pos in
+            for (li, lw) in w.layers.enumerated() {
+                let a = layers[li]
+                let xOut = li + 1 < c.layerCount ? s + layers[li + 1].xIn : s + xFinal
+                lw.attentionNorm.withUnsafeBufferPointer {
+                    RMSNorm.forward(s + a.xIn, weight: $0.baseAddress!, out: s + a.h1, rows: n, dim: d, eps: c.rmsNormEps, inverseRMS: s + a.inv1)
+                }
+                linearForward(a, .q, lw.wq, input: s + a.h1, layer: li, out: s + a.q)
+                linearForward(a, .k, lw.wk, input: s + a.h1, layer: li, out: s + a.k)
+                linearForward(a, .v, lw.wv, input: s + a.h1, layer: li, out: s + a.v)
+                base.rope.apply(s + a.q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
+                base.rope.apply(s + a.k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
+                Attention.forward(q: s + a.q, k: s + a.k, v: s + a.v, out: s + a.attn, shape: shape, probabilities: s + a.probs)
+                (s + a.xMid).update(from: s + a.xIn, count: n * d)
+                linearForward(a, .o, lw.wo, input: s + a.attn, layer: li, out: s + a.xMid, accumulate: true)
+                lw.mlpNorm.withUnsafeBufferPointer {
+                    RMSNorm.forward(s + a.xMid, weight: $0.baseAddress!, out: s + a.h2, rows: n, dim: d, eps: c.rmsNormEps, inverseRMS: s + a.inv2)
+                }
+                linearForward(a, .gate, lw.gate, input: s + a.h2, layer: li, out: s + a.gate)
+                linearForward(a, .up, lw.up, input: s + a.h2, layer: li, out: s + a.up)
+                Activation.swiGLU(gate: s + a.gate, up: s + a.up, out: s + a.act, count: n * inter)
+                xOut.update(from: s + a.xMid, count: n * d)
+                linearForward(a, .down, lw.down, input: s + a.act, layer: li, out: xOut, accumulate: true)
+            }
+        }
+        w.finalNorm.withUnsafeBufferPointer {
+            RMSNorm.forward(s + xFinal, weight: $0.baseAddress!, out: s + normed, rows: n, dim: d, eps: c.rmsNormEps, inverseRMS: s + invF)
+        }
+        let head = w.outputProjection
+        Self.product(s + normed, rows: n, head, out: logits)
+        let (loss, _) = CrossEntropy.forwardBackward(logits: logits, vocab: vocab, targets: batch.targets, dLogits: logits)
+
+        // Backward: LM head, final norm, then the blocks in reverse.
+        head.data.withUnsafeBufferPointer { hp in
+            Matmul.gemm(transA: false, transB: false, m: n, n: d, k: vocab, a: logits, lda: vocab,
+                        b: hp.baseAddress!, ldb: d, c: dA, ldc: d)
+        }
+        dx.initialize(repeating: 0, count: n * d)
+        w.finalNorm.withUnsafeBufferPointer {
+            RMSNorm.backward(x: s + xFinal, weight: $0.baseAddress!, inverseRMS: s + invF, dy: dA, dx: dx, rows: n, dim: d)
+        }
+        positions.withUnsafeBufferPointer { pos in
+            for li in stride(from: c.layerCount - 1, through: 0, by: -1) {
+                let a = layers[li], lw = w.layers[li]
+                // MLP: xOut = xMid + down(swiglu(gate(h2), up(h2))); dx flows to xMid unchanged.
+                linearBackward(a, .down, lw.down, input: s + a.act, layer: li, dOut: dx, dInput: dA, accumulate: false)
+                Activation.swiGLUBackward(gate: s + a.gate, up: s + a.up, dOut: dA, dGate: dB, dUp: dC, count: n * inter)
+                linearBackward(a, .gate, lw.gate, input: s + a.h2, layer: li, dOut: dB, dInput: dA, accumulate: false)
+                linearBackward(a, .up, lw.up, input: s + a.h2, layer: li, dOut: dC, dInput: dA, accumulate: true)
+                lw.mlpNorm.withUnsafeBufferPointer {
+                    RMSNorm.backward(x: s + a.xMid, weight: $0.baseAddress!, inverseRMS: s + a.inv2, dy: dA, dx: dx, rows: n, dim: d)
+                }
+                // Attention: xMid = xIn + o(attention(rope(q(h1)), rope(k(h1)), v(h1))).
+                linearBackward(a, .o, lw.wo, input: s + a.attn, layer: li, dOut: dx, dInput: dA, accumulate: false)
+                dq.initialize(repeating: 0, count: n * qw)
+                dk.initialize(repeating: 0, count: n * kvw)
+                dv.initialize(repeating: 0, count: n * kvw)
+                Attention.backward(q: s + a.q, k: s + a.k, v: s + a.v, probabilities: s + a.probs, dOut: dA,
+                                   dq: dq, dk: dk, dv: dv, shape: shape)
+                base.rope.apply(dq, rows: n, heads: c.headCount, positions: pos.baseAddress!, inverse: true)
+                base.rope.apply(dk, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!, inverse: true)
+                linearBackward(a, .q, lw.wq, input: s + a.h1, layer: li, dOut: dq, dInput: dB, accumulate: false)
+                linearBackward(a, .k, lw.wk, input: s + a.h1, layer: li, dOut: dk, dInput: dB, accumulate: true)
+                linearBackward(a, .v, lw.wv, input: s + a.h1, layer: li, dOut: dv, dInput: dB, accumulate: true)
+                lw.attentionNorm.withUnsafeBufferPointer {
+                    RMSNorm.backward(x: s + a.xIn, weight: $0.baseAddress!, inverseRMS: s + a.inv1, dy: dB, dx: dx, rows: n, dim: d)
+                }
+            }
+        }
+        return loss
+    }
+
+    /// `out[rows, W.out] = input · W^T`.
+    static func product(_ input: UnsafePointer<Float>, rows: Int, _ w: Tensor, out: UnsafeMutablePointer<Float>) {
+        w.data.withUnsafeBufferPointer { wp in
+            Matmul.gemm(transA: false, transB: true, m: rows, n: w.shape[0], k: w.shape[1], a: input, lda: w.shape[1],
+                        b: wp.baseAddress!, ldb: w.shape[1], c: out, ldc: w.shape[0])
+        }
+    }
+}
+
+extension LoRAAdapter {
+    /// A zero adapter with the same layout.
+    public init(zerosLike other: LoRAAdapter) {
+        self = other
+        for i in values.indices { values[i] = 0 }
+    }
+}
