@@ -8,7 +8,7 @@ import TensorMath
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed; prints figures, never asserts.",
-        subcommands: [BenchForward.self])
+        subcommands: [BenchTrain.self, BenchForward.self])
 }
 
 struct BenchForward: ParsableCommand {

@@ -1,0 +1,224 @@
+"""PyTorch + PEFT reference benchmark for LoRA training throughput (the counterpart of
+`fedpilot bench train`).
+
+Usage (after `bash scripts/golden-venv.sh`):
+
+    .venv-golden/bin/python scripts/bench_peft.py --batch 4 --seq 128 --rank 8 \
+        --targets all|qv --steps N --threads T [--attn sdpa|eager] [--json] [--profile]
+
+What it measures
+  * Model: the GGUF loaded exactly as scripts/make_golden.py does (transformers' GGUF loader
+    dequantizes to float32, the weights are copied into a plain LlamaForCausalLM, CPU, float32),
+    then switched to the requested attention implementation (default sdpa, the faster one on CPU
+    for training here; eager is what make_golden.py uses for the fixtures).
+  * PEFT LoRA: r=rank, lora_alpha=2*rank, lora_dropout=0, bias none; targets "all" =
+    q,k,v,o,gate,up,down_proj, "qv" = q_proj,v_proj. Only lora_A / lora_B are trainable.
+  * AdamW(lr=1e-4, weight_decay=0.01) over the LoRA parameters only.
+  * Batch: random token ids [batch, seq] from a fixed seed, labels = input_ids (the loss is the
+    mean next-token cross-entropy over batch*(seq-1) positions), no padding, use_cache=False.
+  * Train: model.train(), gradient checkpointing off; `warmup` untimed steps, then `steps` timed
+    steps of forward + backward + optimizer.step() + zero_grad().
+    train_tokens_per_s = steps * batch * seq / elapsed.
+  * Eval: model.eval() under torch.no_grad(); 1 untimed forward, then `steps` timed forwards (with
+    labels, so the loss is computed too). eval_tokens_per_s = steps * batch * seq / elapsed.
+  * peak_rss_bytes = resource.getrusage(RUSAGE_SELF).ru_maxrss * 1024 (Linux reports KiB): the
+    whole process, so it includes the transient peak of loading/dequantizing the GGUF.
+    rss_after_load_bytes (VmRSS once the model is built) and peak_rss_run_bytes (VmHWM after
+    resetting it via /proc/self/clear_refs once the model is built, i.e. the peak of the
+    train + eval phase alone) are reported as well where Linux allows it.
+  * torch.set_num_threads(threads), torch.set_num_interop_threads(1), set before any work.
+
+Prints a JSON object (with --json only the JSON goes to stdout; progress goes to stderr).
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+
+SCRIPTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(SCRIPTS_DIR)
+DEFAULT_MODEL = os.path.join(REPO_ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+TARGETS = {
+    "all": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "qv": ["q_proj", "v_proj"],
+}
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def proc_status_bytes(key):
+    """VmRSS / VmHWM from /proc/self/status in bytes, or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss():
+    """Reset VmHWM (Linux >= 4.0: write 5 to /proc/self/clear_refs). True if it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--targets", choices=sorted(TARGETS), default="all")
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa",
+                    help="attention implementation (default sdpa: faster for CPU training here)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the timed runs, profile one training step and print the top ops "
+                         "by self CPU time to stderr")
+    args = ap.parse_args()
+
+    # Threads first: set_num_interop_threads must precede any inter-op parallel work.
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError as e:  # already started
+        log("warning: set_num_interop_threads(1):", e)
+
+    sys.path.insert(0, SCRIPTS_DIR)
+    from make_golden import load_model  # the same GGUF -> float32 LlamaForCausalLM path
+    from peft import LoraConfig, get_peft_model
+    from importlib.metadata import version
+
+    t0 = time.perf_counter()
+    base = load_model(os.path.abspath(args.model))  # eager attention, eval mode
+    base.set_attn_implementation(args.attn)
+    base.config.use_cache = False
+    lcfg = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0,
+                      target_modules=TARGETS[args.targets], bias="none", task_type="CAUSAL_LM")
+    model = get_peft_model(base, lcfg)
+    load_s = time.perf_counter() - t0
+
+    # Gradient checkpointing must be off (PEFT only turns it on for k-bit preparation).
+    if getattr(base, "is_gradient_checkpointing", False):
+        base.gradient_checkpointing_disable()
+    assert not getattr(base, "is_gradient_checkpointing", False)
+    assert base.config._attn_implementation == args.attn, base.config._attn_implementation
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert names and all(".lora_A." in n or ".lora_B." in n for n in names), names[:4]
+    n_trainable = sum(p.numel() for p in params)
+    n_total = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
+
+    vocab = base.config.vocab_size
+    gen = torch.Generator().manual_seed(args.seed)
+    input_ids = torch.randint(0, vocab, (args.batch, args.seq), generator=gen, dtype=torch.long)
+    labels = input_ids.clone()
+    tokens = args.batch * args.seq
+
+    import gc
+    gc.collect()
+    rss_after_load = proc_status_bytes("VmRSS")
+    hwm_reset = reset_peak_rss()
+    log(f"loaded in {load_s:.1f}s; trainable {n_trainable} / {n_total} params; "
+        f"attn={args.attn} threads={torch.get_num_threads()} "
+        f"interop={torch.get_num_interop_threads()} rss={rss_after_load}")
+
+    def train_step():
+        out = model(input_ids=input_ids, labels=labels, use_cache=False)
+        out.loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return out.loss.detach()
+
+    # ---- train -----------------------------------------------------------------------------
+    model.train()
+    assert model.training and base.training
+    for _ in range(args.warmup):
+        loss = train_step()
+    step_times = []
+    t_train = time.perf_counter()
+    for _ in range(args.steps):
+        s = time.perf_counter()
+        loss = train_step()
+        step_times.append(time.perf_counter() - s)
+    train_s = time.perf_counter() - t_train
+    train_loss = float(loss)
+    log(f"train: {args.steps} steps in {train_s:.2f}s, loss {train_loss:.4f}, "
+        f"step times {[round(x, 3) for x in step_times]}")
+
+    # ---- eval ------------------------------------------------------------------------------
+    model.eval()
+    eval_times = []
+    with torch.no_grad():
+        model(input_ids=input_ids, labels=labels, use_cache=False)  # warm-up
+        t_eval = time.perf_counter()
+        for _ in range(args.steps):
+            s = time.perf_counter()
+            eval_loss = float(model(input_ids=input_ids, labels=labels, use_cache=False).loss)
+            eval_times.append(time.perf_counter() - s)
+        eval_s = time.perf_counter() - t_eval
+    log(f"eval: {args.steps} forwards in {eval_s:.2f}s, loss {eval_loss:.4f}")
+
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak_run = proc_status_bytes("VmHWM") if hwm_reset else None
+
+    result = {
+        "train_tokens_per_s": tokens * args.steps / train_s,
+        "eval_tokens_per_s": tokens * args.steps / eval_s,
+        "peak_rss_bytes": peak_rss,
+        "threads": torch.get_num_threads(),
+        "targets": args.targets,
+        "torch": torch.__version__,
+        "attn_implementation": base.config._attn_implementation,
+        "batch": args.batch,
+        "seq": args.seq,
+        "rank": args.rank,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "trainable_params": n_trainable,
+        "train_step_s": [round(x, 4) for x in step_times],
+        "eval_step_s": [round(x, 4) for x in eval_times],
+        "train_loss": train_loss,
+        "eval_loss": eval_loss,
+        "rss_after_load_bytes": rss_after_load,
+        "peak_rss_run_bytes": peak_run,
+        "transformers": version("transformers"),
+        "peft": version("peft"),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+        model.train()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            train_step()
+        log(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
