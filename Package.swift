@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Layering (dependencies point one way):
-//   CBLAS -> TensorMath -> Llama -> fedpilot
-//   CNcurses is reserved for the dashboard; no engine target may import it.
+//   CBLAS -> TensorMath -> Llama -> Federation -> Journal -> fedpilot
+//   CNcurses is for the dashboard only; no engine target may import it.
 let package = Package(
     name: "FedPilot",
     platforms: [.macOS(.v14)],
@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,14 +37,25 @@ let package = Package(
             name: "Llama",
             dependencies: ["TensorMath"]
         ),
+        .target(
+            name: "Federation",
+            dependencies: ["Llama", "TensorMath", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
+            name: "Journal",
+            dependencies: ["Federation", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama",
+                "Llama", "Federation", "Journal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
+        .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
         .testTarget(
             name: "LlamaTests",
             dependencies: ["Llama"],

@@ -153,8 +153,12 @@ def main():
     # ---- train -----------------------------------------------------------------------------
     model.train()
     assert model.training and base.training
+    warmup_times = []
     for _ in range(args.warmup):
+        s = time.perf_counter()
         loss = train_step()
+        warmup_times.append(time.perf_counter() - s)
+    log(f"warm-up step times {[round(x, 3) for x in warmup_times]}")
     step_times = []
     t_train = time.perf_counter()
     for _ in range(args.steps):
@@ -196,6 +200,7 @@ def main():
         "steps": args.steps,
         "warmup": args.warmup,
         "trainable_params": n_trainable,
+        "warmup_step_s": [round(x, 4) for x in warmup_times],
         "train_step_s": [round(x, 4) for x in step_times],
         "eval_step_s": [round(x, 4) for x in eval_times],
         "train_loss": train_loss,
