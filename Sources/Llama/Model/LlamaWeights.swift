@@ -68,7 +68,7 @@ public struct LlamaWeights: Sendable {
                 gate: matrix(c.intermediateSize, d), up: matrix(c.intermediateSize, d),
                 down: matrix(d, c.intermediateSize))
         }
-        return LlamaWeights(embedding: matrix(c.vocabSize, d, std: 0.5), layers: layers, finalNorm: norm(d),
+        return LlamaWeights(embedding: matrix(c.vocabSize, d, std: 0.1), layers: layers, finalNorm: norm(d),
                             lmHead: c.tieWordEmbeddings ? nil : matrix(c.vocabSize, d))
     }
 }
