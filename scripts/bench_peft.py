@@ -21,6 +21,11 @@ What it measures
     train_tokens_per_s = steps * batch * seq / elapsed.
   * Eval: model.eval() under torch.no_grad(); 1 untimed forward, then `steps` timed forwards (with
     labels, so the loss is computed too). eval_tokens_per_s = steps * batch * seq / elapsed.
+    By default the LoRA branches stay unmerged; --eval-merged merges them first (as fedpilot does).
+  * --clip-norm 1 adds global-norm gradient clipping before AdamW (fedpilot clips; off by default).
+  * --wait-idle S waits up to S seconds for other processes to leave the CPU before each timed
+    phase; other_load_cores_train / _eval report how many cores other processes used meanwhile
+    (from /proc/stat), so disturbed runs can be recognised.
   * peak_rss_bytes = resource.getrusage(RUSAGE_SELF).ru_maxrss * 1024 (Linux reports KiB): the
     whole process, so it includes the transient peak of loading/dequantizing the GGUF.
     rss_after_load_bytes (VmRSS once the model is built) and peak_rss_run_bytes (VmHWM after
@@ -76,6 +81,54 @@ def reset_peak_rss():
         return False
 
 
+class CpuMeter:
+    """Wall time, this process's CPU time and the CPU time used by everything else on the machine
+    (from /proc/stat), so runs disturbed by other work (e.g. a concurrent `swift build`) show up."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    @staticmethod
+    def _busy_s():
+        try:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+        except OSError:
+            return None
+        idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+        steal = v[7] if len(v) > 7 else 0
+        guest = sum(v[8:10]) if len(v) > 9 else 0  # already counted in user/nice
+        return (sum(v) - idle - steal - guest) / CpuMeter.TICK
+
+    @staticmethod
+    def _own_s():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def __enter__(self):
+        self.w0, self.b0, self.o0 = time.perf_counter(), self._busy_s(), self._own_s()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.w0
+        self.own = self._own_s() - self.o0
+        b1 = self._busy_s()
+        # Average number of cores busy with other processes during the interval.
+        self.foreign = None if b1 is None or self.b0 is None else \
+            max(0.0, (b1 - self.b0) - self.own) / self.wall
+        return False
+
+
+def wait_idle(max_wait_s, threshold=0.15, sample_s=2.0):
+    """Wait (up to max_wait_s) until other processes use < threshold cores. Returns the last load."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        with CpuMeter() as m:
+            time.sleep(sample_s)
+        if m.foreign is None or m.foreign < threshold or time.monotonic() >= deadline:
+            return m.foreign
+        log(f"waiting for the machine to go idle (other load {m.foreign:.2f} cores)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)
@@ -89,7 +142,16 @@ def main():
     ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa",
                     help="attention implementation (default sdpa: faster for CPU training here)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--clip-norm", type=float, default=0.0,
+                    help="clip the LoRA gradients' global norm before AdamW (0 = off, the default; "
+                         "fedpilot clips at 1)")
+    ap.add_argument("--eval-merged", action="store_true",
+                    help="merge the adapter into the base weights (PEFT merge_adapter) before the "
+                         "eval forwards, like fedpilot does; default: unmerged LoRA forwards")
     ap.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                    help="before timing, wait up to SECONDS for other processes to stop using the "
+                         "CPU (default 0: do not wait)")
     ap.add_argument("--profile", action="store_true",
                     help="after the timed runs, profile one training step and print the top ops "
                          "by self CPU time to stderr")
@@ -146,6 +208,8 @@ def main():
     def train_step():
         out = model(input_ids=input_ids, labels=labels, use_cache=False)
         out.loss.backward()
+        if args.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(params, args.clip_norm)
         opt.step()
         opt.zero_grad(set_to_none=True)
         return out.loss.detach()
@@ -159,29 +223,37 @@ def main():
         loss = train_step()
         warmup_times.append(time.perf_counter() - s)
     log(f"warm-up step times {[round(x, 3) for x in warmup_times]}")
+    if args.wait_idle > 0:
+        wait_idle(args.wait_idle)
     step_times = []
-    t_train = time.perf_counter()
-    for _ in range(args.steps):
-        s = time.perf_counter()
-        loss = train_step()
-        step_times.append(time.perf_counter() - s)
-    train_s = time.perf_counter() - t_train
+    with CpuMeter() as m_train:
+        for _ in range(args.steps):
+            s = time.perf_counter()
+            loss = train_step()
+            step_times.append(time.perf_counter() - s)
+    train_s = m_train.wall
     train_loss = float(loss)
     log(f"train: {args.steps} steps in {train_s:.2f}s, loss {train_loss:.4f}, "
-        f"step times {[round(x, 3) for x in step_times]}")
+        f"step times {[round(x, 3) for x in step_times]}, own cpu {m_train.own:.1f}s, "
+        f"other load {m_train.foreign if m_train.foreign is None else round(m_train.foreign, 2)} cores")
 
     # ---- eval ------------------------------------------------------------------------------
     model.eval()
+    if args.eval_merged:
+        model.merge_adapter()
     eval_times = []
     with torch.no_grad():
         model(input_ids=input_ids, labels=labels, use_cache=False)  # warm-up
-        t_eval = time.perf_counter()
-        for _ in range(args.steps):
-            s = time.perf_counter()
-            eval_loss = float(model(input_ids=input_ids, labels=labels, use_cache=False).loss)
-            eval_times.append(time.perf_counter() - s)
-        eval_s = time.perf_counter() - t_eval
-    log(f"eval: {args.steps} forwards in {eval_s:.2f}s, loss {eval_loss:.4f}")
+        if args.wait_idle > 0:
+            wait_idle(args.wait_idle)
+        with CpuMeter() as m_eval:
+            for _ in range(args.steps):
+                s = time.perf_counter()
+                eval_loss = float(model(input_ids=input_ids, labels=labels, use_cache=False).loss)
+                eval_times.append(time.perf_counter() - s)
+        eval_s = m_eval.wall
+    log(f"eval: {args.steps} forwards in {eval_s:.2f}s, loss {eval_loss:.4f}, "
+        f"other load {m_eval.foreign if m_eval.foreign is None else round(m_eval.foreign, 2)} cores")
 
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     peak_run = proc_status_bytes("VmHWM") if hwm_reset else None
@@ -194,6 +266,8 @@ def main():
         "targets": args.targets,
         "torch": torch.__version__,
         "attn_implementation": base.config._attn_implementation,
+        "clip_norm": args.clip_norm,
+        "eval_merged": args.eval_merged,
         "batch": args.batch,
         "seq": args.seq,
         "rank": args.rank,
@@ -205,6 +279,9 @@ def main():
         "eval_step_s": [round(x, 4) for x in eval_times],
         "train_loss": train_loss,
         "eval_loss": eval_loss,
+        "train_own_cpu_s": round(m_train.own, 3),
+        "other_load_cores_train": None if m_train.foreign is None else round(m_train.foreign, 3),
+        "other_load_cores_eval": None if m_eval.foreign is None else round(m_eval.foreign, 3),
         "rss_after_load_bytes": rss_after_load,
         "peak_rss_run_bytes": peak_run,
         "transformers": version("transformers"),
@@ -214,6 +291,8 @@ def main():
 
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
+        if args.eval_merged:
+            model.unmerge_adapter()
         model.train()
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             train_step()

@@ -9,6 +9,8 @@ import TensorMath
 public final class LoRATrainingModel: Sendable {
     public let base: LlamaModel
     public let config: LoRAConfig
+    /// Activation memory kept between steps, so that a step does not fault in fresh pages.
+    private let workspaces = WorkspacePool()
 
     public init(base: LlamaModel, config: LoRAConfig) throws {
         if let problem = config.validationProblem { throw LoRAError.invalidConfig(problem) }
@@ -81,15 +83,14 @@ public final class LoRATrainingModel: Sendable {
             layers.append(a)
         }
         let xFinal = take(n * d), invF = take(n), normed = take(n * d)
-        let saved = Scratch(sizes: [total])
-        defer { saved.free() }
-        let s = saved[0]
-        // Gradient and scratch buffers, reused by every layer.
+        // Gradient and scratch buffers (reused by every layer) follow the saved activations.
         let widest = max(qw, d, inter)
-        let work = Scratch(sizes: [n * vocab, n * d, n * widest, n * widest, n * widest, n * qw, n * kvw, n * kvw, n * r, n * widest])
-        defer { work.free() }
+        let work = [n * vocab, n * d, n * widest, n * widest, n * widest, n * qw, n * kvw, n * kvw, n * r, n * widest].map(take)
+        let workspace = workspaces.checkOut(floats: total)
+        defer { workspaces.checkIn(workspace) }
+        let s = workspace.base
         let (logits, dx, dA, dB, dC, dq, dk, dv, tBuf, loraScratch) =
-            (work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8], work[9])
+            (s + work[0], s + work[1], s + work[2], s + work[3], s + work[4], s + work[5], s + work[6], s + work[7], s + work[8], s + work[9])
 
         var rng = SeededRandom(seed: dropoutSeed)
         let positions = (0..<n).map { Int32($0 % t) }
@@ -214,5 +215,36 @@ extension LoRAAdapter {
     public init(zerosLike other: LoRAAdapter) {
         self = other
         for i in values.indices { values[i] = 0 }
+    }
+}
+
+/// Reusable float blocks for training steps. A step checks one out and returns it;
+/// concurrent steps each get their own block. Nothing in a block is assumed zero.
+final class WorkspacePool: @unchecked Sendable {
+    final class Block {
+        let base: UnsafeMutablePointer<Float>
+        let capacity: Int
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+        deinit { base.deallocate() }
+    }
+
+    private let lock = NSLock()
+    private var idle: [Block] = []
+
+    func checkOut(floats: Int) -> Block {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = idle.firstIndex(where: { $0.capacity >= floats }) { return idle.remove(at: i) }
+        if !idle.isEmpty { idle.removeFirst() }   // too small: let it go
+        return Block(capacity: floats)
+    }
+
+    func checkIn(_ block: Block) {
+        lock.lock()
+        idle = [block]   // keep one block: the steady state of a training loop
+        lock.unlock()
     }
 }
