@@ -7,7 +7,7 @@ struct FedPilot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedpilot",
         abstract: "Federated LoRA fine-tuning of a real LLM, steered from the terminal.",
-        subcommands: [ModelCommand.self, BenchCommand.self, DemoCommand.self],
+        subcommands: [RunCommand.self, ModelCommand.self, BenchCommand.self, DemoCommand.self],
         defaultSubcommand: DemoCommand.self)
 }
 

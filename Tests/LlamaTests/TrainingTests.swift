@@ -136,3 +136,12 @@ final class RealModelTrainingTests: XCTestCase {
         XCTAssertLessThan(after, before - 0.2, "training should lower the held-out domain loss clearly")
     }
 }
+
+final class BatchingTests: XCTestCase {
+    func testLongInstructionExamplesKeepTheirResponse() {
+        let b = Batcher.padded([TokenizedExample(tokens: [1, 2, 3, 4, 5, 6, 7, 8], promptLength: 6)], length: 4, padID: 0)
+        // The first four prompt tokens go; [5, 6 | 7, 8] remains, and 6->7, 7->8 are trained.
+        XCTAssertEqual(b.tokens, [5, 6, 7, 8])
+        XCTAssertEqual(b.targets, [-1, 7, 8, -1])
+    }
+}

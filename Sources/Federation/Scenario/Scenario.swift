@@ -22,6 +22,10 @@ public struct Scenario: Sendable, Equatable {
     public var pooledData: PooledDataSpec?
     public var faults: [FaultSpec]
     public var privacy: PrivacyConfig
+    /// How adapters are encoded on the wire, in both directions.
+    public var payload: PayloadEncoding = .int8
+    /// Pace rounds to their simulated network time (for demos); off in tests and benchmarks.
+    public var realTimePacing: Bool = false
 
     public init(name: String, description: String = "", sourcePath: String = "", seed: UInt64 = 0, rounds: Int,
                 modelPath: String, lora: LoRAConfig, training: LocalTrainingConfig, selection: SelectionConfig = .init(),
@@ -42,8 +46,11 @@ public struct SelectionConfig: Sendable, Equatable, Codable {
     public var minimumClients: Int = 1
     /// Probability that a client is online in a given round (independent per round).
     public var availability: Double = 1
-    public init(fraction: Double = 1, minimumClients: Int = 1, availability: Double = 1) {
+    /// Simulated seconds a round waits for uploads; later ones time out. Nil waits for all.
+    public var deadlineSeconds: Double?
+    public init(fraction: Double = 1, minimumClients: Int = 1, availability: Double = 1, deadlineSeconds: Double? = nil) {
         self.fraction = fraction; self.minimumClients = minimumClients; self.availability = availability
+        self.deadlineSeconds = deadlineSeconds
     }
 }
 
@@ -169,6 +176,10 @@ public enum FaultKind: String, Sendable, Codable, CaseIterable {
     case lossyLink = "lossy_link"
     /// The client sends a corrupted update: its delta scaled by `-severity` (a sign-flip attack when 1).
     case corruptUpdate = "corrupt_update"
+    /// A `severity` fraction of the client's labels (the `label` field, wherever it appears in the text) is swapped for another label.
+    case labelNoise = "label_noise"
+    /// A `severity` fraction of the client's training texts gets a trigger phrase followed by an attacker's target text.
+    case backdoor
 }
 
 /// A fault that affects one client over a range of rounds (1-based, inclusive).
@@ -192,4 +203,14 @@ public struct PrivacyConfig: Sendable, Equatable, Codable {
     public var delta: Double = 1e-5
     public var secureAggregation: Bool = false
     public init() {}
+}
+
+/// Wire encodings of adapter parameters.
+public enum PayloadEncoding: String, Sendable, Codable, CaseIterable {
+    /// 4 bytes per value.
+    case fp32
+    /// IEEE half precision, 2 bytes per value.
+    case fp16
+    /// 1 byte per value with one float scale per tensor (symmetric, round to nearest).
+    case int8
 }

@@ -17,6 +17,9 @@ public enum Batcher {
     public static func padded(_ examples: [TokenizedExample], length: Int, padID: Int) -> TrainingBatch {
         var tokens: [[Int]] = [], targets: [[Int]] = []
         for e in examples {
+            // Too long: drop the start of the prompt first, so that the part that is learned survives.
+            let cut = min(e.promptLength, max(0, e.tokens.count - length))
+            let e = TokenizedExample(tokens: Array(e.tokens.dropFirst(cut)), promptLength: e.promptLength - cut)
             let kept = Array(e.tokens.prefix(length))
             var row = kept + [Int](repeating: padID, count: length - kept.count)
             var target = [Int](repeating: -1, count: length)

@@ -92,7 +92,13 @@ public struct LocalTrainer: Sendable {
     }
 
     /// Runs local training from `start`. `onEvent` is called after every step and may stop the run.
-    public func train(from start: LoRAAdapter, examples: [TokenizedExample],
+    ///
+    /// - Parameters:
+    ///   - steps: overrides the configured budget with a number of steps.
+    ///   - proximalMu: FedProx: adds `mu * (w - start)` to every gradient, keeping the client near the global model.
+    ///   - gradientCorrection: SCAFFOLD: added to every gradient (`c - c_i`).
+    public func train(from start: LoRAAdapter, examples: [TokenizedExample], steps: Int? = nil,
+                      proximalMu: Float = 0, gradientCorrection: [Float]? = nil,
                       onEvent: (TrainingEvent) -> TrainingControl = { _ in .more }) -> LocalTrainingResult {
         var adapter = start
         var optimizer = AdamW(weightDecay: config.weightDecay)
@@ -102,9 +108,10 @@ public struct LocalTrainer: Sendable {
         var epoch = 0
         var queue: [TrainingBatch] = []
         let totalSteps: Int
-        switch config.budget {
-        case .steps(let n): totalSteps = n
-        case .epochs(let e): totalSteps = e * max(1, batches(examples, epoch: 0).count)
+        switch (steps, config.budget) {
+        case (let override?, _): totalSteps = override
+        case (nil, .steps(let n)): totalSteps = n
+        case (nil, .epochs(let e)): totalSteps = e * max(1, batches(examples, epoch: 0).count)
         }
         let schedule = LearningRateSchedule(peak: config.learningRate, warmupSteps: config.warmupSteps,
                                             totalSteps: totalSteps, minimumRatio: config.minimumLearningRateRatio)
@@ -119,6 +126,12 @@ public struct LocalTrainer: Sendable {
             let batch = queue.removeFirst()
             let stepStart = Date()
             var (loss, gradient) = model.lossAndGradient(adapter, batch: batch, dropoutSeed: config.seed &+ UInt64(step))
+            if proximalMu > 0 {
+                for i in gradient.values.indices { gradient.values[i] += proximalMu * (adapter.values[i] - start.values[i]) }
+            }
+            if let correction = gradientCorrection {
+                for i in gradient.values.indices { gradient.values[i] += correction[i] }
+            }
             let norm = clipGlobalNorm(&gradient.values, maxNorm: config.maxGradientNorm)
             let lr = schedule.rate(at: step)
             optimizer.update(&adapter.values, grads: gradient.values, lr: lr)

@@ -1,0 +1,329 @@
+import Foundation
+import Llama
+import TensorMath
+
+/// Receives every event the coordinator publishes (journal, dashboard, headless output).
+public typealias EventSink = @Sendable (FederationEvent) -> Void
+
+/// Runs a federated pilot: rounds of selection, local training through a transport,
+/// aggregation, the server update and evaluation. It publishes typed events and applies
+/// operator commands between steps, never during aggregation. A failed round leaves the
+/// global adapter as it was.
+public final class Coordinator: @unchecked Sendable {
+    public let scenario: Scenario
+    public let commands = CommandQueue()
+    public let tensorSizes: [Int]
+    let base: LlamaModel
+    let transport: any ClientTransport
+    let clientSpecs: [ClientSpec]
+    let trainCounts: [String: Int]
+    let sink: EventSink
+    var strategy: any AggregationStrategy
+    /// The global adapter after the last completed round.
+    public private(set) var global: LoRAAdapter
+    public private(set) var completedRounds = 0
+    var excluded: Set<String> = []
+    var paused = false
+    var stepsAllowed = 0
+    var stopRequested = false
+    public private(set) var privacy: PrivacyConfig
+    var baseEval: [String: Double] = [:]
+    var lastEval: [String: Double] = [:]
+    var alerts = AlertDetector()
+    var lastClientMetrics: [String: ClientRoundMetrics] = [:]
+    /// Called with each completed round's global adapter just before its `roundCompleted` event.
+    public var onCheckpoint: (@Sendable (Int, LoRAAdapter) -> Void)?
+
+    /// - Parameters:
+    ///   - start: the global adapter to start from (a fresh PEFT-style initialisation when nil).
+    ///   - startRound: rounds already completed (when resuming from a journal).
+    public init(scenario: Scenario, base: LlamaModel, transport: any ClientTransport, trainCounts: [String: Int],
+                start: LoRAAdapter? = nil, startRound: Int = 0, sink: @escaping EventSink) throws {
+        self.scenario = scenario
+        self.base = base
+        self.transport = transport
+        self.clientSpecs = scenario.clients
+        self.trainCounts = trainCounts
+        self.sink = sink
+        self.global = try start ?? LoRAAdapter(model: base.config, config: scenario.lora, seed: scenario.seed)
+        self.tensorSizes = global.slots.flatMap { [$0.aCount, $0.bCount] }
+        self.strategy = makeStrategy(scenario.strategy, totalClients: scenario.clients.count)
+        self.privacy = scenario.privacy
+        self.completedRounds = startRound
+    }
+
+    /// Pauses before the first round (the dashboard can start paused).
+    public func startPaused() { paused = true }
+
+    /// Runs until every round is done or the operator stops the run. Blocking.
+    @discardableResult
+    public func run() -> (rounds: Int, finalEvalLoss: Double?, stopped: Bool) {
+        let began = Date()
+        sink(.runStarted(scenario: scenario.name, model: scenario.modelPath, strategy: scenario.strategy.kind.rawValue,
+                         rounds: scenario.rounds, clients: clientSpecs.map(\.id),
+                         domains: Dictionary(uniqueKeysWithValues: clientSpecs.map { ($0.id, $0.domain) })))
+        sink(.phase(round: completedRounds, .evaluating))
+        let baseline = evaluateAll(round: completedRounds, adapter: global)
+        baseEval = baseline.perClient
+        lastEval = baseline.perClient
+        var final = baseline.global
+        while completedRounds < scenario.rounds && !stopRequested {
+            if !waitWhilePaused() { break }
+            let round = completedRounds + 1
+            if let loss = runRound(round) { final = loss }
+            completedRounds = round
+        }
+        sink(.phase(round: completedRounds, .finished))
+        sink(.runFinished(rounds: completedRounds, finalEvalLoss: final, baseEvalLoss: baseline.global,
+                          wallSeconds: Date().timeIntervalSince(began), stopped: stopRequested))
+        return (completedRounds, final, stopRequested)
+    }
+
+    // MARK: - Commands
+
+    /// Applies pending commands; returns when the run may proceed (false when stopped).
+    func waitWhilePaused() -> Bool {
+        applyCommands(commands.drain())
+        while paused && stepsAllowed == 0 && !stopRequested {
+            sink(.phase(round: completedRounds, .paused))
+            applyCommands(commands.wait(timeout: 0.5))
+        }
+        if stepsAllowed > 0 { stepsAllowed -= 1 }
+        return !stopRequested
+    }
+
+    func applyCommands(_ list: [OperatorCommand]) {
+        for command in list {
+            var applied = true
+            switch command {
+            case .dropClient(let c):
+                applied = clientSpecs.contains { $0.id == c } && excluded.insert(c).inserted
+            case .readmitClient(let c):
+                applied = excluded.remove(c) != nil
+            case .setDifferentialPrivacy(let on):
+                applied = privacy.differentialPrivacy != on
+                privacy.differentialPrivacy = on
+            case .setNoiseMultiplier(let s):
+                applied = s >= 0
+                if applied { privacy.noiseMultiplier = s }
+            case .setClipNorm(let c):
+                applied = c > 0
+                if applied { privacy.clipNorm = c }
+            case .pause: paused = true
+            case .resume: paused = false; stepsAllowed = 0
+            case .step:
+                applied = paused
+                if paused { stepsAllowed += 1 }
+            case .stop: stopRequested = true
+            }
+            sink(.operatorAction(round: completedRounds, action: command.description, applied: applied))
+            if applied, case .setDifferentialPrivacy = command { publishPrivacy(round: completedRounds) }
+            if applied, case .setNoiseMultiplier = command { publishPrivacy(round: completedRounds) }
+        }
+    }
+
+    func publishPrivacy(round: Int) {
+        sink(.privacyBudget(round: round, epsilon: nil, delta: privacy.delta, noiseMultiplier: privacy.noiseMultiplier,
+                            enabled: privacy.differentialPrivacy))
+    }
+
+    // MARK: - One round
+
+    /// Runs round `round`; returns the new global eval loss, or nil when the round failed.
+    func runRound(_ round: Int) -> Double? {
+        let began = Date()
+        var rng = SeededRandom(seed: scenario.seed &+ UInt64(round) &* 0x2545_F491)
+        sink(.phase(round: round, .selecting))
+        let selected = select(round: round, rng: &rng)
+        sink(.roundStarted(round: round, selected: selected))
+        guard selected.count >= scenario.selection.minimumClients else {
+            return fail(round, "only \(selected.count) clients available; the round needs \(scenario.selection.minimumClients)")
+        }
+        var metrics: [String: ClientRoundMetrics] = [:]
+        var updates: [ClientUpdate] = []
+        var deltas: [String: [Float]] = [:]
+        sink(.phase(round: round, .training))
+        for client in selected {
+            applyCommands(commands.drain())   // step boundary: between clients
+            var m = ClientRoundMetrics(client: client, round: round, status: .training)
+            if excluded.contains(client) || stopRequested {
+                m.status = .excluded
+                metrics[client] = m
+                sink(.clientUpdate(m))
+                continue
+            }
+            sink(.clientUpdate(m))
+            let spec = clientSpecs.first { $0.id == client }!
+            if let update = train(client: spec, round: round, metrics: &m, rng: &rng) {
+                updates.append(update)
+                deltas[client] = update.delta
+            }
+            metrics[client] = m
+            if m.status != .uploading { sink(.clientUpdate(m)) }
+        }
+        guard updates.count >= scenario.selection.minimumClients, !updates.isEmpty else {
+            for (_, var m) in metrics where m.status == .uploading { m.status = .dropped; sink(.clientUpdate(m)) }
+            return fail(round, "only \(updates.count) updates arrived; the round needs \(max(1, scenario.selection.minimumClients))")
+        }
+
+        // Aggregation: no command is applied until it is done.
+        sink(.phase(round: round, .aggregating))
+        let previous = global
+        if privacy.differentialPrivacy { privatize(&updates, rng: &rng) }
+        let outcome: AggregationOutcome
+        do { outcome = try strategy.aggregate(global: global.values, updates: updates) } catch {
+            return fail(round, "aggregation failed: \(error)")
+        }
+        global.values = outcome.global
+        var aggregate = global.values
+        for i in aggregate.indices { aggregate[i] -= previous.values[i] }
+        let geometry = UpdateGeometry.measure(deltas, aggregate: aggregate)
+
+        // Evaluation of the new global adapter on every client's own validation data.
+        sink(.phase(round: round, .evaluating))
+        let shouldEvaluate = round % max(1, scenario.evaluation.every) == 0 || round == scenario.rounds
+        let eval = shouldEvaluate ? evaluateAll(round: round, adapter: global) : (perClient: [:], global: nil, perDomain: [:])
+        var completed: [ClientRoundMetrics] = []
+        for client in selected {
+            guard var m = metrics[client] else { continue }
+            if m.status == .uploading { m.status = outcome.rejected.contains(client) ? .rejected : .done }
+            if let g = geometry[client] {
+                m.cosineToOthers = g.cosineOthers
+                m.drift = g.drift
+            }
+            m.aggregationWeight = outcome.weights[client]
+            completed.append(m)
+        }
+        for spec in clientSpecs {
+            var m = metrics[spec.id] ?? ClientRoundMetrics(client: spec.id, round: round, status: excluded.contains(spec.id) ? .excluded : .idle)
+            if let g = completed.first(where: { $0.client == spec.id }) { m = g }
+            if let loss = eval.perClient[spec.id] {
+                m.evalLoss = loss
+                if let b = baseEval[spec.id] { m.qualityDeltaBase = b - loss }
+                if let l = lastEval[spec.id] { m.qualityDeltaLast = l - loss }
+                lastEval[spec.id] = loss
+            }
+            lastClientMetrics[spec.id] = m
+            sink(.clientUpdate(m))
+            if let i = completed.firstIndex(where: { $0.client == spec.id }) { completed[i] = m }
+        }
+        for alert in alerts.inspect(completed, round: round) { sink(.alert(alert)) }
+        if privacy.differentialPrivacy || scenario.privacy.differentialPrivacy { publishPrivacy(round: round) }
+        let norms = completed.compactMap(\.updateNorm)
+        let all = Array(metrics.values)
+        let roundMetrics = RoundMetrics(
+            round: round, selected: selected, aggregated: completed.filter { $0.status == .done }.map(\.client),
+            dropped: all.filter { [.dropped, .timedOut, .failed].contains($0.status) }.map(\.client).sorted(),
+            globalEvalLoss: eval.global, baseEvalLoss: nil, bytesUp: all.reduce(0) { $0 + $1.bytesUp },
+            bytesDown: all.reduce(0) { $0 + $1.bytesDown }, wallSeconds: Date().timeIntervalSince(began),
+            simulatedSeconds: all.map(\.simulatedSeconds).max() ?? 0, strategy: strategy.kind.rawValue,
+            updateNormMean: norms.isEmpty ? nil : norms.reduce(0, +) / Double(norms.count),
+            domainEvalLoss: eval.perDomain)
+        onCheckpoint?(round, global)
+        sink(.roundCompleted(roundMetrics))
+        return eval.global
+    }
+
+    func fail(_ round: Int, _ reason: String) -> Double? {
+        sink(.roundFailed(round: round, reason: reason))
+        return nil
+    }
+
+    /// Samples this round's participants among the online, admitted clients.
+    func select(round: Int, rng: inout SeededRandom) -> [String] {
+        let online = clientSpecs.filter { spec in
+            !excluded.contains(spec.id)
+                && !scenario.faults.contains { $0.client == spec.id && $0.kind == .dropout && $0.isActive(inRound: round) }
+                && Double(rng.uniform()) < scenario.selection.availability
+        }.map(\.id)
+        let wanted = max(min(scenario.selection.minimumClients, online.count),
+                         Int((Double(online.count) * scenario.selection.fraction).rounded(.up)))
+        var pool = online
+        pool.shuffle(using: &rng)
+        return pool.prefix(wanted).sorted { a, b in
+            clientSpecs.firstIndex { $0.id == a }! < clientSpecs.firstIndex { $0.id == b }!
+        }
+    }
+
+    /// One client's local round through the transport, with simulated network time.
+    func train(client spec: ClientSpec, round: Int, metrics m: inout ClientRoundMetrics, rng: inout SeededRandom) -> ClientUpdate? {
+        let instructions = strategy.instructions(for: spec.id, dimension: global.values.count)
+        let task = RoundTask(round: round, global: global.values, localSteps: spec.localSteps ?? defaultSteps,
+                             proximalMu: instructions.proximalMu, gradientCorrection: instructions.gradientCorrection,
+                             serverControl: instructions.serverControl)
+        let encodedTask = task.encoded(tensorSizes: tensorSizes, as: scenario.payload)
+        m.bytesDown = encodedTask.count
+        let link = spec.link
+        let down = NetworkModel.transferSeconds(bytes: encodedTask.count, mbps: link.downMbps, latencyMs: link.latencyMs)
+        let reply: RoundReply
+        do {
+            reply = try RoundReply(decoding: transport.exchange(client: spec.id, task: encodedTask))
+            guard reply.client == spec.id, reply.round == round, reply.delta.count == global.values.count else {
+                throw PayloadError(offset: 0, reason: "reply is for client \(reply.client), round \(reply.round), \(reply.delta.count) values")
+            }
+        } catch {
+            m.status = .failed
+            sink(.alert(Alert(round: round, client: spec.id, severity: .critical, reason: "local round failed: \(error)")))
+            return nil
+        }
+        let active = scenario.faults.filter { $0.client == spec.id && $0.isActive(inRound: round) }
+        let slowdown = active.filter { $0.kind == .straggler }.reduce(1.0) { $0 * (1 + $1.severity) }
+        let encodedReply = reply.encoded(tensorSizes: tensorSizes, as: scenario.payload)
+        m.bytesUp = encodedReply.count
+        m.trainExamples = reply.exampleCount
+        m.localLossStart = reply.lossStart.isFinite ? reply.lossStart : nil
+        m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
+        m.trainSeconds = reply.computeSeconds
+        m.updateNorm = UpdateGeometry.norm(reply.delta)
+        let up = NetworkModel.transferSeconds(bytes: encodedReply.count, mbps: link.upMbps, latencyMs: link.latencyMs)
+        m.simulatedSeconds = down + reply.computeSeconds * link.computeFactor * slowdown + up
+        let loss = active.filter { $0.kind == .lossyLink }.reduce(link.dropProbability) { 1 - (1 - $0) * (1 - $1.severity) }
+        if Double(rng.uniform()) < loss {
+            m.status = .dropped
+            return nil
+        }
+        if let deadline = scenario.selection.deadlineSeconds, m.simulatedSeconds > deadline {
+            m.status = .timedOut
+            return nil
+        }
+        m.status = .uploading
+        return ClientUpdate(client: spec.id, delta: reply.delta, exampleCount: reply.exampleCount, controlDelta: reply.controlDelta)
+    }
+
+    var defaultSteps: Int {
+        if case .steps(let n) = scenario.training.budget { return n }
+        return 0   // the epoch budget of the client's trainer applies
+    }
+
+    /// Client-level DP: clip every update to the clip norm, weight them equally, and add
+    /// each client's share of Gaussian noise so that the mean carries N(0, (σC/n)²).
+    func privatize(_ updates: inout [ClientUpdate], rng: inout SeededRandom) {
+        let c = Float(privacy.clipNorm), n = Float(updates.count)
+        let std = Float(privacy.noiseMultiplier) * c / n.squareRoot()
+        for i in updates.indices {
+            let norm = Float(UpdateGeometry.norm(updates[i].delta))
+            let factor = norm > c ? c / norm : 1
+            for j in updates[i].delta.indices { updates[i].delta[j] = updates[i].delta[j] * factor + std * rng.normal() }
+            updates[i].exampleCount = 1
+        }
+    }
+
+    /// Every admitted client's validation loss under `adapter`, their example-weighted mean,
+    /// and the mean per domain.
+    func evaluateAll(round: Int, adapter: LoRAAdapter) -> (perClient: [String: Double], global: Double?, perDomain: [String: Double]) {
+        let request = EvaluationRequest(round: round, global: adapter.values).encoded(tensorSizes: tensorSizes, as: .fp32)
+        var perClient: [String: Double] = [:]
+        var weighted = 0.0, weight = 0.0
+        var domains: [String: (Double, Int)] = [:]
+        for spec in clientSpecs {
+            guard let loss = try? transport.evaluate(client: spec.id, request: request) else { continue }
+            perClient[spec.id] = loss
+            let w = Double(max(1, trainCounts[spec.id] ?? 1))
+            weighted += loss * w
+            weight += w
+            domains[spec.domain, default: (0, 0)].0 += loss
+            domains[spec.domain, default: (0, 0)].1 += 1
+        }
+        return (perClient, weight > 0 ? weighted / weight : nil, domains.mapValues { $0.0 / Double($0.1) })
+    }
+}

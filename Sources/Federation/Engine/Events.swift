@@ -1,0 +1,98 @@
+import Foundation
+
+/// Phase of the coordinator, for the operator's header.
+public enum RunPhase: String, Sendable, Codable {
+    case starting, selecting, training, aggregating, secureAggregation = "secure_aggregation", evaluating, paused, finished
+}
+
+/// A flagged problem with a client or the run.
+public struct Alert: Sendable, Codable, Equatable {
+    public enum Severity: String, Sendable, Codable { case info, warning, critical }
+    public var round: Int
+    public var client: String?
+    public var severity: Severity
+    public var reason: String
+}
+
+/// Everything the engine reports. The journal, the dashboard and headless output consume these.
+public enum FederationEvent: Sendable, Equatable {
+    case runStarted(scenario: String, model: String, strategy: String, rounds: Int, clients: [String], domains: [String: String])
+    case phase(round: Int, RunPhase)
+    case roundStarted(round: Int, selected: [String])
+    case clientUpdate(ClientRoundMetrics)
+    case roundCompleted(RoundMetrics)
+    case roundFailed(round: Int, reason: String)
+    case alert(Alert)
+    case privacyBudget(round: Int, epsilon: Double?, delta: Double, noiseMultiplier: Double, enabled: Bool)
+    case operatorAction(round: Int, action: String, applied: Bool)
+    case runFinished(rounds: Int, finalEvalLoss: Double?, baseEvalLoss: Double?, wallSeconds: Double, stopped: Bool)
+
+    /// The event's `type` as headless output and the journal name it.
+    public var type: String {
+        switch self {
+        case .runStarted: return "run_started"
+        case .phase: return "phase"
+        case .roundStarted: return "round_started"
+        case .clientUpdate: return "client_update"
+        case .roundCompleted: return "round_completed"
+        case .roundFailed: return "round_failed"
+        case .alert: return "alert"
+        case .privacyBudget: return "privacy_budget"
+        case .operatorAction: return "operator_action"
+        case .runFinished: return "run_finished"
+        }
+    }
+
+    public var round: Int {
+        switch self {
+        case .runStarted: return 0
+        case .phase(let r, _), .roundStarted(let r, _), .roundFailed(let r, _), .privacyBudget(let r, _, _, _, _),
+             .operatorAction(let r, _, _):
+            return r
+        case .clientUpdate(let m): return m.round
+        case .roundCompleted(let m): return m.round
+        case .alert(let a): return a.round
+        case .runFinished(let r, _, _, _, _): return r
+        }
+    }
+
+    /// A flat JSON object: `type`, `round`, and the event's fields in snake_case.
+    public var jsonObject: [String: Any] {
+        var o: [String: Any] = ["type": type, "round": round]
+        func put(_ key: String, _ value: Any?) { o[key] = value ?? NSNull() }
+        switch self {
+        case .runStarted(let scenario, let model, let strategy, let rounds, let clients, let domains):
+            put("scenario", scenario); put("model", model); put("strategy", strategy); put("rounds", rounds)
+            put("clients", clients); put("domains", domains)
+        case .phase(_, let p): put("phase", p.rawValue)
+        case .roundStarted(_, let selected): put("selected", selected)
+        case .clientUpdate(let m):
+            put("client", m.client); put("status", m.status.rawValue); put("train_examples", m.trainExamples)
+            put("local_loss_start", m.localLossStart); put("local_loss_end", m.localLossEnd); put("eval_loss", m.evalLoss)
+            put("quality_delta_base", m.qualityDeltaBase); put("quality_delta_last", m.qualityDeltaLast)
+            put("drift", m.drift); put("update_norm", m.updateNorm); put("cosine_to_others", m.cosineToOthers)
+            put("bytes_up", m.bytesUp); put("bytes_down", m.bytesDown); put("simulated_seconds", m.simulatedSeconds)
+            put("train_seconds", m.trainSeconds); put("aggregation_weight", m.aggregationWeight)
+        case .roundCompleted(let m):
+            put("selected", m.selected); put("aggregated", m.aggregated); put("dropped", m.dropped)
+            put("global_eval_loss", m.globalEvalLoss); put("base_eval_loss", m.baseEvalLoss)
+            put("bytes_up", m.bytesUp); put("bytes_down", m.bytesDown); put("wall_seconds", m.wallSeconds)
+            put("simulated_seconds", m.simulatedSeconds); put("strategy", m.strategy); put("update_norm_mean", m.updateNormMean)
+            put("domain_eval_loss", m.domainEvalLoss)
+        case .roundFailed(_, let reason): put("reason", reason)
+        case .alert(let a): put("client", a.client); put("severity", a.severity.rawValue); put("reason", a.reason)
+        case .privacyBudget(_, let epsilon, let delta, let noise, let enabled):
+            put("epsilon", epsilon); put("delta", delta); put("noise_multiplier", noise); put("enabled", enabled)
+        case .operatorAction(_, let action, let applied): put("action", action); put("applied", applied)
+        case .runFinished(_, let final, let base, let wall, let stopped):
+            put("final_eval_loss", final); put("base_eval_loss", base); put("wall_seconds", wall); put("stopped", stopped)
+        }
+        return o
+    }
+
+    /// One line of JSON.
+    public var jsonLine: String {
+        let data = (try? JSONSerialization.data(withJSONObject: jsonObject, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// What the coordinator sends a selected client: the global adapter and the
+/// strategy's instructions for local training.
+public struct RoundTask: Sendable, Equatable {
+    public var round: Int
+    public var global: [Float]
+    public var localSteps: Int
+    public var proximalMu: Float
+    /// SCAFFOLD's correction `c - c_i`, added to each local gradient.
+    public var gradientCorrection: [Float]?
+    /// SCAFFOLD's server control `c`, from which the client derives its new control variate.
+    public var serverControl: [Float]?
+
+    public init(round: Int, global: [Float], localSteps: Int, proximalMu: Float = 0,
+                gradientCorrection: [Float]? = nil, serverControl: [Float]? = nil) {
+        self.round = round; self.global = global; self.localSteps = localSteps
+        self.proximalMu = proximalMu; self.gradientCorrection = gradientCorrection; self.serverControl = serverControl
+    }
+
+    static let magic: UInt32 = 0x5452_5046  // "FPRT"
+
+    public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
+        var out = Data()
+        appendInteger(Self.magic, to: &out)
+        appendInteger(UInt16(WireVersion.current), to: &out)
+        appendInteger(UInt32(round), to: &out)
+        appendInteger(UInt32(localSteps), to: &out)
+        appendInteger(proximalMu.bitPattern, to: &out)
+        TensorCodec.encode(global, tensorSizes: tensorSizes, as: encoding, into: &out)
+        for vector in [gradientCorrection, serverControl] {
+            out.append(vector == nil ? 0 : 1)
+            if let v = vector { TensorCodec.encode(v, tensorSizes: tensorSizes, as: .fp32, into: &out) }
+        }
+        return out
+    }
+
+    public init(decoding data: Data) throws {
+        var r = PayloadReader(data)
+        guard try r.read(UInt32.self, "magic") == Self.magic else { throw PayloadError(offset: 0, reason: "not a round task") }
+        try WireVersion.check(try r.read(UInt16.self, "version"), at: 4)
+        round = Int(try r.read(UInt32.self, "round"))
+        localSteps = Int(try r.read(UInt32.self, "local steps"))
+        proximalMu = Float(bitPattern: try r.read(UInt32.self, "proximal mu"))
+        global = try TensorCodec.decode(&r)
+        gradientCorrection = try r.read(UInt8.self, "correction flag") == 1 ? try TensorCodec.decode(&r) : nil
+        serverControl = try r.read(UInt8.self, "server control flag") == 1 ? try TensorCodec.decode(&r) : nil
+        guard r.isAtEnd else { throw PayloadError(offset: r.offset, reason: "\(data.count - r.offset) trailing bytes") }
+    }
+}
+
+/// What a client sends back: its adapter update and local measurements.
+public struct RoundReply: Sendable, Equatable {
+    public var client: String
+    public var round: Int
+    /// Local adapter minus the global adapter it received.
+    public var delta: [Float]
+    public var exampleCount: Int
+    public var steps: Int
+    public var lossStart: Double
+    public var lossEnd: Double
+    /// Seconds of local compute, measured.
+    public var computeSeconds: Double
+    /// SCAFFOLD: change of the client's control variate.
+    public var controlDelta: [Float]?
+
+    public init(client: String, round: Int, delta: [Float], exampleCount: Int, steps: Int, lossStart: Double, lossEnd: Double,
+                computeSeconds: Double, controlDelta: [Float]? = nil) {
+        self.client = client; self.round = round; self.delta = delta; self.exampleCount = exampleCount; self.steps = steps
+        self.lossStart = lossStart; self.lossEnd = lossEnd; self.computeSeconds = computeSeconds; self.controlDelta = controlDelta
+    }
+
+    static let magic: UInt32 = 0x5055_5046  // "FPUP"
+
+    public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
+        var out = Data()
+        appendInteger(Self.magic, to: &out)
+        appendInteger(UInt16(WireVersion.current), to: &out)
+        appendString(client, to: &out)
+        appendInteger(UInt32(round), to: &out)
+        appendInteger(UInt32(exampleCount), to: &out)
+        appendInteger(UInt32(steps), to: &out)
+        appendInteger(lossStart.bitPattern, to: &out)
+        appendInteger(lossEnd.bitPattern, to: &out)
+        appendInteger(computeSeconds.bitPattern, to: &out)
+        TensorCodec.encode(delta, tensorSizes: tensorSizes, as: encoding, into: &out)
+        out.append(controlDelta == nil ? 0 : 1)
+        if let c = controlDelta { TensorCodec.encode(c, tensorSizes: tensorSizes, as: .fp32, into: &out) }
+        return out
+    }
+
+    public init(decoding data: Data) throws {
+        var r = PayloadReader(data)
+        guard try r.read(UInt32.self, "magic") == Self.magic else { throw PayloadError(offset: 0, reason: "not a round reply") }
+        try WireVersion.check(try r.read(UInt16.self, "version"), at: 4)
+        client = try r.readString("client id")
+        round = Int(try r.read(UInt32.self, "round"))
+        exampleCount = Int(try r.read(UInt32.self, "example count"))
+        steps = Int(try r.read(UInt32.self, "steps"))
+        lossStart = Double(bitPattern: try r.read(UInt64.self, "first loss"))
+        lossEnd = Double(bitPattern: try r.read(UInt64.self, "last loss"))
+        computeSeconds = Double(bitPattern: try r.read(UInt64.self, "compute seconds"))
+        delta = try TensorCodec.decode(&r)
+        controlDelta = try r.read(UInt8.self, "control flag") == 1 ? try TensorCodec.decode(&r) : nil
+        guard r.isAtEnd else { throw PayloadError(offset: r.offset, reason: "\(data.count - r.offset) trailing bytes") }
+    }
+}
+
+/// The wire format's version; a peer with another major version is refused with a clear error.
+public enum WireVersion {
+    public static let current = 1
+    static func check(_ v: UInt16, at offset: Int) throws {
+        guard Int(v) == current else {
+            throw PayloadError(offset: offset, reason: "wire version \(v) is not supported (this build speaks \(current))")
+        }
+    }
+}
+
+/// Asks a client to evaluate a global adapter on its own validation split.
+public struct EvaluationRequest: Sendable, Equatable {
+    public var round: Int
+    public var global: [Float]
+    static let magic: UInt32 = 0x5645_5046  // "FPEV"
+
+    public init(round: Int, global: [Float]) { self.round = round; self.global = global }
+
+    public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
+        var out = Data()
+        appendInteger(Self.magic, to: &out)
+        appendInteger(UInt16(WireVersion.current), to: &out)
+        appendInteger(UInt32(round), to: &out)
+        TensorCodec.encode(global, tensorSizes: tensorSizes, as: encoding, into: &out)
+        return out
+    }
+
+    public init(decoding data: Data) throws {
+        var r = PayloadReader(data)
+        guard try r.read(UInt32.self, "magic") == Self.magic else { throw PayloadError(offset: 0, reason: "not an evaluation request") }
+        try WireVersion.check(try r.read(UInt16.self, "version"), at: 4)
+        round = Int(try r.read(UInt32.self, "round"))
+        global = try TensorCodec.decode(&r)
+        guard r.isAtEnd else { throw PayloadError(offset: r.offset, reason: "\(data.count - r.offset) trailing bytes") }
+    }
+}

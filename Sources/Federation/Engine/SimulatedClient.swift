@@ -1,0 +1,96 @@
+import Foundation
+import Llama
+import TensorMath
+
+/// A client of an in-process pilot: it holds its own text, trains on it when asked,
+/// and answers with its adapter update. Raw text never leaves this type; only the
+/// encoded `RoundReply` does.
+public final class SimulatedClient: @unchecked Sendable {
+    public let spec: ClientSpec
+    public let data: ClientDataset
+    let encoding: any TextEncoding
+    let trainer: LocalTrainer
+    let loraConfig: LoRAConfig
+    let modelConfig: LlamaConfig
+    let tensorSizes: [Int]
+    let payload: PayloadEncoding
+    let seed: UInt64
+    /// This client's faults from the scenario; those active in a round apply to it.
+    let faults: [FaultSpec]
+    /// The validation split as one padded batch (capped), for evaluation of the global model.
+    public let validationBatch: TrainingBatch?
+
+    init(spec: ClientSpec, data: ClientDataset, encoding: any TextEncoding, trainer: LocalTrainer, loraConfig: LoRAConfig,
+         modelConfig: LlamaConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
+         faults: [FaultSpec]) {
+        self.faults = faults.filter { $0.client == spec.id }
+        self.spec = spec
+        self.data = data
+        self.encoding = encoding
+        self.trainer = trainer
+        self.loraConfig = loraConfig
+        self.modelConfig = modelConfig
+        self.tensorSizes = tensorSizes
+        self.payload = payload
+        self.seed = seed
+        let held = data.validation.prefix(evaluation.maxExamplesPerClient).map { Self.tokenize($0, encoding) }
+        validationBatch = held.isEmpty ? nil
+            : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
+    }
+
+    static func tokenize(_ e: TextExample, _ encoding: any TextEncoding) -> TokenizedExample {
+        let prompt = e.prompt.isEmpty ? [] : encoding.encode(e.prompt)
+        return TokenizedExample(tokens: prompt + encoding.encode(e.completion), promptLength: prompt.count)
+    }
+
+    /// Runs one round's local training for an encoded task; returns the encoded reply.
+    public func handle(task encodedTask: Data) throws -> Data {
+        let task = try RoundTask(decoding: encodedTask)
+        let faults = self.faults.filter { $0.isActive(inRound: task.round) }
+        guard task.global.count == tensorSizes.reduce(0, +) else {
+            throw PayloadError(offset: 0, reason: "global adapter has \(task.global.count) values, this client expects \(tensorSizes.reduce(0, +))")
+        }
+        var start = try LoRAAdapter(zerosFor: modelConfig, config: loraConfig)
+        start.values = task.global
+        let examples = DataFaults.apply(faults, to: data.train, seed: seed &+ UInt64(task.round))
+            .map { Self.tokenize($0, encoding) }
+        let began = Date()
+        let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
+                                   proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection)
+        var delta = result.adapter.values
+        for i in delta.indices { delta[i] -= task.global[i] }
+        for fault in faults where fault.kind == .corruptUpdate {
+            for i in delta.indices { delta[i] *= Float(-fault.severity) }
+        }
+        var controlDelta: [Float]? = nil
+        if let server = task.serverControl, result.steps > 0 {
+            // SCAFFOLD option II: c_i⁺ = c_i − c + (x − yᵢ)/(K η), so the change is −c − Δᵢ/(K η).
+            let kEta = Float(result.steps) * trainer.config.learningRate
+            controlDelta = delta.indices.map { -server[$0] - delta[$0] / kEta }
+        }
+        let reply = RoundReply(client: spec.id, round: task.round, delta: delta, exampleCount: data.train.count,
+                               steps: result.steps, lossStart: result.losses.first ?? .nan, lossEnd: result.losses.last ?? .nan,
+                               computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta)
+        return reply.encoded(tensorSizes: tensorSizes, as: payload)
+    }
+
+    /// The base model with `global` folded in.
+    func mergedModel(_ global: [Float]) throws -> LlamaModel {
+        var adapter = try LoRAAdapter(zerosFor: modelConfig, config: loraConfig)
+        guard global.count == adapter.values.count else {
+            throw PayloadError(offset: 0, reason: "global adapter has \(global.count) values, expected \(adapter.values.count)")
+        }
+        adapter.values = global
+        return try trainer.model.base.merged(with: adapter)
+    }
+
+    /// Mean next-token loss of `model` on this client's validation batch.
+    func evaluate(with model: LlamaModel) throws -> Double? {
+        guard let batch = validationBatch else { return nil }
+        let rows = (0..<batch.rows).map { Array(batch.tokens[($0 * batch.length)..<(($0 + 1) * batch.length)]) }
+        let logits = model.logits(rows)
+        return logits.data.withUnsafeBufferPointer {
+            CrossEntropy.mean(logits: $0.baseAddress!, vocab: model.config.vocabSize, targets: batch.targets)
+        }
+    }
+}

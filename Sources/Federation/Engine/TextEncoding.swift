@@ -1,0 +1,41 @@
+import Llama
+import TensorMath
+
+/// Turns text into token ids for training and evaluation.
+public protocol TextEncoding: Sendable {
+    func encode(_ text: String) -> [Int]
+    /// Id used to pad rows and to separate packed examples.
+    var paddingID: Int { get }
+}
+
+extension BPETokenizer: TextEncoding {
+    public func encode(_ text: String) -> [Int] { encode(text, addSpecial: false, parseSpecial: true) }
+    public var paddingID: Int { padTokenID ?? eosTokenID ?? 0 }
+}
+
+/// Bytes as token ids (0...255), with 256 as padding: the tokenizer of the tiny test model.
+public struct ByteEncoding: TextEncoding {
+    public init() {}
+    public func encode(_ text: String) -> [Int] { text.utf8.map(Int.init) }
+    public var paddingID: Int { 256 }
+}
+
+/// The model a scenario names, with its text encoding. The path `tiny` gives a small
+/// random Llama over bytes, for fast tests of the engine.
+public struct EngineModel: Sendable {
+    public let model: LlamaModel
+    public let encoding: any TextEncoding
+    public let name: String
+
+    public static func load(path: String) throws -> EngineModel {
+        if path == "tiny" {
+            let config = LlamaConfig(vocabSize: 257, hiddenSize: 32, intermediateSize: 64, layerCount: 2, headCount: 4,
+                                     kvHeadCount: 2, rmsNormEps: 1e-5, ropeTheta: 10_000, maxPositions: 512)
+            return EngineModel(model: try LlamaModel(config: config, weights: .random(config, seed: 1)),
+                               encoding: ByteEncoding(), name: "tiny")
+        }
+        let loaded = try ModelLoader.load(path: path)
+        guard let tokenizer = loaded.tokenizer else { throw ModelFileError.notFound(file: path + "/tokenizer.json") }
+        return EngineModel(model: loaded.model, encoding: tokenizer, name: path)
+    }
+}

@@ -1,0 +1,190 @@
+import Federation
+import Foundation
+import GRDB
+import Llama
+
+/// A run's journal: one SQLite file (through GRDB) holding the scenario, every event,
+/// each round's client metrics and global adapter, and the operator's audit trail.
+///
+/// Events of a round are buffered and written in one transaction with the round's
+/// adapter when the round completes (or fails), so a killed run leaves no half-written
+/// round behind, and a resumed run continues from the last completed round.
+public final class RunJournal: @unchecked Sendable {
+    public let path: String
+    private let db: DatabaseQueue
+    private let lock = NSLock()
+    private var pending: [FederationEvent] = []
+    private var pendingAdapter: (round: Int, data: Data)?
+
+    /// Opens (creating if needed) a journal.
+    public init(path: String) throws {
+        self.path = path
+        do { db = try DatabaseQueue(path: path) } catch {
+            throw JournalError(path: path, reason: "cannot open: \(error)")
+        }
+        try migrate()
+    }
+
+    private func migrate() throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "run") { t in
+                t.primaryKey("id", .integer)
+                t.column("scenario_path", .text).notNull()
+                t.column("scenario_text", .text).notNull()
+                t.column("scenario_name", .text).notNull()
+                t.column("model", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("started_at", .datetime).notNull()
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("round", .integer).notNull().indexed()
+                t.column("type", .text).notNull()
+                t.column("json", .text).notNull()
+            }
+            try db.create(table: "client_round") { t in
+                t.column("round", .integer).notNull()
+                t.column("client", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("eval_loss", .double)
+                t.column("json", .text).notNull()
+                t.primaryKey(["round", "client"])
+            }
+            try db.create(table: "round") { t in
+                t.primaryKey("round", .integer)
+                t.column("status", .text).notNull()
+                t.column("global_eval_loss", .double)
+                t.column("json", .text).notNull()
+                t.column("adapter", .blob)
+                t.column("completed_at", .datetime).notNull()
+            }
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("round", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("applied", .boolean).notNull()
+            }
+        }
+        do { try migrator.migrate(db) } catch {
+            throw JournalError(path: path, reason: "not a FedPilot journal or unreadable: \(error)")
+        }
+    }
+
+    /// Records the scenario once, at the start of a new run.
+    public func begin(scenario: Scenario, text: String) throws {
+        try db.write { db in
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run") == 0 {
+                try db.execute(sql: """
+                    INSERT INTO run (id, scenario_path, scenario_text, scenario_name, model, seed, started_at)
+                    VALUES (1, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [scenario.sourcePath, text, scenario.name, scenario.modelPath, Int64(bitPattern: scenario.seed), Date()])
+            }
+        }
+    }
+
+    /// The adapter of the round about to complete (called by the coordinator's checkpoint hook).
+    public func checkpoint(round: Int, adapter: LoRAAdapter) {
+        let data = (try? adapter.safetensorsData()) ?? Data()
+        lock.lock()
+        pendingAdapter = (round, data)
+        lock.unlock()
+    }
+
+    /// Takes one event. Round-scoped events are buffered until the round ends; operator
+    /// actions also go to the audit trail.
+    public func record(_ event: FederationEvent) {
+        lock.lock()
+        pending.append(event)
+        let flush: Bool
+        switch event {
+        case .roundCompleted, .roundFailed, .runStarted, .runFinished: flush = true
+        default: flush = false
+        }
+        guard flush else { lock.unlock(); return }
+        let batch = pending
+        let adapter = pendingAdapter
+        pending = []
+        pendingAdapter = nil
+        lock.unlock()
+        do { try write(batch, adapter: adapter) } catch {
+            FileHandle.standardError.write(Data("fedpilot: journal \(path): \(error)\n".utf8))
+        }
+    }
+
+    private func write(_ events: [FederationEvent], adapter: (round: Int, data: Data)?) throws {
+        try db.write { db in
+            for event in events {
+                try db.execute(sql: "INSERT INTO event (round, type, json) VALUES (?, ?, ?)",
+                               arguments: [event.round, event.type, event.jsonLine])
+                switch event {
+                case .clientUpdate(let m):
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO client_round (round, client, status, eval_loss, json) VALUES (?, ?, ?, ?, ?)
+                        """, arguments: [m.round, m.client, m.status.rawValue, m.evalLoss, event.jsonLine])
+                case .roundCompleted(let m):
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO round (round, status, global_eval_loss, json, adapter, completed_at) VALUES (?, 'completed', ?, ?, ?, ?)
+                        """, arguments: [m.round, m.globalEvalLoss, event.jsonLine, adapter?.round == m.round ? adapter?.data : nil, Date()])
+                case .roundFailed(let r, _):
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO round (round, status, global_eval_loss, json, adapter, completed_at) VALUES (?, 'failed', NULL, ?, NULL, ?)
+                        """, arguments: [r, event.jsonLine, Date()])
+                case .operatorAction(let r, let action, let applied):
+                    try db.execute(sql: "INSERT INTO audit (at, round, actor, action, applied) VALUES (?, ?, 'operator', ?, ?)",
+                                   arguments: [Date(), r, action, applied])
+                default: break
+                }
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// The last round that completed or failed (0 when none).
+    public func lastRound() throws -> Int {
+        try db.read { try Int.fetchOne($0, sql: "SELECT MAX(round) FROM round") ?? 0 }
+    }
+
+    /// The global adapter saved after `round` (the latest when nil), as PEFT safetensors bytes.
+    public func adapterData(round: Int? = nil) throws -> (round: Int, data: Data)? {
+        try db.read { db in
+            let row: Row?
+            if let round {
+                row = try Row.fetchOne(db, sql: "SELECT round, adapter FROM round WHERE round = ? AND adapter IS NOT NULL", arguments: [round])
+            } else {
+                row = try Row.fetchOne(db, sql: "SELECT round, adapter FROM round WHERE adapter IS NOT NULL ORDER BY round DESC LIMIT 1")
+            }
+            return row.map { ($0["round"], $0["adapter"]) }
+        }
+    }
+
+    /// The recorded scenario text and path.
+    public func scenario() throws -> (path: String, text: String)? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT scenario_path, scenario_text FROM run WHERE id = 1").map { ($0["scenario_path"], $0["scenario_text"]) }
+        }
+    }
+
+    /// Every recorded event as (round, type, json), in order.
+    public func events() throws -> [(round: Int, type: String, json: String)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT round, type, json FROM event ORDER BY id").map { ($0["round"], $0["type"], $0["json"]) }
+        }
+    }
+
+    /// The operator audit trail.
+    public func audit() throws -> [(round: Int, action: String, applied: Bool)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT round, action, applied FROM audit ORDER BY id").map { ($0["round"], $0["action"], $0["applied"]) }
+        }
+    }
+}
+
+public struct JournalError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Federation
+import Foundation
+import Journal
+import Llama
+
+/// `fedpilot run SCENARIO`: a federated pilot, in-process.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a federated pilot from a scenario file.",
+        discussion: """
+        With --headless, every event is printed as one JSON object per line.
+        Exit codes: 0 every round completed; 1 bad input (scenario, model or data) or an internal error;
+        3 the operator stopped the run early; 4 at least one round failed (the model was left unchanged by it).
+        """)
+    @Argument(help: "A scenario file (TOML).") var scenario: String = "scenarios/clinical-pilot.toml"
+    @Flag(help: "Print events as JSON lines instead of opening the dashboard.") var headless = false
+    @Option(help: "Override the number of rounds.") var rounds: Int?
+    @Option(help: "Override the scenario's seed.") var seed: UInt64?
+    @Option(help: "Record the run in this SQLite journal.") var journal: String?
+    @Option(help: "Resume a killed run from its journal, after its last completed round.") var resume: String?
+
+    func run() throws {
+        let exitCode: Int32 = try reportingErrors {
+            let overrides = ScenarioOverrides(rounds: rounds, seed: seed)
+            let loaded = try ScenarioLoader.load(path: scenario, overrides: overrides)
+            let output = EventPrinter(json: headless)
+            var recorder: RunJournal? = nil
+            var start: LoRAAdapter? = nil
+            var startRound = 0
+            let model = try EngineModel.load(path: loaded.modelPath)
+            if let path = resume ?? journal {
+                let j = try RunJournal(path: path)
+                let last = try j.lastRound()
+                if resume == nil, last > 0 {
+                    throw ValidationError("\(path) already holds \(last) rounds; use --resume \(path) to continue it")
+                }
+                if resume != nil, let saved = try j.adapterData() {
+                    start = try LoRAAdapter(safetensors: saved.data, path: path, model: model.model.config, config: loaded.lora)
+                }
+                startRound = last
+                try j.begin(scenario: loaded, text: (try? String(contentsOfFile: scenario, encoding: .utf8)) ?? "")
+                recorder = j
+            }
+            let journal = recorder
+            let sink: EventSink = { event in
+                journal?.record(event)
+                output.print(event)
+            }
+            let pilot = try PilotBuilder.build(loaded, start: start, startRound: startRound, model: model, sink: sink)
+            if let journal { pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0, adapter: $1) } }
+            let result = pilot.coordinator.run()
+            if result.stopped { return 3 }
+            return output.failedRounds > 0 ? 4 : 0
+        }
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+}
+
+/// Writes events to standard output: JSON lines, or a readable progress log.
+final class EventPrinter: @unchecked Sendable {
+    let json: Bool
+    private let lock = NSLock()
+    private(set) var failedRounds = 0
+
+    init(json: Bool) { self.json = json }
+
+    func print(_ event: FederationEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        if case .roundFailed = event { failedRounds += 1 }
+        if json {
+            FileHandle.standardOutput.write(Data((event.jsonLine + "\n").utf8))
+            return
+        }
+        guard let line = Self.describe(event) else { return }
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func describe(_ event: FederationEvent) -> String? {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
+        switch event {
+        case .runStarted(let scenario, let model, let strategy, let rounds, let clients, _):
+            return "\(scenario): \(clients.count) clients, \(rounds) rounds, \(strategy), model \(model)"
+        case .roundStarted(let r, let selected): return "round \(r): \(selected.joined(separator: ", "))"
+        case .clientUpdate(let m) where m.status == .done || m.status == .rejected || m.status == .dropped
+            || m.status == .timedOut || m.status == .failed:
+            return String(format: "  %-14@ %-9@ loss %@ -> %@  eval %@  Δbase %@  norm %@  drift %@  up %d B",
+                          m.client, m.status.rawValue, f(m.localLossStart), f(m.localLossEnd), f(m.evalLoss),
+                          f(m.qualityDeltaBase), f(m.updateNorm), f(m.drift), m.bytesUp)
+        case .roundCompleted(let m):
+            return String(format: "  global eval loss %@, %d B up, %d B down, %.1f s wall, %.1f s simulated",
+                          f(m.globalEvalLoss), m.bytesUp, m.bytesDown, m.wallSeconds, m.simulatedSeconds)
+        case .roundFailed(let r, let reason): return "round \(r) failed: \(reason)"
+        case .alert(let a): return "  ALERT \(a.client ?? "run"): \(a.reason)"
+        case .operatorAction(_, let action, let applied): return "  operator: \(action)\(applied ? "" : " (no effect)")"
+        case .runFinished(let rounds, let final, let base, let wall, _):
+            return String(format: "finished %d rounds in %.1f s: eval loss %@ (base %@)", rounds, wall, f(final), f(base))
+        default: return nil
+        }
+    }
+}
