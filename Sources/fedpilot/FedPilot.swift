@@ -8,7 +8,7 @@ struct FedPilot: AsyncParsableCommand {
         commandName: "fedpilot",
         abstract: "Federated LoRA fine-tuning of a real LLM, steered from the terminal.",
         subcommands: [RunCommand.self, ModelCommand.self, BenchCommand.self, DemoCommand.self],
-        defaultSubcommand: DemoCommand.self)
+        defaultSubcommand: RunCommand.self)
 }
 
 /// Runs a command body, turning any error into one line on standard error and exit code 1.

@@ -63,7 +63,8 @@ public enum StrategyKind: String, Sendable, Codable, CaseIterable {
 /// A strategy and its parameters (each strategy reads the ones it needs).
 public struct StrategyConfig: Sendable, Equatable, Codable {
     public var kind: StrategyKind = .fedavg
-    /// Server learning rate (FedAvgM, FedAdam, FedYogi, FedAdagrad, SCAFFOLD's global step).
+    /// Server learning rate (FedAvg and FedProx scale the mean update by it; FedAvgM, FedAdam, FedYogi,
+    /// FedAdagrad use it as their step; SCAFFOLD's global step).
     public var serverLearningRate: Float = 1
     /// FedProx's proximal weight μ (added to each client's local objective).
     public var proximalMu: Float = 0.01
@@ -78,7 +79,12 @@ public struct StrategyConfig: Sendable, Equatable, Codable {
     /// Krum: assumed number of Byzantine clients f; Multi-Krum averages the best `multiKrumSelect`.
     public var byzantine: Int = 1
     public var multiKrumSelect: Int = 2
-    public init(kind: StrategyKind = .fedavg) { self.kind = kind }
+    /// Defaults per strategy: the adaptive server optimizers take normalized steps of about
+    /// `serverLearningRate` per coordinate, so they default to 0.01 rather than FedAvg's 1.
+    public init(kind: StrategyKind = .fedavg) {
+        self.kind = kind
+        if [.fedadam, .fedyogi, .fedadagrad].contains(kind) { serverLearningRate = 0.01 }
+    }
 }
 
 /// When and how the global model is evaluated.
