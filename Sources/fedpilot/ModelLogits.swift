@@ -11,11 +11,12 @@ struct ModelLogits: ParsableCommand {
     @Option(help: "Text to score.") var prompt: String
     @Option(help: "How many next-token candidates to list.") var top: Int = 5
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "A PEFT adapter directory to apply (adapter_config.json + adapter_model.safetensors).") var adapter: String?
 
     func run() throws {
         try reportingErrors {
             guard top > 0 else { throw ValidationError("--top must be positive") }
-            let loaded = try LoadedModel(path: model)
+            let loaded = try LoadedModel(path: model, adapter: adapter)
             let ids = loaded.tokenizer.encode(prompt)
             guard !ids.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
             let logits = loaded.model.logits([ids])
@@ -61,12 +62,17 @@ struct LoadedModel {
     let model: LlamaModel
     let tokenizer: BPETokenizer
 
-    init(path: String) throws {
+    /// - Parameter adapter: a PEFT adapter directory folded into the weights.
+    init(path: String, adapter: String? = nil) throws {
         let loaded = try ModelLoader.load(path: path)
         guard let tokenizer = loaded.tokenizer else {
             throw ModelFileError.notFound(file: (path as NSString).appendingPathComponent("tokenizer.json"))
         }
-        self.model = loaded.model
+        if let adapter {
+            self.model = try loaded.model.merged(with: PEFTFormat.read(directory: adapter, model: loaded.model.config))
+        } else {
+            self.model = loaded.model
+        }
         self.tokenizer = tokenizer
     }
 }
