@@ -225,12 +225,13 @@ def main():
     log(f"warm-up step times {[round(x, 3) for x in warmup_times]}")
     if args.wait_idle > 0:
         wait_idle(args.wait_idle)
-    step_times = []
+    step_times, step_other = [], []
     with CpuMeter() as m_train:
         for _ in range(args.steps):
-            s = time.perf_counter()
-            loss = train_step()
-            step_times.append(time.perf_counter() - s)
+            with CpuMeter() as m:
+                loss = train_step()
+            step_times.append(m.wall)
+            step_other.append(m.foreign)
     train_s = m_train.wall
     train_loss = float(loss)
     log(f"train: {args.steps} steps in {train_s:.2f}s, loss {train_loss:.4f}, "
@@ -241,16 +242,17 @@ def main():
     model.eval()
     if args.eval_merged:
         model.merge_adapter()
-    eval_times = []
+    eval_times, eval_other = [], []
     with torch.no_grad():
         model(input_ids=input_ids, labels=labels, use_cache=False)  # warm-up
         if args.wait_idle > 0:
             wait_idle(args.wait_idle)
         with CpuMeter() as m_eval:
             for _ in range(args.steps):
-                s = time.perf_counter()
-                eval_loss = float(model(input_ids=input_ids, labels=labels, use_cache=False).loss)
-                eval_times.append(time.perf_counter() - s)
+                with CpuMeter() as m:
+                    eval_loss = float(model(input_ids=input_ids, labels=labels, use_cache=False).loss)
+                eval_times.append(m.wall)
+                eval_other.append(m.foreign)
         eval_s = m_eval.wall
     log(f"eval: {args.steps} forwards in {eval_s:.2f}s, loss {eval_loss:.4f}, "
         f"other load {m_eval.foreign if m_eval.foreign is None else round(m_eval.foreign, 2)} cores")
@@ -279,6 +281,8 @@ def main():
         "eval_step_s": [round(x, 4) for x in eval_times],
         "train_loss": train_loss,
         "eval_loss": eval_loss,
+        "train_step_other_load": [None if x is None else round(x, 2) for x in step_other],
+        "eval_step_other_load": [None if x is None else round(x, 2) for x in eval_other],
         "train_own_cpu_s": round(m_train.own, 3),
         "other_load_cores_train": None if m_train.foreign is None else round(m_train.foreign, 3),
         "other_load_cores_eval": None if m_eval.foreign is None else round(m_eval.foreign, 3),

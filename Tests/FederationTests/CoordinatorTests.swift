@@ -142,3 +142,19 @@ final class CoordinatorTests: XCTestCase {
         }
     }
 }
+
+/// Every strategy runs end to end in the engine.
+final class StrategyEngineTests: XCTestCase {
+    func testEveryStrategyCompletesRoundsOnTheTinyModel() throws {
+        let clients = [("a", "clinical-hospital-a.jsonl"), ("b", "aml-alerts.jsonl"), ("c", "legal-clauses.jsonl"), ("d", "support-tickets.jsonl")]
+        for kind in StrategyKind.allCases {
+            let scenario = try EngineTestSupport.scenario(clients: clients, rounds: 2, strategy: kind.rawValue)
+            let recorder = EngineTestSupport.Recorder()
+            let result = try PilotBuilder.build(scenario, sink: recorder.record).coordinator.run()
+            XCTAssertEqual(result.rounds, 2, kind.rawValue)
+            XCTAssertEqual(recorder.completedRounds.count, 2, "\(kind.rawValue): \(recorder.events.filter { $0.type == "round_failed" })")
+            XCTAssertNotNil(result.finalEvalLoss, kind.rawValue)
+            XCTAssertTrue(recorder.completedRounds.allSatisfy { $0.strategy == kind.rawValue })
+        }
+    }
+}

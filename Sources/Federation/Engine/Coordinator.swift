@@ -189,6 +189,7 @@ public final class Coordinator: @unchecked Sendable {
             if m.status == .uploading { m.status = outcome.rejected.contains(client) ? .rejected : .done }
             if let g = geometry[client] {
                 m.cosineToOthers = g.cosineOthers
+                m.cosineToAggregate = g.cosineAggregate
                 m.drift = g.drift
             }
             m.aggregationWeight = outcome.weights[client]
@@ -221,6 +222,11 @@ public final class Coordinator: @unchecked Sendable {
             domainEvalLoss: eval.perDomain)
         onCheckpoint?(round, global)
         sink(.roundCompleted(roundMetrics))
+        if scenario.realTimePacing {
+            // Demo pacing: let the round last as long as the simulated network and compute would.
+            let remaining = roundMetrics.simulatedSeconds - Date().timeIntervalSince(began)
+            if remaining > 0 { Thread.sleep(forTimeInterval: min(remaining, 60)) }
+        }
         return eval.global
     }
 
@@ -276,7 +282,9 @@ public final class Coordinator: @unchecked Sendable {
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = UpdateGeometry.norm(reply.delta)
         let up = NetworkModel.transferSeconds(bytes: encodedReply.count, mbps: link.upMbps, latencyMs: link.latencyMs)
-        m.simulatedSeconds = down + reply.computeSeconds * link.computeFactor * slowdown + up
+        m.transferSeconds = down + up
+        m.computeSeconds = reply.computeSeconds * link.computeFactor * slowdown
+        m.simulatedSeconds = m.transferSeconds + m.computeSeconds
         let loss = active.filter { $0.kind == .lossyLink }.reduce(link.dropProbability) { 1 - (1 - $0) * (1 - $1.severity) }
         if Double(rng.uniform()) < loss {
             m.status = .dropped

@@ -69,8 +69,11 @@ public enum FederationEvent: Sendable, Equatable {
         case .clientUpdate(let m):
             put("client", m.client); put("status", m.status.rawValue); put("train_examples", m.trainExamples)
             put("local_loss_start", m.localLossStart); put("local_loss_end", m.localLossEnd); put("eval_loss", m.evalLoss)
+            put("eval_perplexity", m.evalLoss.map { exp($0) })
             put("quality_delta_base", m.qualityDeltaBase); put("quality_delta_last", m.qualityDeltaLast)
             put("drift", m.drift); put("update_norm", m.updateNorm); put("cosine_to_others", m.cosineToOthers)
+            put("cosine_to_aggregate", m.cosineToAggregate); put("transfer_seconds", m.transferSeconds)
+            put("compute_seconds", m.computeSeconds)
             put("bytes_up", m.bytesUp); put("bytes_down", m.bytesDown); put("simulated_seconds", m.simulatedSeconds)
             put("train_seconds", m.trainSeconds); put("aggregation_weight", m.aggregationWeight)
         case .roundCompleted(let m):

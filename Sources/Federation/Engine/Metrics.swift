@@ -41,13 +41,19 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var drift: Double?
     /// ‖Δᵢ‖ of the adapter update.
     public var updateNorm: Double?
-    /// Mean cosine similarity of Δᵢ to the other participants' updates.
+    /// Cosine similarity of Δᵢ to the mean of the other participants' updates.
     public var cosineToOthers: Double?
+    /// Cosine similarity of Δᵢ to the aggregate update applied to the global adapter.
+    public var cosineToAggregate: Double?
     /// Serialized payload bytes this round, coordinator to client and back.
     public var bytesDown: Int
     public var bytesUp: Int
     /// Simulated seconds: download + local compute (scaled by the link's compute factor) + upload.
     public var simulatedSeconds: Double
+    /// Simulated transfer seconds (download + upload) from the encoded sizes and the link.
+    public var transferSeconds: Double = 0
+    /// Simulated compute seconds: measured training time times the link's compute factor (and any straggler fault).
+    public var computeSeconds: Double = 0
     public var trainSeconds: Double
     /// Weight the aggregation gave this update.
     public var aggregationWeight: Double?
