@@ -277,6 +277,7 @@ public final class Coordinator: @unchecked Sendable {
         let encodedReply = reply.encoded(tensorSizes: tensorSizes, as: scenario.payload)
         m.bytesUp = encodedReply.count
         m.trainExamples = reply.exampleCount
+        m.trainTokens = reply.tokens
         m.localLossStart = reply.lossStart.isFinite ? reply.lossStart : nil
         m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
         m.trainSeconds = reply.computeSeconds

@@ -67,7 +67,7 @@ public enum FederationEvent: Sendable, Equatable {
         case .phase(_, let p): put("phase", p.rawValue)
         case .roundStarted(_, let selected): put("selected", selected)
         case .clientUpdate(let m):
-            put("client", m.client); put("status", m.status.rawValue); put("train_examples", m.trainExamples)
+            put("client", m.client); put("status", m.status.rawValue); put("train_examples", m.trainExamples); put("train_tokens", m.trainTokens)
             put("local_loss_start", m.localLossStart); put("local_loss_end", m.localLossEnd); put("eval_loss", m.evalLoss)
             put("eval_perplexity", m.evalLoss.map { exp($0) })
             put("quality_delta_base", m.qualityDeltaBase); put("quality_delta_last", m.qualityDeltaLast)

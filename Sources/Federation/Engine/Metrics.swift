@@ -28,6 +28,8 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var round: Int
     public var status: ClientStatus
     public var trainExamples: Int
+    /// Token positions trained on this round.
+    public var trainTokens: Int = 0
     /// Mean training loss of the first and last local step.
     public var localLossStart: Double?
     public var localLossEnd: Double?

@@ -57,6 +57,8 @@ public struct RoundReply: Sendable, Equatable {
     public var delta: [Float]
     public var exampleCount: Int
     public var steps: Int
+    /// Token positions processed by local training (rows × length over all steps).
+    public var tokens: Int
     public var lossStart: Double
     public var lossEnd: Double
     /// Seconds of local compute, measured.
@@ -64,9 +66,10 @@ public struct RoundReply: Sendable, Equatable {
     /// SCAFFOLD: change of the client's control variate.
     public var controlDelta: [Float]?
 
-    public init(client: String, round: Int, delta: [Float], exampleCount: Int, steps: Int, lossStart: Double, lossEnd: Double,
+    public init(client: String, round: Int, delta: [Float], exampleCount: Int, steps: Int, tokens: Int, lossStart: Double, lossEnd: Double,
                 computeSeconds: Double, controlDelta: [Float]? = nil) {
         self.client = client; self.round = round; self.delta = delta; self.exampleCount = exampleCount; self.steps = steps
+        self.tokens = tokens
         self.lossStart = lossStart; self.lossEnd = lossEnd; self.computeSeconds = computeSeconds; self.controlDelta = controlDelta
     }
 
@@ -80,6 +83,7 @@ public struct RoundReply: Sendable, Equatable {
         appendInteger(UInt32(round), to: &out)
         appendInteger(UInt32(exampleCount), to: &out)
         appendInteger(UInt32(steps), to: &out)
+        appendInteger(UInt32(tokens), to: &out)
         appendInteger(lossStart.bitPattern, to: &out)
         appendInteger(lossEnd.bitPattern, to: &out)
         appendInteger(computeSeconds.bitPattern, to: &out)
@@ -97,6 +101,7 @@ public struct RoundReply: Sendable, Equatable {
         round = Int(try r.read(UInt32.self, "round"))
         exampleCount = Int(try r.read(UInt32.self, "example count"))
         steps = Int(try r.read(UInt32.self, "steps"))
+        tokens = Int(try r.read(UInt32.self, "tokens"))
         lossStart = Double(bitPattern: try r.read(UInt64.self, "first loss"))
         lossEnd = Double(bitPattern: try r.read(UInt64.self, "last loss"))
         computeSeconds = Double(bitPattern: try r.read(UInt64.self, "compute seconds"))

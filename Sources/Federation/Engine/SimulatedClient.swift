@@ -69,7 +69,7 @@ public final class SimulatedClient: @unchecked Sendable {
             controlDelta = delta.indices.map { -server[$0] - delta[$0] / kEta }
         }
         let reply = RoundReply(client: spec.id, round: task.round, delta: delta, exampleCount: data.train.count,
-                               steps: result.steps, lossStart: result.losses.first ?? .nan, lossEnd: result.losses.last ?? .nan,
+                               steps: result.steps, tokens: result.tokens, lossStart: result.losses.first ?? .nan, lossEnd: result.losses.last ?? .nan,
                                computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta)
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
     }

@@ -1,0 +1,170 @@
+import Foundation
+import Llama
+
+/// One approach's outcome in a comparison.
+public struct ApproachResult: Sendable {
+    public var name: String
+    /// Eval loss per client on its own validation split.
+    public var perClient: [String: Double]
+    /// Example-weighted mean over clients.
+    public var overall: Double
+    public var bytesMoved: Int
+    public var wallSeconds: Double
+    /// Privacy loss: nil when no differential privacy applies.
+    public var epsilon: Double?
+    public var trainingTokens: Int
+}
+
+/// Runs the same model, data, evaluation splits and training budget four ways:
+/// centralized (pooled data), local-only (each client alone), federated (the scenario),
+/// and federated with client-level DP. Every approach is evaluated on each client's own
+/// validation split, against the base model's loss there.
+public struct Comparison: Sendable {
+    public let scenario: Scenario
+    public var base: [String: Double] = [:]
+    public var baseOverall = 0.0
+    public var results: [ApproachResult] = []
+
+    public init(scenario: Scenario) { self.scenario = scenario }
+
+    /// - Parameters:
+    ///   - dpNoise: noise multiplier for the federated + DP run, with its ε (from the accountant).
+    ///   - progress: called with a line of text as each approach finishes.
+    public mutating func run(model: EngineModel, dpNoise: (noise: Double, epsilon: Double)?, progress: (String) -> Void) throws {
+        // Federated: the scenario as written.
+        let fed = try runFederated(scenario, model: model, name: "federated", epsilon: nil)
+        base = fed.base
+        baseOverall = fed.baseOverall
+        let weights = fed.weights
+        results.append(fed.result)
+        progress(describe(fed.result))
+
+        if let dp = dpNoise {
+            var private_ = scenario
+            private_.privacy.differentialPrivacy = true
+            private_.privacy.noiseMultiplier = dp.noise
+            let r = try runFederated(private_, model: model, name: "federated+dp", epsilon: dp.epsilon).result
+            results.append(r)
+            progress(describe(r))
+        }
+
+        // Centralized and local-only use the same clients (their data and validation batches).
+        let pilot = try PilotBuilder.build(scenario, model: model, sink: { _ in })
+        let clients = scenario.clients.compactMap { pilot.transport.clients[$0.id] }
+        let stepsPerClient = Dictionary(uniqueKeysWithValues: clients.map { ($0.spec.id, ($0.spec.localSteps ?? stepsBudget) * scenario.rounds) })
+        let start = try LoRAAdapter(model: model.model.config, config: scenario.lora, seed: scenario.seed)
+
+        // Centralized: every client's training data pooled, the federated run's total steps.
+        var began = Date()
+        let pooled = clients.flatMap { c in c.data.train.map { SimulatedClient.tokenize($0, c.encoding) } }
+        let rawBytes = clients.reduce(0) { $0 + $1.data.train.reduce(0) { $0 + $1.text.utf8.count } }
+        let totalSteps = stepsPerClient.values.reduce(0, +)
+        let central = clients[0].trainer.train(from: start, examples: pooled, steps: totalSteps)
+        let centralEval = try evaluate(central.adapter, clients: clients)
+        let centralResult = ApproachResult(name: "centralized", perClient: centralEval, overall: mean(centralEval, weights),
+                                           bytesMoved: rawBytes, wallSeconds: Date().timeIntervalSince(began), epsilon: nil,
+                                           trainingTokens: central.tokens)
+        results.insert(centralResult, at: 0)
+        progress(describe(centralResult))
+
+        // Local-only: each client alone with its own share of the budget; no bytes move.
+        began = Date()
+        var local: [String: Double] = [:]
+        var localTokens = 0
+        for c in clients {
+            let examples = c.data.train.map { SimulatedClient.tokenize($0, c.encoding) }
+            let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
+            localTokens += r.tokens
+            if let loss = try c.evaluate(with: model.model.merged(with: r.adapter)) { local[c.spec.id] = loss }
+        }
+        let localResult = ApproachResult(name: "local-only", perClient: local, overall: mean(local, weights), bytesMoved: 0,
+                                         wallSeconds: Date().timeIntervalSince(began), epsilon: nil, trainingTokens: localTokens)
+        results.insert(localResult, at: 1)
+        progress(describe(localResult))
+    }
+
+    var stepsBudget: Int {
+        if case .steps(let n) = scenario.training.budget { return n }
+        return 1
+    }
+
+    func evaluate(_ adapter: LoRAAdapter, clients: [SimulatedClient]) throws -> [String: Double] {
+        guard let first = clients.first else { return [:] }
+        let merged = try first.trainer.model.base.merged(with: adapter)
+        var out: [String: Double] = [:]
+        for c in clients { if let l = try c.evaluate(with: merged) { out[c.spec.id] = l } }
+        return out
+    }
+
+    func mean(_ values: [String: Double], _ weights: [String: Int]) -> Double {
+        var s = 0.0, w = 0.0
+        for (k, v) in values { let wk = Double(max(1, weights[k] ?? 1)); s += v * wk; w += wk }
+        return w > 0 ? s / w : .nan
+    }
+
+    func runFederated(_ s: Scenario, model: EngineModel, name: String, epsilon: Double?)
+        throws -> (result: ApproachResult, base: [String: Double], baseOverall: Double, weights: [String: Int]) {
+        let collector = ComparisonCollector()
+        let pilot = try PilotBuilder.build(s, model: model, sink: collector.take)
+        let began = Date()
+        pilot.coordinator.run()
+        let weights = pilot.transport.clients.mapValues { $0.data.train.count }
+        let result = ApproachResult(name: name, perClient: collector.lastEval, overall: mean(collector.lastEval, weights),
+                                    bytesMoved: collector.bytes, wallSeconds: Date().timeIntervalSince(began), epsilon: epsilon,
+                                    trainingTokens: collector.trainedTokens)
+        return (result, collector.baseEval, mean(collector.baseEval, weights), weights)
+    }
+
+    func describe(_ r: ApproachResult) -> String {
+        String(format: "%@: eval loss %.4f (base %.4f), %d bytes, %.1f s", r.name, r.overall, baseOverall, r.bytesMoved, r.wallSeconds)
+    }
+
+    /// A short plain-language verdict.
+    public var verdict: String {
+        guard let central = results.first(where: { $0.name == "centralized" }),
+              let fed = results.first(where: { $0.name == "federated" }) else { return "" }
+        let centralGain = baseOverall - central.overall, fedGain = baseOverall - fed.overall
+        var lines: [String] = []
+        if centralGain > 0 {
+            lines.append(String(format: "federated recovers %.0f%% of centralized's improvement over the base model (%.4f vs %.4f nats)",
+                                100 * fedGain / centralGain, fedGain, centralGain))
+        }
+        if let local = results.first(where: { $0.name == "local-only" }) {
+            let winners = local.perClient.filter { client, loss in loss < (fed.perClient[client] ?? .infinity) }.keys.sorted()
+            lines.append(winners.isEmpty ? "federated beats local-only for every client"
+                         : "local-only wins for \(winners.joined(separator: ", "))")
+        }
+        if let dp = results.first(where: { $0.name == "federated+dp" }), let eps = dp.epsilon {
+            lines.append(String(format: "DP at ε=%.2f costs %.4f nats against federated without DP", eps, dp.overall - fed.overall))
+        }
+        return lines.joined(separator: "; ")
+    }
+}
+
+/// Gathers what a comparison needs from a run's events.
+final class ComparisonCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    var baseEval: [String: Double] = [:]
+    var lastEval: [String: Double] = [:]
+    var bytes = 0
+    var trainedTokens = 0
+    private var seenRound: [String: Int] = [:]
+
+    func take(_ event: FederationEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        switch event {
+        case .clientUpdate(let m):
+            if m.status == .done || m.status == .rejected, seenRound[m.client] != m.round {
+                seenRound[m.client] = m.round
+                trainedTokens += m.trainTokens
+            }
+            if let l = m.evalLoss {
+                lastEval[m.client] = l
+                if let b = m.qualityDeltaBase { baseEval[m.client] = l + b }
+            }
+        case .roundCompleted(let r): bytes += r.bytesUp + r.bytesDown
+        default: break
+        }
+    }
+}
