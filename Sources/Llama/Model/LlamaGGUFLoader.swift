@@ -72,29 +72,23 @@ public enum LlamaGGUFLoader {
     /// GGUF row `h*hd + 2i + s` holds Hugging Face row `h*hd + s*hd/2 + i`
     /// (llama.cpp's converter interleaves the two rotate-half halves). This undoes it.
     public static func unpermuteRoPERows(_ w: Tensor, heads: Int) -> Tensor {
-        let rows = w.shape[0], cols = w.shape[1]
-        let hd = rows / heads, half = hd / 2
-        var out = Tensor(zeros: w.shape)
-        for h in 0..<heads {
-            for i in 0..<half {
-                for s in 0..<2 {
-                    let src = (h * hd + 2 * i + s) * cols, dst = (h * hd + s * half + i) * cols
-                    for j in 0..<cols { out.data[dst + j] = w.data[src + j] }
-                }
-            }
-        }
-        return out
+        moveRoPERows(w, heads: heads, toGGUF: false)
     }
 
     /// The inverse of `unpermuteRoPERows`, used when writing GGUF files.
     public static func permuteRoPERows(_ w: Tensor, heads: Int) -> Tensor {
+        moveRoPERows(w, heads: heads, toGGUF: true)
+    }
+
+    private static func moveRoPERows(_ w: Tensor, heads: Int, toGGUF: Bool) -> Tensor {
         let rows = w.shape[0], cols = w.shape[1]
         let hd = rows / heads, half = hd / 2
         var out = Tensor(zeros: w.shape)
         for h in 0..<heads {
             for i in 0..<half {
                 for s in 0..<2 {
-                    let dst = (h * hd + 2 * i + s) * cols, src = (h * hd + s * half + i) * cols
+                    let gguf = (h * hd + 2 * i + s) * cols, hf = (h * hd + s * half + i) * cols
+                    let (src, dst) = toGGUF ? (hf, gguf) : (gguf, hf)
                     for j in 0..<cols { out.data[dst + j] = w.data[src + j] }
                 }
             }
