@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (dependencies point one way):
-//   CBLAS -> TensorMath -> Llama -> Federation -> Journal -> fedpilot
+//   CBLAS -> TensorMath -> Llama -> Federation -> Journal -> fedpilot; Privacy -> Federation
 //   CNcurses is for the dashboard only; no engine target may import it.
 let package = Package(
     name: "FedPilot",
@@ -37,9 +37,10 @@ let package = Package(
             name: "Llama",
             dependencies: ["TensorMath"]
         ),
+        .target(name: "Privacy"),
         .target(
             name: "Federation",
-            dependencies: ["Llama", "TensorMath", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["Llama", "TensorMath", "Privacy", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -49,13 +50,14 @@ let package = Package(
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama", "Federation", "Journal",
+                "Llama", "Federation", "Journal", "Privacy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
+        .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LlamaTests",
             dependencies: ["Llama"],

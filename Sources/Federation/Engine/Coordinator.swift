@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import Privacy
 import TensorMath
 
 /// Receives every event the coordinator publishes (journal, dashboard, headless output).
@@ -27,6 +28,9 @@ public final class Coordinator: @unchecked Sendable {
     var stepsAllowed = 0
     var stopRequested = false
     public private(set) var privacy: PrivacyConfig
+    /// Privacy loss of every round aggregated so far; unbounded once a round ran without DP.
+    var accountant = RDPAccountant()
+    var roundsWithoutPrivacy = 0
     var baseEval: [String: Double] = [:]
     var lastEval: [String: Double] = [:]
     var alerts = AlertDetector()
@@ -62,6 +66,7 @@ public final class Coordinator: @unchecked Sendable {
         sink(.runStarted(scenario: scenario.name, model: scenario.modelPath, strategy: scenario.strategy.kind.rawValue,
                          rounds: scenario.rounds, clients: clientSpecs.map(\.id),
                          domains: Dictionary(uniqueKeysWithValues: clientSpecs.map { ($0.id, $0.domain) })))
+        publishPrivacy(round: completedRounds)
         sink(.phase(round: completedRounds, .evaluating))
         let baseline = evaluateAll(round: completedRounds, adapter: global)
         baseEval = baseline.perClient
@@ -122,9 +127,25 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// The run's ε so far: nil (unbounded) when any aggregated round had no DP, or none did.
+    public var epsilon: Double? {
+        guard roundsWithoutPrivacy == 0, accountant.steps > 0 else { return nil }
+        return try? accountant.epsilon(delta: privacy.delta).epsilon
+    }
+
     func publishPrivacy(round: Int) {
-        sink(.privacyBudget(round: round, epsilon: nil, delta: privacy.delta, noiseMultiplier: privacy.noiseMultiplier,
+        sink(.privacyBudget(round: round, epsilon: epsilon, delta: privacy.delta, noiseMultiplier: privacy.noiseMultiplier,
                             enabled: privacy.differentialPrivacy))
+    }
+
+    /// Adds the round just aggregated to the privacy ledger: a Poisson-style sample of
+    /// `participants` out of all clients, with the current noise.
+    func account(participants: Int) {
+        guard privacy.differentialPrivacy, privacy.noiseMultiplier > 0 else { roundsWithoutPrivacy += 1; return }
+        let q = min(1, Double(participants) / Double(max(1, clientSpecs.count)))
+        do { try accountant.compose(noiseMultiplier: privacy.noiseMultiplier, sampleRate: q, steps: 1) } catch {
+            roundsWithoutPrivacy += 1
+        }
     }
 
     // MARK: - One round
@@ -175,6 +196,7 @@ public final class Coordinator: @unchecked Sendable {
             return fail(round, "aggregation failed: \(error)")
         }
         global.values = outcome.global
+        account(participants: updates.count)
         var aggregate = global.values
         for i in aggregate.indices { aggregate[i] -= previous.values[i] }
         let geometry = UpdateGeometry.measure(deltas, aggregate: aggregate)
