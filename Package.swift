@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layering (dependencies point one way):
 //   CBLAS -> TensorMath -> Llama -> Federation -> Journal -> fedpilot; Privacy -> Federation
-//   CNcurses is for the dashboard only; no engine target may import it.
+//   CNcurses -> Dashboard -> fedpilot; the Dashboard reads Federation's events, and no engine
+//   target may import the Dashboard or ncurses.
 let package = Package(
     name: "FedPilot",
     platforms: [.macOS(.v14)],
@@ -47,16 +48,22 @@ let package = Package(
             name: "Journal",
             dependencies: ["Federation", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(
+            name: "Dashboard",
+            dependencies: ["Federation", "CNcurses"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama", "Federation", "Journal", "Privacy",
+                "Llama", "Federation", "Journal", "Privacy", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LlamaTests",

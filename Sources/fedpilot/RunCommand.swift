@@ -20,6 +20,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Override the scenario's seed.") var seed: UInt64?
     @Option(help: "Record the run in this SQLite journal.") var journal: String?
     @Option(help: "Resume a killed run from its journal, after its last completed round.") var resume: String?
+    @Flag(help: "Print a readable progress log instead of opening the dashboard (the default when output is not a terminal).") var plain = false
+    @Flag(help: "Open the dashboard paused (space resumes, s steps one round).") var paused = false
 
     func run() throws {
         let exitCode: Int32 = try reportingErrors {
@@ -44,6 +46,10 @@ struct RunCommand: ParsableCommand {
                 recorder = j
             }
             let journal = recorder
+            if !headless && !plain && isatty(1) == 1 {
+                return try runPilotWithDashboard(loaded, model: model, start: start, startRound: startRound,
+                                                 journal: journal, startPaused: paused)
+            }
             let sink: EventSink = { event in
                 journal?.record(event)
                 output.print(event)
