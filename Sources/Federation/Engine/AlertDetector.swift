@@ -17,7 +17,7 @@ struct AlertDetector {
                 alerts.append(Alert(round: round, client: m.client, severity: .warning,
                                     reason: String(format: "update norm %.3g is %.1fx the round's median", n, n / median)))
             }
-            if let c = m.cosineToOthers, c < 0 {
+            if let c = m.cosineToOthers, c < -0.15 {
                 alerts.append(Alert(round: round, client: m.client, severity: .warning,
                                     reason: String(format: "update points against the others (cosine %.2f)", c)))
             }
