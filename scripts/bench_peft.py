@@ -298,9 +298,12 @@ def main():
         if args.eval_merged:
             model.unmerge_adapter()
         model.train()
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             train_step()
         log(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+        log(prof.key_averages(group_by_input_shape=True).table(
+            sort_by="self_cpu_time_total", row_limit=15, max_name_column_width=30,
+            max_shapes_column_width=60))
 
     if args.json:
         print(json.dumps(result))

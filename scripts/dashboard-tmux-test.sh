@@ -34,7 +34,12 @@ mkdir -p "$captures"
 part=0
 socket="fedpilot-dash-test-$$-$part"
 tm() { tmux -L "$socket" "$@"; }
-cleanup() { tm kill-server 2>/dev/null || true; rm -rf "$work"; }
+socket_dir="${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)"
+cleanup() {
+    tm kill-server 2>/dev/null || true
+    rm -f "$socket_dir/fedpilot-dash-test-$$-"*
+    rm -rf "$work"
+}
 trap cleanup EXIT
 screen="$work/screen.txt"
 step="setup"
@@ -66,6 +71,7 @@ save() { cp "$screen" "$captures/$1.txt"; }
 # A shell in a 120x40 pane, with a recognisable prompt.
 start_shell() {
     tm kill-server 2>/dev/null || true
+    rm -f "$socket_dir/$socket"
     part=$((part + 1))
     socket="fedpilot-dash-test-$$-$part"
     tm -f /dev/null new-session -d -s dash -x 120 -y 40 "env -i HOME=$HOME PATH=$PATH TERM=screen-256color LANG=C.UTF-8 PS1='dash-test\$ ' bash --norc --noprofile"
