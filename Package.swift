@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (dependencies point one way):
-//   CBLAS -> TensorMath -> Llama -> Federation -> Journal -> fedpilot; Privacy -> Federation
+//   CBLAS, CKernels -> TensorMath -> Llama -> Federation -> Journal -> fedpilot; Privacy, SecureAggregation -> Federation
 //   CNcurses -> Dashboard -> fedpilot; the Dashboard reads Federation's events, and no engine
 //   target may import the Dashboard or ncurses.
 let package = Package(
@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,9 +30,14 @@ let package = Package(
             pkgConfig: "ncursesw",
             providers: [.apt(["libncurses-dev"])]
         ),
+        // Hand-written AVX2/FMA kernels (pre-packed GEMM for the frozen weights).
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"], .when(platforms: [.linux]))]
+        ),
         .target(
             name: "TensorMath",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -40,8 +46,16 @@ let package = Package(
         ),
         .target(name: "Privacy"),
         .target(
+            name: "SecureAggregation",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
             name: "Federation",
-            dependencies: ["Llama", "TensorMath", "Privacy", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["Llama", "TensorMath", "Privacy", "SecureAggregation", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -56,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama", "Federation", "Journal", "Privacy", "Dashboard",
+                "Llama", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +78,7 @@ let package = Package(
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
+        .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LlamaTests",

@@ -5,7 +5,7 @@ import TensorMath
 /// A client of an in-process pilot: it holds its own text, trains on it when asked,
 /// and answers with its adapter update. Raw text never leaves this type; only the
 /// encoded `RoundReply` does.
-public final class SimulatedClient: @unchecked Sendable {
+public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     public let spec: ClientSpec
     public let data: ClientDataset
     let encoding: any TextEncoding
@@ -74,6 +74,15 @@ public final class SimulatedClient: @unchecked Sendable {
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
     }
 
+    public var clientID: String { spec.id }
+
+    /// Scores an encoded `EvaluationRequest` with this client's own copy of the merged model
+    /// (a client process; the in-process transport shares one merged model instead).
+    public func evaluate(request: Data) throws -> Double? {
+        let decoded = try EvaluationRequest(decoding: request)
+        return try evaluate(with: mergedModel(decoded.global))
+    }
+
     /// The base model with `global` folded in.
     func mergedModel(_ global: [Float]) throws -> LlamaModel {
         var adapter = try LoRAAdapter(zerosFor: modelConfig, config: loraConfig)
@@ -82,6 +91,10 @@ public final class SimulatedClient: @unchecked Sendable {
         }
         adapter.values = global
         return try trainer.model.base.merged(with: adapter)
+    }
+
+    public func handle(secureAggregation message: Data) throws -> Data {
+        throw PayloadError(offset: 0, reason: "secure aggregation is not available in this build")
     }
 
     /// Mean next-token loss of `model` on this client's validation batch.

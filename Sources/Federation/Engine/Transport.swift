@@ -9,6 +9,21 @@ public protocol ClientTransport: Sendable {
     /// Sends an encoded `EvaluationRequest`; the client returns its mean validation loss
     /// (nil when it holds no validation data). Text stays with the client.
     func evaluate(client: String, request: Data) throws -> Double?
+    /// Relays one encoded secure-aggregation message (`SecureAggregationRequest`) to
+    /// `client` and returns its encoded answer.
+    func secureAggregation(client: String, message: Data) throws -> Data
+}
+
+/// The client side of every exchange: what runs next to a client's data, in this process
+/// (`SimulatedClient`) or in a client process of a network deployment.
+public protocol ClientEndpoint: AnyObject, Sendable {
+    var clientID: String { get }
+    /// Runs one round's local training for an encoded `RoundTask`; returns the encoded `RoundReply`.
+    func handle(task: Data) throws -> Data
+    /// Scores the global adapter of an encoded `EvaluationRequest` on the local validation split.
+    func evaluate(request: Data) throws -> Double?
+    /// Answers one secure-aggregation message of the current round.
+    func handle(secureAggregation message: Data) throws -> Data
 }
 
 /// Clients living in this process (the embedded default and the test harness).
@@ -22,15 +37,19 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var merged: (request: Data, model: LlamaModel)?
 
+    func client(_ id: String) throws -> SimulatedClient {
+        guard let c = clients[id] else { throw TransportError.unknownClient(id) }
+        return c
+    }
+
     public func exchange(client: String, task: Data) throws -> Data {
-        guard let c = clients[client] else { throw TransportError.unknownClient(client) }
-        return try c.handle(task: task)
+        try self.client(client).handle(task: task)
     }
 
     /// Every in-process client shares the base model, so the adapter is merged into
     /// it once per request and each client scores its own validation batch.
     public func evaluate(client: String, request: Data) throws -> Double? {
-        guard let c = clients[client] else { throw TransportError.unknownClient(client) }
+        let c = try self.client(client)
         lock.lock()
         defer { lock.unlock() }
         if merged?.request != request {
@@ -38,6 +57,10 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
             merged = (request, try c.mergedModel(decoded.global))
         }
         return try c.evaluate(with: merged!.model)
+    }
+
+    public func secureAggregation(client: String, message: Data) throws -> Data {
+        try self.client(client).handle(secureAggregation: message)
     }
 }
 
