@@ -34,6 +34,12 @@ extension Coordinator {
         } else {
             parameters = try SecAggParameters.choose(clientCount: m, dropoutRate: settings.expectedDropout, target: settings.failureTarget)
         }
+        if !parameters.meetsTarget {
+            sink(.alert(Alert(round: round, client: nil, severity: .warning, reason: String(
+                format: "secure aggregation: no k, t for %d clients at %.0f%% expected dropout reaches the %.0e failure target; using k=%d t=%d (P[round fails] ≤ %.3g)",
+                m, settings.expectedDropout * 100, settings.failureTarget, parameters.degree, parameters.threshold,
+                parameters.failureProbability))))
+        }
 
         // Weights, clipping and noise shares: with DP every client weighs 1/m and adds its share
         // N(0, (σ_Δ C)²/m) before weighting, so the sum carries N(0, (σ_Δ C)²)/m like central DP.
