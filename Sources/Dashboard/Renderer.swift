@@ -149,7 +149,7 @@ struct Renderer {
         case .done: return (.green, [])
         case .selected, .training, .uploading: return (.cyan, .bold)
         case .dropped, .timedOut: return (.yellow, [])
-        case .rejected, .failed: return (.red, .bold)
+        case .rejected, .failed, .aborted: return (.red, .bold)
         case .excluded: return (.normal, .dim)
         case .idle: return row.excluded ? (.normal, .dim) : (.normal, [])
         }

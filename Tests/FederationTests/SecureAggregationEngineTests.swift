@@ -77,6 +77,11 @@ final class SecureAggregationEngineTests: XCTestCase {
         XCTAssertEqual(reasons.count, 1)
         XCTAssertTrue(reasons[0].contains("secure aggregation failed"), reasons[0])
         XCTAssertTrue(reasons[0].contains("unchanged"), reasons[0])
+        // Every participant ends the round dropped (it stopped answering) or aborted (its update was discarded).
+        for c in ["a", "b", "c", "d"] {
+            let status = recorder.clientMetrics(round: 1, client: c)?.status
+            XCTAssertTrue(status == .dropped || status == .aborted, "\(c): \(String(describing: status))")
+        }
     }
 
     func testDistributedNoiseIsAccountedAndEpsilonIsPublished() throws {

@@ -200,6 +200,10 @@ public final class Coordinator: @unchecked Sendable {
                 account(round: round, selected: selected.count,
                         noiseScale: (Double(secure.included.count) / Double(secure.summary.clients.count)).squareRoot())
             } catch {
+                for var m in metrics.values where m.status == .uploading || m.status == .dropped {
+                    if m.status == .uploading { m.status = .aborted }
+                    sink(.clientUpdate(m))
+                }
                 return fail(round, "secure aggregation failed: \(error); the global adapter is unchanged")
             }
         } else {

@@ -20,6 +20,9 @@ public enum ClientStatus: String, Sendable, Codable, CaseIterable {
     case excluded
     /// Its local run raised an error; the round went on without it.
     case failed
+    /// It answered, but the round's secure aggregation aborted (too few survivors) and
+    /// discarded every update.
+    case aborted
 }
 
 /// One client's measurements in one round.
