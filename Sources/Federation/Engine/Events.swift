@@ -26,6 +26,8 @@ public enum FederationEvent: Sendable, Equatable {
     case privacyBudget(round: Int, epsilon: Double?, delta: Double, noiseMultiplier: Double, enabled: Bool)
     case operatorAction(round: Int, action: String, applied: Bool)
     case runFinished(rounds: Int, finalEvalLoss: Double?, baseEvalLoss: Double?, wallSeconds: Double, stopped: Bool)
+    /// The global model after `round` continued `client`'s probe prompt (greedy) with `text`, in `seconds`.
+    case sample(round: Int, client: String, prompt: String, text: String, seconds: Double)
 
     /// The event's `type` as headless output and the journal name it.
     public var type: String {
@@ -40,6 +42,7 @@ public enum FederationEvent: Sendable, Equatable {
         case .privacyBudget: return "privacy_budget"
         case .operatorAction: return "operator_action"
         case .runFinished: return "run_finished"
+        case .sample: return "sample"
         }
     }
 
@@ -47,7 +50,7 @@ public enum FederationEvent: Sendable, Equatable {
         switch self {
         case .runStarted: return 0
         case .phase(let r, _), .roundStarted(let r, _), .roundFailed(let r, _), .privacyBudget(let r, _, _, _, _),
-             .operatorAction(let r, _, _):
+             .operatorAction(let r, _, _), .sample(let r, _, _, _, _):
             return r
         case .clientUpdate(let m): return m.round
         case .roundCompleted(let m): return m.round
@@ -89,6 +92,8 @@ public enum FederationEvent: Sendable, Equatable {
         case .operatorAction(_, let action, let applied): put("action", action); put("applied", applied)
         case .runFinished(_, let final, let base, let wall, let stopped):
             put("final_eval_loss", final); put("base_eval_loss", base); put("wall_seconds", wall); put("stopped", stopped)
+        case .sample(_, let client, let prompt, let text, let seconds):
+            put("client", client); put("prompt", prompt); put("text", text); put("seconds", seconds)
         }
         return o
     }
