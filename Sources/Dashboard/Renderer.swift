@@ -442,9 +442,9 @@ struct Renderer {
     /// The global model's sample on the client's probe prompt: a title row, the prompt, and two rows of text.
     func drawSample(_ b: inout ScreenBuffer, row: ClientRow, y: Int) {
         let generating = ui.pending.contains(.sample(client: row.id))
-        var title = " sample of the global model "
+        var title = " sample of the global model"
         if let sample = row.sample {
-            title += String(format: "after round %d (greedy, %.1fs)", sample.round, sample.seconds)
+            title += String(format: " after round %d (greedy, %.1fs)", sample.round, sample.seconds)
             if generating { title += ", generating a new one\(cs.ellipsis)" }
             else if sample.round < run.completedRounds {
                 let age = run.completedRounds - sample.round
@@ -484,6 +484,9 @@ struct Renderer {
         if text.isEmpty { text = Array("(the model ended the text at once)".unicodeScalars) }
         for line in 0..<2 where !text.isEmpty {
             var take = min(room, text.count)
+            if line == 0, text.count > room, let space = text[..<room].lastIndex(of: " "), space >= room / 2 {
+                take = space + 1   // break the first row at a word boundary
+            }
             if line == 1 && text.count > room { take = room - 1 }
             b.put(String(String.UnicodeScalarView(text.prefix(take))), x: label, y: y + 2 + line, style: .bold)
             text.removeFirst(take)

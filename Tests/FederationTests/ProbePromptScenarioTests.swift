@@ -53,7 +53,7 @@ final class ProbePromptScenarioTests: XCTestCase {
                     "no client has domain \"clinicl\"", "did you mean 'clinical'?", "aml, clinical")
         assertError(Self.twoClients + "[probe_prompts]\naml = 3\n", at: "probe_prompts.aml", .wrongType, "expected string")
         assertError(Self.twoClients + "[probe_prompts]\naml = \"  \"\n", at: "probe_prompts.aml", .invalidValue, "must not be empty")
-        assertError(Self.twoClients + "probe_prompts = \"x\"\n", at: "probe_prompts", .wrongType, "expected table")
+        assertError("probe_prompts = \"x\"\n" + Self.twoClients, at: "probe_prompts", .wrongType, "expected table")
         let long = String(repeating: "a", count: 1_001)
         assertError(Self.twoClients.replacingOccurrences(of: "\"S: Pt is 58F\"", with: "\"\(long)\""),
                     at: "clients[0].probe_prompt", .invalidValue, "1001 characters", "at most 1000")
