@@ -5,8 +5,12 @@
 #   2. space pauses the run; x drops the selected client (it shows "excluded");
 #      d toggles differential privacy (the header shows "DP on" with ε or "unbounded");
 #      s runs exactly one round (the round counter goes up by one and stays there);
-#   3. space resumes; the run finishes; q exits with 0 and the terminal is restored
-#      (the shell prompt is back and `stty` shows canonical mode and echo again);
+#      Enter opens the selected client's detail view, which asks the engine for a sample of the
+#      global model on the client's probe prompt and shows it; Esc goes back;
+#   3. space resumes; the run finishes; a line written to the process's stderr (fd 2) shows in the
+#      event log instead of on the screen; q exits with 0 and the terminal is restored
+#      (the shell prompt is back and `stty` shows canonical mode and echo again), and the
+#      path of the stderr log is printed;
 #   4. q in the middle of a run stops it cleanly (exit 3: stopped early) and restores the terminal;
 #   5. Ctrl-C (SIGINT) does the same;
 #   6. a crash (SIGSEGV) restores the terminal before the process dies of the signal (exit 139).
@@ -154,15 +158,39 @@ capture
 client_row support | grep -q excluded || fail "support is no longer excluded after the step"
 save stepped
 
+step="detail view sample (Enter)"
+tm send-keys -t dash Enter
+wait_for 30 "the detail view to show a sample after round $want" grep -q "sample of the global model after round $want"
+grep -q 'prompt  Ticket #10417' "$screen" || fail "the detail view does not show support's probe prompt"
+grep -qE '^model   .+' "$screen" || fail "the detail view shows no generated text"
+grep -q 'generating' "$screen" && fail "the detail view still says generating"
+save detail-sample
+tm send-keys -t dash Escape
+wait_for 10 "the main view again" grep -q 'global eval loss'
+
 # ---- 3. resume to the end, then q
 step="resume to the end"
 tm send-keys -t dash ' '
 wait_for 120 "the run to finish" bash -c "head -1 | grep -qE 'round $rounds/$rounds  finished'"
 client_row hospital-a | grep -q done || fail "hospital-a is not done in the last round"
 save finished
+
+step="stderr while the dashboard runs"
+pid=$(pgrep -f -- "$bin run $scenario --rounds $rounds" | head -1)
+[[ -n $pid ]] || fail "cannot find the dashboard process"
+log=$(readlink "/proc/$pid/fd/2")
+[[ $log == *stderr.log ]] || fail "fd 2 of the dashboard is $log, not a log file"
+echo "dashboard-tmux-test stderr line" >> "/proc/$pid/fd/2"
+wait_for 10 "the stderr line in the event log" grep -q 'stderr: dashboard-tmux-test stderr line'
+grep -q '1 stderr line in ' "$screen" || fail "the event log's title does not count the stderr line"
+grep -q '^dashboard-tmux-test stderr line' "$screen" && fail "the stderr line reached the screen directly"
+save stderr-line
+
 step="quit (q) after the run"
 tm send-keys -t dash 'q'
 check_restored 0
+grep -q "fedpilot: 1 line written to stderr while the dashboard ran is in $log" "$screen" || fail "no note of the stderr log on exit"
+rm -f "$log"
 
 # ---- 4. q in the middle of a run
 step="quit (q) mid-run"
@@ -191,4 +219,4 @@ pid=$(pgrep -f -- "fedpilot run $scenario --rounds $rounds --seed $marker" | hea
 kill -SEGV "$pid"
 check_restored 139
 
-echo "dashboard-tmux-test: OK (table and charts, pause, x drop, d DP, s one round; q, Ctrl-C and a crash restore the terminal)"
+echo "dashboard-tmux-test: OK (table and charts, pause, x drop, d DP, s one round, a sample in the detail view, stderr in the event log; q, Ctrl-C and a crash restore the terminal)"

@@ -38,6 +38,9 @@ private final class RunOutcome: @unchecked Sendable {
 /// Runs a pilot under the dashboard: the coordinator on its own thread, the UI loop on this one.
 /// The coordinator's sink must push into `feed` (build it with `feed.sink`, or call `feed.push` from your own sink).
 ///
+/// While the dashboard runs, stderr (fd 2) goes to `stderrLog` (a temporary file when nil); its lines
+/// show in the event log, and the path is printed on exit when anything was written.
+///
 /// Keys are polled every 30 ms; events are drained and drawn as they arrive, so a key's
 /// effect shows within a frame whatever the engine is doing. `q` (or SIGINT/SIGTERM) sends
 /// `.stop` and waits for the coordinator to finish its current step; a second one quits at once.
@@ -45,10 +48,14 @@ private final class RunOutcome: @unchecked Sendable {
 /// - Returns: the exit code of `fedpilot run`: 0 every round completed, 3 the operator stopped
 ///   the run early, 4 at least one round failed.
 public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: EventFeed,
-                         dataStats: [String: DataStats] = [:], startPaused: Bool = false) throws -> Int32 {
+                         dataStats: [String: DataStats] = [:], startPaused: Bool = false,
+                         stderrLog: String? = nil) throws -> Int32 {
     var state = DashboardState(scenario: scenario, dataStats: dataStats)
     let terminal = try Terminal()
     defer { terminal.close() }
+    // Nothing may write to the terminal behind curses' back: stderr goes to a file while the UI runs.
+    let capture = try? StderrCapture(path: stderrLog ?? StderrCapture.defaultPath(journal: nil))
+    defer { capture?.finish() }
     state.ui.charset = terminal.charset
     state.ui.width = terminal.width
     state.ui.height = terminal.height
@@ -92,6 +99,11 @@ public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: Eve
             dirty = true
         }
 
+        if let capture {
+            let lines = capture.newLines()
+            if !lines.isEmpty { state.noteStderr(lines, path: capture.path); dirty = true }
+        }
+
         // Events from the engine.
         let events = feed.drain()
         if !events.isEmpty {
@@ -112,6 +124,7 @@ public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: Eve
         }
     }
     terminal.close()
+    capture?.finish()
 
     guard let result = outcome.result else { return 3 }   // quit before the coordinator finished
     if result.stopped { return 3 }

@@ -78,6 +78,12 @@ public struct ClientRow: Sendable, Equatable {
     public var alerts: [Alert] = []
     /// Rounds in which its update was aggregated.
     public var roundsAggregated = 0
+    /// The scenario's public probe prompt for this client (nil: none, or not known in a replay).
+    public var probePrompt: String?
+    /// The latest generation of the global model on the probe prompt.
+    public var sample: ProbeSample?
+    /// The engine reported that it could not generate the last requested sample.
+    public var sampleFailed = false
     private var lastAggregatedRound = 0
     public var history = ClientHistory()
 
@@ -130,9 +136,17 @@ public struct ClientRow: Sendable, Equatable {
     }
 }
 
+/// A short greedy generation of the global model after `round` on a client's probe prompt.
+public struct ProbeSample: Sendable, Equatable {
+    public var round: Int
+    public var prompt: String
+    public var text: String
+    public var seconds: Double
+}
+
 /// A line of the event log.
 public struct LogEntry: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case info, round, drop, failure, alert(Alert.Severity), operatorAction, privacy }
+    public enum Kind: Sendable, Equatable { case info, round, drop, failure, alert(Alert.Severity), operatorAction, privacy, stderr }
     public var round: Int
     public var kind: Kind
     public var text: String
@@ -239,6 +253,9 @@ public struct UIState: Sendable, Equatable {
     public var quitRequested = false
     /// Set in replay mode.
     public var replay: ReplayStatus?
+    /// Lines written to stderr while the dashboard ran, and the file they went to.
+    public var stderrLines = 0
+    public var stderrPath: String?
     public init() {}
 }
 
@@ -255,7 +272,9 @@ public struct DashboardState: Sendable, Equatable {
         run = RunModel(scenario: scenario.name, model: scenario.modelPath, strategy: scenario.strategy.kind.rawValue,
                        totalRounds: scenario.rounds)
         run.clients = scenario.clients.enumerated().map { i, spec in
-            ClientRow(id: spec.id, order: i, domain: spec.domain, link: spec.link, data: dataStats[spec.id])
+            var row = ClientRow(id: spec.id, order: i, domain: spec.domain, link: spec.link, data: dataStats[spec.id])
+            row.probePrompt = spec.probePrompt
+            return row
         }
         run.dpEnabled = scenario.privacy.differentialPrivacy
         run.noiseMultiplier = scenario.privacy.noiseMultiplier
@@ -275,6 +294,13 @@ public struct DashboardState: Sendable, Equatable {
 
     public mutating func apply<S: Sequence>(_ events: S) where S.Element == FederationEvent {
         for e in events { apply(e) }
+    }
+
+    /// Lines that were written to stderr (captured in `path`): shown in the event log.
+    public mutating func noteStderr(_ lines: [String], path: String) {
+        ui.stderrLines += lines.count
+        ui.stderrPath = path
+        for line in lines { run.addLog(run.round, .stderr, "stderr: " + Fmt.oneLine(line)) }
     }
 
     /// Live mode: the wall clock since the run started.
@@ -476,7 +502,17 @@ extension RunModel {
             if let i = pending.firstIndex(where: { $0.description == action }) { pending.remove(at: i) }
             let command = OperatorCommand(actionDescription: action)
             if applied, let command { effect(of: command) }
+            if case .sample(let c)? = command {
+                if let i = index(of: c) { clients[i].sampleFailed = !applied }
+                if applied { break }   // the sample event has its own log line
+            }
             addLog(r, .operatorAction, "operator: \(action)" + (applied ? "" : " (no effect)"))
+
+        case .sample(let r, let client, let prompt, let text, let seconds):
+            let i = ensureClient(client)
+            clients[i].sample = ProbeSample(round: r, prompt: prompt, text: text, seconds: seconds)
+            clients[i].sampleFailed = false
+            addLog(r, .info, "sample \(client) after round \(r) (\(String(format: "%.1f", seconds))s): " + Fmt.oneLine(text))
 
         case .runFinished(let rounds, let final, let base, let wall, let stopped):
             finished = true
@@ -525,6 +561,7 @@ extension RunModel {
         case .resume: paused = false
         case .step: break
         case .stop: stopping = true
+        case .sample: break
         }
     }
 }
@@ -544,6 +581,7 @@ extension OperatorCommand {
             else if s.hasPrefix("readmit ") { self = .readmitClient(String(s.dropFirst(8))) }
             else if s.hasPrefix("set noise multiplier "), let v = Double(s.dropFirst(21)) { self = .setNoiseMultiplier(v) }
             else if s.hasPrefix("set clip norm "), let v = Double(s.dropFirst(14)) { self = .setClipNorm(v) }
+            else if s.hasPrefix("sample ") { self = .sample(client: String(s.dropFirst(7))) }
             else { return nil }
         }
     }

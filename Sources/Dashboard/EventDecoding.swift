@@ -90,6 +90,9 @@ extension FederationEvent {
         case "run_finished":
             self = .runFinished(rounds: round, finalEvalLoss: dbl("final_eval_loss"), baseEvalLoss: dbl("base_eval_loss"),
                                 wallSeconds: dbl("wall_seconds") ?? 0, stopped: bool("stopped") ?? false)
+        case "sample":
+            guard let client = str("client"), let prompt = str("prompt"), let text = str("text") else { return nil }
+            self = .sample(round: round, client: client, prompt: prompt, text: text, seconds: dbl("seconds") ?? 0)
         default:
             return nil
         }

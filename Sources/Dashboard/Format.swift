@@ -105,4 +105,38 @@ enum Fmt {
         guard width > 1 else { return String(String.UnicodeScalarView(s.unicodeScalars.prefix(width))) }
         return String(String.UnicodeScalarView(s.unicodeScalars.prefix(width - 1))) + charset.ellipsis
     }
+
+    /// Text for one screen line: runs of whitespace (newlines included) become one space, and
+    /// other control characters, which would disturb the terminal, are dropped.
+    static func oneLine(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        var space = false
+        for u in s.unicodeScalars {
+            if u.properties.isWhitespace {
+                space = true
+                continue
+            }
+            if u.value < 0x20 || (0x7f...0x9f).contains(u.value) { continue }
+            if space && !out.isEmpty { out.append(" ") }
+            space = false
+            out.append(u)
+        }
+        return String(out)
+    }
+
+    /// Generated text for the screen, keeping its line breaks visible: a newline becomes "⏎ "
+    /// ("| " in ASCII), tabs become spaces, and other control characters are dropped.
+    static func visible(_ s: String, charset: Charset) -> String {
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            switch u {
+            case "\n": out.append(contentsOf: (charset == .unicode ? "⏎ " : "| ").unicodeScalars)
+            case "\t", "\r": out.append(" ")
+            default:
+                if u.value < 0x20 || (0x7f...0x9f).contains(u.value) || u.properties.generalCategory == .lineSeparator { continue }
+                out.append(u)
+            }
+        }
+        return String(out)
+    }
 }

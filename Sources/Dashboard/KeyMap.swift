@@ -29,7 +29,7 @@ public enum Key: Hashable, Sendable {
 public enum KeyAction: String, Sendable, CaseIterable {
     case selectUp, selectDown, pageUp, pageDown, first, last
     case openDetail, back, help, cycleSort, reverseSort
-    case togglePause, step, dropClient, readmitClient, toggleDP, noiseDown, noiseUp, quit
+    case togglePause, step, dropClient, readmitClient, toggleDP, noiseDown, noiseUp, regenerateSample, quit
     case replayToggle, replayBack, replayForward, replayFaster, replaySlower
 }
 
@@ -69,6 +69,7 @@ public enum KeyMap {
         KeyBinding(keys: [.char("d")], action: .toggleDP, help: "toggle client-level differential privacy", hint: "DP"),
         KeyBinding(keys: [.char("[")], action: .noiseDown, help: "lower the DP noise multiplier by 0.1 (not below 0)", hint: nil),
         KeyBinding(keys: [.char("]")], action: .noiseUp, help: "raise the DP noise multiplier by 0.1", hint: "noise"),
+        KeyBinding(keys: [.char("r")], action: .regenerateSample, help: "generate a new sample of the global model (detail view)", hint: nil),
         KeyBinding(keys: [.char("q")], action: .quit, help: "stop after the current step and quit (the journal is kept)", hint: "quit"),
     ]
 
@@ -148,16 +149,34 @@ func perform(_ action: KeyAction, state s: inout DashboardState) -> (commands: [
         return [command]
     }
     let page = max(1, layout.tableRows - 1)
+    /// In the detail view of a live run: a sample of the global model on the selected client's probe
+    /// prompt, unless one for the current global model is shown or on its way (`force`: always).
+    func requestSample(force: Bool) -> [OperatorCommand] {
+        guard s.ui.replay == nil, let id = s.ui.selected, let row = s.run.clients.first(where: { $0.id == id }) else { return [] }
+        guard row.probePrompt != nil else {
+            if force { s.ui.flash = "\(id) has no probe prompt: add probe_prompt to its [[clients]] table or its domain to [probe_prompts]" }
+            return []
+        }
+        if s.ui.pending.contains(.sample(client: id)) { return [] }
+        if !force, let sample = row.sample, sample.round == s.run.completedRounds { return [] }
+        if s.run.finished && !force { return [] }
+        return send(.sample(client: id))
+    }
 
     switch action {
-    case .selectUp: select(current - 1)
-    case .selectDown: select(current + 1)
+    case .selectUp, .selectDown:
+        select(current + (action == .selectUp ? -1 : 1))
+        if s.ui.view == .detail && !s.ui.showHelp { return (requestSample(force: false), nil) }
     case .pageUp: select(current - page)
     case .pageDown: select(current + page)
     case .first: select(0)
     case .last: select(rows.count - 1)
     case .openDetail:
-        if s.ui.selected != nil { s.ui.view = .detail; s.ui.showHelp = false }
+        if s.ui.selected != nil {
+            s.ui.view = .detail
+            s.ui.showHelp = false
+            return (requestSample(force: false), nil)
+        }
     case .back:
         if s.ui.showHelp { s.ui.showHelp = false } else { s.ui.view = .main }
     case .help: s.ui.showHelp.toggle()
@@ -202,6 +221,8 @@ func perform(_ action: KeyAction, state s: inout DashboardState) -> (commands: [
             return ([], nil)
         }
         return (send(.setNoiseMultiplier(value)), nil)
+    case .regenerateSample:
+        return (requestSample(force: true), nil)
     case .quit:
         s.ui.quitRequested = true
         if s.ui.replay != nil || s.run.finished || s.run.stopping || s.ui.pending.contains(.stop) { return ([], nil) }

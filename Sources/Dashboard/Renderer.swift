@@ -324,12 +324,16 @@ struct Renderer {
         case .alert(let s): return s == .critical ? (.red, .bold) : (s == .warning ? (.yellow, .bold) : (.normal, []))
         case .operatorAction: return (.cyan, [])
         case .privacy: return (.green, [])
+        case .stderr: return (.yellow, [])
         }
     }
 
     func drawLog(_ b: inout ScreenBuffer) {
         let y = layout.logTop
-        let title = " events "
+        var title = " events "
+        if ui.stderrLines > 0, let path = ui.stderrPath {
+            title += "(\(ui.stderrLines) stderr line\(ui.stderrLines == 1 ? "" : "s") in \(path)) "
+        }
         b.put(String(repeating: cs.horizontal, count: 2) + title + String(repeating: cs.horizontal, count: max(0, width - 2 - title.count)),
               x: 0, y: y, style: .dim)
         let lines = run.log.suffix(layout.logRows)
@@ -403,9 +407,11 @@ struct Renderer {
         b.put("   bytes \(cs.up)\(Fmt.bytes(row.bytesUpRound)) \(cs.down)\(Fmt.bytes(row.bytesDownRound)) last round, \(Fmt.bytesLong(row.bytesTotal)) total   aggregated in \(row.roundsAggregated) round\(row.roundsAggregated == 1 ? "" : "s")",
               x: x, y: 6, limit: width - x)
 
+        drawSample(&b, row: row, y: 8)
+
         // Four history charts, two by two.
         let alertRows = max(4, min(row.alerts.count + 1, 8))
-        let chartsTop = 8
+        let chartsTop = 13
         let available = height - 1 - chartsTop - alertRows - 1
         let block = max(4, available / 2)
         let plot = block - 2
@@ -434,6 +440,61 @@ struct Renderer {
             let x0 = b.put(Fmt.pad("r\(alert.round)", 4, charset: cs), x: 0, y: ay + 1 + i, style: .dim)
             let x1 = b.put(Fmt.pad(alert.severity.rawValue, 9, charset: cs), x: x0 + 1, y: ay + 1 + i, style: .bold, color: color)
             b.put(Fmt.pad(alert.reason, width - x1 - 1, charset: cs), x: x1, y: ay + 1 + i, color: color)
+        }
+    }
+
+    /// The global model's sample on the client's probe prompt: a title row, the prompt, and two rows of text.
+    func drawSample(_ b: inout ScreenBuffer, row: ClientRow, y: Int) {
+        let generating = ui.pending.contains(.sample(client: row.id))
+        var title = " sample of the global model"
+        if let sample = row.sample {
+            title += String(format: " after round %d (greedy, %.1fs)", sample.round, sample.seconds)
+            if generating { title += ", generating a new one\(cs.ellipsis)" }
+            else if sample.round < run.completedRounds {
+                let age = run.completedRounds - sample.round
+                title += ", \(age) round\(age == 1 ? "" : "s") old"
+            }
+        }
+        title += " "
+        let keyNote = ui.replay == nil && row.probePrompt != nil ? " r regenerates " : ""
+        let rule = String(repeating: cs.horizontal, count: 2) + title
+            + String(repeating: cs.horizontal, count: max(0, width - 4 - title.count - keyNote.count)) + keyNote
+            + String(repeating: cs.horizontal, count: 2)
+        b.put(rule, x: 0, y: y, style: .dim, limit: width)
+        let label = 8
+        let prompt = row.sample?.prompt ?? row.probePrompt
+        b.put("prompt", x: 0, y: y + 1, style: .bold)
+        if let prompt {
+            b.put(Fmt.pad(Fmt.visible(prompt, charset: cs), width - label - 1, charset: cs), x: label, y: y + 1, style: .dim)
+        } else {
+            b.put("none: add probe_prompt to this client's [[clients]] table, or its domain to [probe_prompts]", x: label, y: y + 1,
+                  style: .dim, limit: width - label - 1)
+        }
+        b.put("model", x: 0, y: y + 2, style: .bold)
+        let status: String?
+        if generating { status = row.sample == nil ? "generating\(cs.ellipsis)" : nil }
+        else if row.sampleFailed { status = "no sample: the engine could not generate one (see the event log)" }
+        else if row.sample == nil {
+            status = prompt == nil ? cs.dash : (ui.replay != nil || run.finished ? "no sample was generated" : "opening this view asks for one")
+        } else { status = nil }
+        if let status {
+            b.put(status, x: label, y: y + 2, style: generating ? .bold : .dim, color: generating ? .cyan : .normal, limit: width - label - 1)
+            return
+        }
+        guard let sample = row.sample else { return }
+        // The continuation, wrapped over two rows (cut with an ellipsis beyond).
+        let room = width - label - 1
+        var text = Array(Fmt.visible(sample.text, charset: cs).unicodeScalars)
+        if text.isEmpty { text = Array("(the model ended the text at once)".unicodeScalars) }
+        for line in 0..<2 where !text.isEmpty {
+            var take = min(room, text.count)
+            if line == 0, text.count > room, let space = text[..<room].lastIndex(of: " "), space >= room / 2 {
+                take = space + 1   // break the first row at a word boundary
+            }
+            if line == 1 && text.count > room { take = room - 1 }
+            b.put(String(String.UnicodeScalarView(text.prefix(take))), x: label, y: y + 2 + line, style: .bold)
+            text.removeFirst(take)
+            if line == 1 && !text.isEmpty { b.put(cs.ellipsis, x: label + take, y: y + 3, style: .bold) }
         }
     }
 

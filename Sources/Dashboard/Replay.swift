@@ -112,6 +112,8 @@ public func replayDashboard(events: [FederationEvent], scenario: Scenario? = nil
     var player = ReplayPlayer(events: events, base: base, roundsPerSecond: roundsPerSecond)
     let terminal = try Terminal()
     defer { terminal.close() }
+    let capture = try? StderrCapture(path: StderrCapture.defaultPath(journal: nil))
+    defer { terminal.close(); capture?.finish() }
     var last = Date()
     var dirty = true
     player.configure(width: terminal.width, height: terminal.height, charset: terminal.charset)

@@ -19,6 +19,7 @@ func restoreTerminal() {
         cursesActive = 0
         endwin()
     }
+    restoreStderr()
 }
 
 private let crashSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]

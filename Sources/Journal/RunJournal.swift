@@ -11,10 +11,11 @@ import Llama
 /// round behind, and a resumed run continues from the last completed round.
 public final class RunJournal: @unchecked Sendable {
     public let path: String
-    private let db: DatabaseQueue
+    let db: DatabaseQueue
     private let lock = NSLock()
     private var pending: [FederationEvent] = []
     private var pendingAdapter: (round: Int, data: Data)?
+    private var pendingState: (round: Int, data: Data)?
 
     /// Opens (creating if needed) a journal.
     public init(path: String) throws {
@@ -68,6 +69,14 @@ public final class RunJournal: @unchecked Sendable {
                 t.column("applied", .boolean).notNull()
             }
         }
+        migrator.registerMigration("v2-server-state") { db in
+            // The coordinator's state after the last completed round (see ServerState), for exact resumes.
+            try db.create(table: "server_state") { t in
+                t.primaryKey("round", .integer)
+                t.column("format", .integer).notNull()
+                t.column("data", .blob).notNull()
+            }
+        }
         do { try migrator.migrate(db) } catch {
             throw JournalError(path: path, reason: "not a FedPilot journal or unreadable: \(error)")
         }
@@ -93,6 +102,20 @@ public final class RunJournal: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The server state of the round about to complete (strategy buffers, privacy ledger, operator
+    /// settings); written with the round, and replacing the previous round's (only the last is kept:
+    /// an adaptive strategy's state is twice the adapter's size).
+    public func checkpoint(state: ServerState) {
+        let data: Data
+        do { data = try state.encoded() } catch {
+            FileHandle.standardError.write(Data("fedpilot: journal \(path): cannot encode the server state of round \(state.round): \(error)\n".utf8))
+            return
+        }
+        lock.lock()
+        pendingState = (state.round, data)
+        lock.unlock()
+    }
+
     /// Takes one event. Round-scoped events are buffered until the round ends; operator
     /// actions also go to the audit trail.
     public func record(_ event: FederationEvent) {
@@ -106,15 +129,17 @@ public final class RunJournal: @unchecked Sendable {
         guard flush else { lock.unlock(); return }
         let batch = pending
         let adapter = pendingAdapter
+        let state = pendingState
         pending = []
         pendingAdapter = nil
+        pendingState = nil
         lock.unlock()
-        do { try write(batch, adapter: adapter) } catch {
+        do { try write(batch, adapter: adapter, state: state) } catch {
             FileHandle.standardError.write(Data("fedpilot: journal \(path): \(error)\n".utf8))
         }
     }
 
-    private func write(_ events: [FederationEvent], adapter: (round: Int, data: Data)?) throws {
+    private func write(_ events: [FederationEvent], adapter: (round: Int, data: Data)?, state: (round: Int, data: Data)?) throws {
         try db.write { db in
             for event in events {
                 try db.execute(sql: "INSERT INTO event (round, type, json) VALUES (?, ?, ?)",
@@ -128,6 +153,11 @@ public final class RunJournal: @unchecked Sendable {
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO round (round, status, global_eval_loss, json, adapter, completed_at) VALUES (?, 'completed', ?, ?, ?, ?)
                         """, arguments: [m.round, m.globalEvalLoss, event.jsonLine, adapter?.round == m.round ? adapter?.data : nil, Date()])
+                    if let state, state.round == m.round {
+                        try db.execute(sql: "DELETE FROM server_state WHERE round <> ?", arguments: [m.round])
+                        try db.execute(sql: "INSERT OR REPLACE INTO server_state (round, format, data) VALUES (?, ?, ?)",
+                                       arguments: [m.round, Int(ServerState.formatVersion), state.data])
+                    }
                 case .roundFailed(let r, _):
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO round (round, status, global_eval_loss, json, adapter, completed_at) VALUES (?, 'failed', NULL, ?, NULL, ?)

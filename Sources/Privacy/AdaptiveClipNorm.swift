@@ -65,6 +65,12 @@ public struct AdaptiveClipNorm: Sendable, Codable, Equatable {
         return (Double(count) + noise) / expectedClients
     }
 
+    /// Continues from a clip norm reached earlier (a resumed run).
+    public mutating func restore(clipNorm c: Double) {
+        guard c.isFinite, c > 0 else { return }
+        clipNorm = c
+    }
+
     /// C ← C · exp(−η (b̄ − γ)). Returns the new clip norm.
     @discardableResult
     public mutating func update(noisedFraction b: Double) -> Double {

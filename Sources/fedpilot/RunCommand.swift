@@ -29,8 +29,7 @@ struct RunCommand: ParsableCommand {
             let loaded = try ScenarioLoader.load(path: scenario, overrides: overrides)
             let output = EventPrinter(json: headless)
             var recorder: RunJournal? = nil
-            var start: LoRAAdapter? = nil
-            var startRound = 0
+            var point = ResumePoint()
             let model = try EngineModel.load(path: loaded.modelPath)
             if let path = resume ?? journal {
                 let j = try RunJournal(path: path)
@@ -38,29 +37,37 @@ struct RunCommand: ParsableCommand {
                 if resume == nil, last > 0 {
                     throw ValidationError("\(path) already holds \(last) rounds; use --resume \(path) to continue it")
                 }
-                if resume != nil, let saved = try j.adapterData() {
-                    start = try LoRAAdapter(safetensors: saved.data, path: path, model: model.model.config, config: loaded.lora)
+                if resume != nil {
+                    point = try j.resumePoint(model: model.model.config, lora: loaded.lora)
+                    if let warning = point.warning { FileHandle.standardError.write(Data("fedpilot: warning: \(warning)\n".utf8)) }
                 }
-                startRound = last
                 try j.begin(scenario: loaded, text: (try? String(contentsOfFile: scenario, encoding: .utf8)) ?? "")
                 recorder = j
             }
             let journal = recorder
             if !headless && !plain && isatty(1) == 1 {
-                return try runPilotWithDashboard(loaded, model: model, start: start, startRound: startRound,
-                                                 journal: journal, startPaused: paused)
+                return try runPilotWithDashboard(loaded, model: model, resume: point, journal: journal, startPaused: paused)
             }
             let sink: EventSink = { event in
                 journal?.record(event)
                 output.print(event)
             }
-            let pilot = try PilotBuilder.build(loaded, start: start, startRound: startRound, model: model, sink: sink)
-            if let journal { pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0, adapter: $1) } }
+            let pilot = try PilotBuilder.build(loaded, start: point.adapter, startRound: point.startRound, model: model, sink: sink)
+            try restore(point, into: pilot.coordinator, journal: journal)
+            journal?.attach(to: pilot.coordinator)
             let result = pilot.coordinator.run()
             if result.stopped { return 3 }
             return output.failedRounds > 0 ? 4 : 0
         }
         if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+}
+
+/// Restores a resumed run's server state; an error names the journal.
+func restore(_ point: ResumePoint, into coordinator: Coordinator, journal: RunJournal?) throws {
+    guard let state = point.state else { return }
+    do { try coordinator.restore(state) } catch {
+        throw ValidationError("\(journal?.path ?? "journal"): the server state of round \(state.round) does not fit this run: \(error)")
     }
 }
 
@@ -101,6 +108,8 @@ final class EventPrinter: @unchecked Sendable {
         case .roundFailed(let r, let reason): return "round \(r) failed: \(reason)"
         case .alert(let a): return "  ALERT \(a.client ?? "run"): \(a.reason)"
         case .operatorAction(_, let action, let applied): return "  operator: \(action)\(applied ? "" : " (no effect)")"
+        case .sample(let round, let client, let prompt, let text, _):
+            return "  sample \(client) after round \(round): \(prompt) [\(text)]"
         case .runFinished(let rounds, let final, let base, let wall, _):
             return String(format: "finished %d rounds in %.1f s: eval loss %@ (base %@)", rounds, wall, f(final), f(base))
         default: return nil

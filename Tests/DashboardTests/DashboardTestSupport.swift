@@ -57,6 +57,13 @@ enum TestSupport {
 
             """
         }
+        // Probe prompts for the clinical and AML clients; support has none.
+        toml += """
+            [probe_prompts]
+            clinical = "DISCHARGE SUMMARY\\nHISTORY OF PRESENT ILLNESS:"
+            aml = "ALERT 2024-100042 | Rule: CASH-03 Structured cash deposits | Customer:"
+
+            """
         return try ScenarioLoader.parse(toml, path: "dashboard-test.toml")
     }
 

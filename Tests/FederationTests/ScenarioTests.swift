@@ -65,6 +65,7 @@ final class ScenarioTests: XCTestCase {
                 XCTAssertFalse(s.clients.isEmpty, name)
                 XCTAssertEqual(Set(s.clients.map(\.id)).count, s.clients.count, name)
                 XCTAssertNil(s.lora.validationProblem, name)
+                for c in s.clients { XCTAssertNotNil(c.probePrompt, "\(name): \(c.id) has a probe prompt for the dashboard's sample") }
             } catch {
                 XCTFail("\(error)")
             }

@@ -4,8 +4,8 @@ import Foundation
 /// an update pointing against the others, own quality falling for consecutive rounds,
 /// or local training loss jumping above the client's own history.
 struct AlertDetector {
-    private var qualityFalls: [String: Int] = [:]
-    private var bestLocalLoss: [String: Double] = [:]
+    var qualityFalls: [String: Int] = [:]
+    var bestLocalLoss: [String: Double] = [:]
 
     /// Alerts for one completed round's client metrics.
     mutating func inspect(_ metrics: [ClientRoundMetrics], round: Int) -> [Alert] {

@@ -14,6 +14,9 @@ public enum OperatorCommand: Sendable, Equatable {
     case step
     /// Finish the current round, then end the run cleanly.
     case stop
+    /// Generate a short greedy continuation of the client's probe prompt (from the scenario)
+    /// with the current global model; it arrives as a `sample` event.
+    case sample(client: String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,7 @@ public enum OperatorCommand: Sendable, Equatable {
         case .resume: return "resume"
         case .step: return "step one round"
         case .stop: return "stop"
+        case .sample(let c): return "sample \(c)"
         }
     }
 }

@@ -27,7 +27,7 @@ public final class Coordinator: @unchecked Sendable {
     var paused = false
     var stepsAllowed = 0
     var stopRequested = false
-    public private(set) var privacy: PrivacyConfig
+    public internal(set) var privacy: PrivacyConfig
     /// Privacy loss of every round aggregated so far; unbounded once a round ran without DP.
     var accountant = RDPAccountant()
     /// Aggregated rounds that ran without DP (the run's ε is then unbounded).
@@ -40,12 +40,18 @@ public final class Coordinator: @unchecked Sendable {
     var lastClientMetrics: [String: ClientRoundMetrics] = [:]
     /// Called with each completed round's global adapter just before its `roundCompleted` event.
     public var onCheckpoint: (@Sendable (Int, LoRAAdapter) -> Void)?
+    /// The base model's tokenizer, for probe samples (`.sample`); nil: samples are unavailable.
+    let probeEncoding: (any TextEncoding)?
+    /// The evaluation that quality deltas are measured against: the run's first (or, resumed, the original run's).
+    var baseline: (perClient: [String: Double], global: Double?)?
 
     /// - Parameters:
     ///   - start: the global adapter to start from (a fresh PEFT-style initialisation when nil).
     ///   - startRound: rounds already completed (when resuming from a journal).
+    ///   - encoding: the base model's tokenizer, for probe samples of the global model.
     public init(scenario: Scenario, base: LlamaModel, transport: any ClientTransport, trainCounts: [String: Int],
-                start: LoRAAdapter? = nil, startRound: Int = 0, sink: @escaping EventSink) throws {
+                start: LoRAAdapter? = nil, startRound: Int = 0, encoding: (any TextEncoding)? = nil,
+                sink: @escaping EventSink) throws {
         self.scenario = scenario
         self.base = base
         self.transport = transport
@@ -57,6 +63,7 @@ public final class Coordinator: @unchecked Sendable {
         self.strategy = makeStrategy(scenario.strategy, totalClients: scenario.clients.count)
         self.privacy = scenario.privacy
         self.completedRounds = startRound
+        self.probeEncoding = encoding
         resetAdaptiveClip()
     }
 
@@ -81,10 +88,11 @@ public final class Coordinator: @unchecked Sendable {
                          domains: Dictionary(uniqueKeysWithValues: clientSpecs.map { ($0.id, $0.domain) })))
         publishPrivacy(round: completedRounds)
         sink(.phase(round: completedRounds, .evaluating))
-        let baseline = evaluateAll(round: completedRounds, adapter: global)
-        baseEval = baseline.perClient
-        lastEval = baseline.perClient
-        var final = baseline.global
+        let evaluated = evaluateAll(round: completedRounds, adapter: global)
+        if baseline == nil { baseline = (evaluated.perClient, evaluated.global) }   // else restored from a journal
+        baseEval = baseline?.perClient ?? [:]
+        lastEval = evaluated.perClient
+        var final = evaluated.global
         while completedRounds < scenario.rounds && !stopRequested {
             if !waitWhilePaused() { break }
             let round = completedRounds + 1
@@ -92,7 +100,7 @@ public final class Coordinator: @unchecked Sendable {
             completedRounds = round
         }
         sink(.phase(round: completedRounds, .finished))
-        sink(.runFinished(rounds: completedRounds, finalEvalLoss: final, baseEvalLoss: baseline.global,
+        sink(.runFinished(rounds: completedRounds, finalEvalLoss: final, baseEvalLoss: baseline?.global,
                           wallSeconds: Date().timeIntervalSince(began), stopped: stopRequested))
         return (completedRounds, final, stopRequested)
     }
@@ -133,6 +141,7 @@ public final class Coordinator: @unchecked Sendable {
                 applied = paused
                 if paused { stepsAllowed += 1 }
             case .stop: stopRequested = true
+            case .sample(let c): applied = generateSample(client: c)
             }
             sink(.operatorAction(round: completedRounds, action: command.description, applied: applied))
             if applied, case .setDifferentialPrivacy = command { publishPrivacy(round: completedRounds) }

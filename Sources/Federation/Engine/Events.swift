@@ -32,6 +32,8 @@ public enum FederationEvent: Sendable, Equatable {
     case keyAudit(round: Int, actor: String, event: String, fields: [String: String])
     case operatorAction(round: Int, action: String, applied: Bool)
     case runFinished(rounds: Int, finalEvalLoss: Double?, baseEvalLoss: Double?, wallSeconds: Double, stopped: Bool)
+    /// The global model after `round` continued `client`'s probe prompt (greedy) with `text`, in `seconds`.
+    case sample(round: Int, client: String, prompt: String, text: String, seconds: Double)
 
     /// The event's `type` as headless output and the journal name it.
     public var type: String {
@@ -48,6 +50,7 @@ public enum FederationEvent: Sendable, Equatable {
         case .keyAudit: return "key_audit"
         case .operatorAction: return "operator_action"
         case .runFinished: return "run_finished"
+        case .sample: return "sample"
         }
     }
 
@@ -55,7 +58,7 @@ public enum FederationEvent: Sendable, Equatable {
         switch self {
         case .runStarted: return 0
         case .phase(let r, _), .roundStarted(let r, _), .roundFailed(let r, _), .privacyBudget(let r, _, _, _, _, _, _),
-             .operatorAction(let r, _, _), .keyAudit(let r, _, _, _):
+             .operatorAction(let r, _, _), .keyAudit(let r, _, _, _), .sample(let r, _, _, _, _):
             return r
         case .secureAggregation(let s): return s.round
         case .clientUpdate(let m): return m.round
@@ -103,6 +106,8 @@ public enum FederationEvent: Sendable, Equatable {
         case .operatorAction(_, let action, let applied): put("action", action); put("applied", applied)
         case .runFinished(_, let final, let base, let wall, let stopped):
             put("final_eval_loss", final); put("base_eval_loss", base); put("wall_seconds", wall); put("stopped", stopped)
+        case .sample(_, let client, let prompt, let text, let seconds):
+            put("client", client); put("prompt", prompt); put("text", text); put("seconds", seconds)
         }
         return o
     }

@@ -36,7 +36,7 @@ public enum PilotBuilder {
         let transport = InProcessTransport(clients: clients)
         let coordinator = try Coordinator(scenario: scenario, base: engineModel.model, transport: transport,
                                           trainCounts: datasets.mapValues { $0.train.count },
-                                          start: start, startRound: startRound, sink: sink)
+                                          start: start, startRound: startRound, encoding: engineModel.encoding, sink: sink)
         return Pilot(coordinator: coordinator, transport: transport, model: engineModel)
     }
 

@@ -142,8 +142,14 @@ public struct ClientSpec: Sendable, Equatable {
     public var link: LinkSpec
     /// Overrides the scenario's local step budget for this client (data volume heterogeneity).
     public var localSteps: Int?
-    public init(id: String, domain: String, data: ClientDataSource, link: LinkSpec = .init(), localSteps: Int? = nil) {
+    /// An operator-written, public prompt from the client's domain: the dashboard shows the global
+    /// model's continuation of it (the client's own text never leaves the client). From the client's
+    /// `probe_prompt`, else its domain's entry in `[probe_prompts]`; nil when neither is given.
+    public var probePrompt: String?
+    public init(id: String, domain: String, data: ClientDataSource, link: LinkSpec = .init(), localSteps: Int? = nil,
+                probePrompt: String? = nil) {
         self.id = id; self.domain = domain; self.data = data; self.link = link; self.localSteps = localSteps
+        self.probePrompt = probePrompt
     }
 }
 

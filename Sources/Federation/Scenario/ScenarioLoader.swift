@@ -64,7 +64,8 @@ public enum ScenarioLoader {
 /// The TOML schema: the keys of each table, in the order the documentation lists them.
 enum ScenarioSchema {
     static let top = ["name", "description", "seed", "rounds", "payload", "real_time_pacing", "model", "lora", "training",
-                      "selection", "strategy", "evaluation", "link", "data", "clients", "faults", "privacy"]
+                      "selection", "strategy", "evaluation", "link", "data", "clients", "faults", "privacy",
+                      "probe_prompts"]
     static let model = ["path"]
     static let lora = ["rank", "alpha", "dropout", "targets"]
     static let training = ["steps", "epochs", "batch_size", "sequence_length", "learning_rate", "warmup_steps",
@@ -75,7 +76,7 @@ enum ScenarioSchema {
     static let evaluation = ["every", "max_examples_per_client", "validation_fraction"]
     static let link = ["up_mbps", "down_mbps", "latency_ms", "drop_probability", "compute_factor"]
     static let data = ["path", "format", "partitioner", "field", "alpha", "labels_per_client", "power", "clients", "domain"]
-    static let client = ["id", "domain", "data", "format", "partition", "local_steps", "link"]
+    static let client = ["id", "domain", "data", "format", "partition", "local_steps", "link", "probe_prompt"]
     static let fault = ["client", "kind", "from_round", "to_round", "severity"]
     static let privacy = ["differential_privacy", "noise_multiplier", "clip_norm", "delta", "noise", "adaptive_clipping",
                           "target_quantile", "clip_learning_rate", "secure_aggregation", "degree", "threshold",
@@ -99,6 +100,7 @@ enum ScenarioSchema {
         m["format"] = "[[clients]] or [data]"
         m["link"] = "the top level as [link] (every client) or [clients.link] (one client)"
         m["name"] = "the top level (the scenario's name) or [strategy] (the strategy's name)"
+        m["probe_prompts"] = "the top level as [probe_prompts] (a prompt per domain)"
         return m
     }()
 
@@ -129,7 +131,7 @@ private struct PooledData {
     var reader: ScenarioTableReader
 }
 
-private struct ScenarioParser {
+struct ScenarioParser {
     let file: String
 
     func scenario(_ top: ScenarioTableReader, overrides: ScenarioOverrides) throws -> Scenario {
@@ -171,7 +173,8 @@ private struct ScenarioParser {
         if let t = try top.table("link", display: "[link]") { defaultLink = try link(t, base: defaultLink) }
         let pooled = try data(top.table("data", display: "[data]"))
 
-        let clients = try self.clients(top, pooled: pooled, defaultLink: defaultLink)
+        var clients = try self.clients(top, pooled: pooled, defaultLink: defaultLink)
+        try applyDomainProbePrompts(top.table("probe_prompts", display: "[probe_prompts]"), to: &clients)
         let selection = try self.selection(top.table("selection", display: "[selection]"), clientCount: clients.count)
         try checkStrategyFits(top, strategy, clientCount: clients.count)
         let faults = try self.faults(top, clients: clients, rounds: fileRounds)
@@ -478,7 +481,8 @@ private struct ScenarioParser {
                 try t.checkInt("local_steps", s, atLeast: 1)
                 localSteps = s
             }
-            clients.append(ClientSpec(id: id, domain: domain, data: source, link: link, localSteps: localSteps))
+            clients.append(ClientSpec(id: id, domain: domain, data: source, link: link, localSteps: localSteps,
+                                      probePrompt: try probePrompt(t, key: "probe_prompt")))
         }
         if let pooled, firstWithPartition.isEmpty {
             throw pooled.reader.error(nil, .conflict, "no client uses the pooled dataset",

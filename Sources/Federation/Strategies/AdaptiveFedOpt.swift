@@ -42,9 +42,9 @@ public struct AdaptiveFedOptStrategy: MeanAggregationStrategy {
     /// Starting value of every coordinate of v (τ² unless given).
     public var initialSecondMoment: Float
     /// First moment m (empty before the first round).
-    public private(set) var firstMoment: [Float] = []
+    public internal(set) var firstMoment: [Float] = []
     /// Second moment v (empty before the first round).
-    public private(set) var secondMoment: [Float] = []
+    public internal(set) var secondMoment: [Float] = []
 
     /// An adaptive server optimizer; `initialSecondMoment` nil means τ².
     public init(rule: Rule, serverLearningRate: Float, beta1: Float = 0.9, beta2: Float = 0.99,

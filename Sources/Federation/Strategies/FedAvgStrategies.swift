@@ -45,7 +45,7 @@ public struct FedAvgMStrategy: MeanAggregationStrategy {
     /// Server momentum β.
     public var momentum: Float
     /// The momentum buffer v (empty before the first round).
-    public private(set) var velocity: [Float] = []
+    public internal(set) var velocity: [Float] = []
 
     /// A FedAvgM server with learning rate η and momentum β.
     public init(serverLearningRate: Float = 1, momentum: Float = 0.9) {

@@ -21,11 +21,11 @@ public struct ScaffoldStrategy: AggregationStrategy {
     /// N in the control update; nil = number of distinct clients seen so far.
     public var totalClients: Int?
     /// The server control variate c (empty before the first round, meaning 0).
-    public private(set) var serverControl: [Float] = []
+    public internal(set) var serverControl: [Float] = []
     /// The server's copy of each client's control variate c_i (absent = 0).
-    public private(set) var clientControls: [String: [Float]] = [:]
+    public internal(set) var clientControls: [String: [Float]] = [:]
     /// Every client that has taken part in a round (N when `totalClients` is nil).
-    public private(set) var seenClients: Set<String> = []
+    public internal(set) var seenClients: Set<String> = []
 
     /// A SCAFFOLD server with global learning rate η_g and N = `totalClients`.
     public init(globalLearningRate: Float = 1, totalClients: Int? = nil) {

@@ -1,0 +1,25 @@
+import Foundation
+import Llama
+
+extension Coordinator {
+    /// Applies `.sample(client:)`: merges the current global adapter into the base model and
+    /// publishes a `sample` event with its greedy continuation of the client's probe prompt.
+    /// Runs at a step boundary like every command. Returns false (the command had no effect)
+    /// when the client is unknown, has no probe prompt, or generation fails.
+    func generateSample(client: String) -> Bool {
+        guard let spec = clientSpecs.first(where: { $0.id == client }), let prompt = spec.probePrompt,
+              let encoding = probeEncoding else { return false }
+        let began = Date()
+        do {
+            let model = try base.merged(with: global)
+            let text = try ProbeGeneration.greedy(model: model, encoding: encoding, prompt: prompt)
+            sink(.sample(round: completedRounds, client: client, prompt: prompt, text: text,
+                         seconds: Date().timeIntervalSince(began)))
+            return true
+        } catch {
+            sink(.alert(Alert(round: completedRounds, client: nil, severity: .info,
+                              reason: "no sample for \(client): \(error)")))
+            return false
+        }
+    }
+}
