@@ -18,14 +18,14 @@ public func renderCompare(_ s: CompareSnapshot, width: Int, height: Int) -> Scre
     b.fill(x: 0, y: 0, width: width, height: 1, with: Cell(" ", style: .reverse))
     var x = b.put(" FedPilot compare ", x: 0, y: 0, style: [.reverse, .bold])
     for (k, v) in [("scenario", s.scenario), ("model", (s.model as NSString).lastPathComponent)] where !v.isEmpty {
-        x = b.put(" \(k) ", x: x, y: 0, style: .reverse)
+        x = b.put("  \(k) ", x: x, y: 0, style: .reverse)
         x = b.put(v, x: x, y: 0, style: [.reverse, .bold])
     }
     x = b.put("  \(s.rounds) rounds  \(s.clients.count) clients", x: x, y: 0, style: .reverse)
     let clock = "elapsed \(Fmt.clock(s.elapsedSeconds)) "
     if x + clock.count + 1 <= width { b.putRight(clock, end: width, y: 0, style: .reverse) }
 
-    var y1 = b.put(" same data, validation splits and training budget for every approach", x: 0, y: 1, style: .dim)
+    var y1 = b.put(" same data, splits and training budget for each approach", x: 0, y: 1, style: .dim)
     if let dp = s.dpTarget {
         y1 = b.put("  \(cs.vertical) DP target \(cs.epsilon)", x: y1, y: 1)
         y1 = b.put(String(format: "%.2f", dp.epsilon), x: y1, y: 1, style: .bold)
@@ -114,7 +114,8 @@ public func renderCompare(_ s: CompareSnapshot, width: Int, height: Int) -> Scre
     if let verdict = s.verdict, !verdict.isEmpty, top < statusRow - 1 {
         b.put("verdict", x: 1, y: top, style: .bold)
         top += 1
-        for clause in verdict.components(separatedBy: "; ") where top < statusRow {
+        let text = cs == .unicode ? verdict : asciiOnly(verdict)
+        for clause in text.components(separatedBy: "; ") where top < statusRow {
             b.put("\(cs == .unicode ? "•" : "-") \(clause)", x: 2, y: top, limit: width - 3)
             top += 1
         }
@@ -139,4 +140,13 @@ private func bar(eighths: Int, charset: Charset) -> String {
     guard charset == .unicode else { return String(repeating: "#", count: max(1, (eighths + 4) / 8)) }
     let partial: [String] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
     return String(repeating: "█", count: eighths / 8) + partial[eighths % 8]
+}
+
+/// Text for an ASCII terminal: ε as "eps", any other non-ASCII character as "?".
+private func asciiOnly(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        if scalar.isASCII { out.unicodeScalars.append(scalar) } else { out += scalar == "ε" ? "eps" : "?" }
+    }
+    return out
 }
