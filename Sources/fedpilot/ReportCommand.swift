@@ -20,7 +20,7 @@ struct ReportCommand: ParsableCommand {
             let record = try RunRecord.load(path: journal)
             let files = try ReportWriter.write(record, to: out)
             let names = files.dropFirst().map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
-            print("wrote \(files[0]) (\(record.scenario.isEmpty ? "run" : record.scenario): \(record.completedRounds.count) rounds, "
+            print("wrote \(files[0]) (\(record.scenario.isEmpty ? "run" : record.scenario): \(record.completedRounds.count) round\(record.completedRounds.count == 1 ? "" : "s"), "
                   + "\(record.allClients.count) clients, \(record.alerts.count) alerts) and \(names)")
         }
     }
