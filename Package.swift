@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (dependencies point one way):
-//   CBLAS, CKernels -> TensorMath -> Llama -> Federation -> Journal -> fedpilot; Privacy, SecureAggregation -> Federation
+//   CBLAS, CKernels -> TensorMath -> Llama -> Federation -> Journal -> Report -> fedpilot; Privacy, SecureAggregation -> Federation
 //   CNcurses -> Dashboard -> fedpilot; the Dashboard reads Federation's events, and no engine
 //   target may import the Dashboard or ncurses.
 let package = Package(
@@ -62,6 +62,11 @@ let package = Package(
             name: "Journal",
             dependencies: ["Federation", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The shareable run report (HTML with inline SVG charts, and CSV files) built from a journal.
+        .target(
+            name: "Report",
+            dependencies: ["Journal", "Federation"]
+        ),
         .target(
             name: "Dashboard",
             dependencies: ["Federation", "CNcurses"],
@@ -70,13 +75,14 @@ let package = Package(
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard",
+                "Llama", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Journal", "Federation", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], resources: [.copy("Fixtures")]),

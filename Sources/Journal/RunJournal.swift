@@ -26,6 +26,26 @@ public final class RunJournal: @unchecked Sendable {
         try migrate()
     }
 
+    /// Opens an existing journal for reading only: nothing is created or migrated, so a file
+    /// that is not a FedPilot journal is left untouched and reported as such.
+    public init(readingFrom path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw JournalError(path: path, reason: "no such file (write one with `fedpilot run SCENARIO --journal PATH`)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            db = try DatabaseQueue(path: path, configuration: configuration)
+            let tables = try db.read { db in try ["run", "event", "round", "client_round", "audit"].filter { try !db.tableExists($0) } }
+            if !tables.isEmpty {
+                throw JournalError(path: path, reason: "not a FedPilot journal (no \(tables.joined(separator: ", ")) table)")
+            }
+        } catch let e as JournalError { throw e } catch {
+            throw JournalError(path: path, reason: "not a FedPilot journal or unreadable: \(error)")
+        }
+    }
+
     private func migrate() throws {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -206,6 +226,19 @@ public final class RunJournal: @unchecked Sendable {
     public func events() throws -> [(round: Int, type: String, json: String)] {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT round, type, json FROM event ORDER BY id").map { ($0["round"], $0["type"], $0["json"]) }
+        }
+    }
+
+    /// When the run began (nil when no run was recorded).
+    public func startedAt() throws -> Date? {
+        try db.read { try Date.fetchOne($0, sql: "SELECT started_at FROM run WHERE id = 1") }
+    }
+
+    /// The operator audit trail (actor "operator") with the time each action was recorded.
+    public func auditEntries() throws -> [(at: Date, round: Int, action: String, applied: Bool)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, round, action, applied FROM audit WHERE actor = 'operator' ORDER BY id")
+                .map { ($0["at"], $0["round"], $0["action"], $0["applied"]) }
         }
     }
 

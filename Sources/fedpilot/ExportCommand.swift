@@ -18,7 +18,10 @@ struct ExportCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: journal) else { throw ModelFileError.notFound(file: journal) }
             let j = try RunJournal(path: journal)
             guard let saved = try j.adapterData(round: round) else {
-                throw ValidationError(round.map { "\(journal) has no adapter for round \($0)" } ?? "\(journal) has no completed round")
+                let last = try j.lastRound()
+                throw ValidationError(round.map { "\(journal) has no adapter for round \($0)" }
+                    ?? (last > 0 ? "\(journal) holds \(last) round\(last == 1 ? "" : "s") but no global adapter (a local-only comparison run trains one adapter per client)"
+                        : "\(journal) has no completed round"))
             }
             guard let recorded = try j.scenario() else { throw ValidationError("\(journal) records no scenario") }
             let scenario = try ScenarioLoader.parse(recorded.text, path: recorded.path)

@@ -15,6 +15,16 @@ public struct ApproachResult: Sendable {
     public var trainingTokens: Int
 }
 
+/// Where one approach of a comparison is recorded: its events, and its global adapter after
+/// each round (`fedpilot compare --journal-dir` gives each approach a run journal).
+public struct ApproachRecorder: Sendable {
+    public var record: EventSink
+    public var checkpoint: @Sendable (Int, LoRAAdapter) -> Void
+    public init(record: @escaping EventSink, checkpoint: @escaping @Sendable (Int, LoRAAdapter) -> Void) {
+        self.record = record; self.checkpoint = checkpoint
+    }
+}
+
 /// Runs the same model, data, evaluation splits and training budget four ways:
 /// centralized (pooled data), local-only (each client alone), federated (the scenario),
 /// and federated with client-level DP. Every approach is evaluated on each client's own
@@ -27,24 +37,42 @@ public struct Comparison: Sendable {
 
     public init(scenario: Scenario) { self.scenario = scenario }
 
+    /// The approaches in the order they run.
+    public static func approaches(dp: Bool) -> [String] {
+        ["federated"] + (dp ? ["federated+dp"] : []) + ["centralized", "local-only"]
+    }
+
     /// - Parameters:
     ///   - dpNoise: noise multiplier for the federated + DP run, with its ε (from the accountant).
+    ///   - recorder: where each approach's events go (by approach name and the scenario it runs);
+    ///     nil for none. Centralized and local-only are recorded as one round that spends the
+    ///     whole training budget.
+    ///   - observe: every event of every approach, with the approach's name (for live views).
+    ///   - finished: each approach's result as it finishes.
     ///   - progress: called with a line of text as each approach finishes.
-    public mutating func run(model: EngineModel, dpNoise: (noise: Double, epsilon: Double)?, progress: (String) -> Void) throws {
+    public mutating func run(model: EngineModel, dpNoise: (noise: Double, epsilon: Double)?,
+                             recorder: (@Sendable (String, Scenario) throws -> ApproachRecorder?)? = nil,
+                             observe: (@Sendable (String, FederationEvent) -> Void)? = nil,
+                             finished: (ApproachResult) -> Void = { _ in },
+                             progress: (String) -> Void) throws {
         // Federated: the scenario as written.
-        let fed = try runFederated(scenario, model: model, name: "federated", epsilon: nil)
+        let fed = try runFederated(scenario, model: model, name: "federated", epsilon: nil,
+                                   recorder: recorder?("federated", scenario), observe: observe)
         base = fed.base
         baseOverall = fed.baseOverall
         let weights = fed.weights
         results.append(fed.result)
+        finished(fed.result)
         progress(describe(fed.result))
 
         if let dp = dpNoise {
             var private_ = scenario
             private_.privacy.differentialPrivacy = true
             private_.privacy.noiseMultiplier = dp.noise
-            let r = try runFederated(private_, model: model, name: "federated+dp", epsilon: dp.epsilon).result
+            let r = try runFederated(private_, model: model, name: "federated+dp", epsilon: dp.epsilon,
+                                     recorder: recorder?("federated+dp", private_), observe: observe).result
             results.append(r)
+            finished(r)
             progress(describe(r))
         }
 
@@ -56,6 +84,8 @@ public struct Comparison: Sendable {
 
         // Centralized: every client's training data pooled, the federated run's total steps.
         var began = Date()
+        let centralLog = ApproachLog(name: "centralized", scenario: scenario, recorder: try recorder?("centralized", scenario), observe: observe)
+        centralLog.start()
         let pooled = clients.flatMap { c in c.data.train.map { SimulatedClient.tokenize($0, c.encoding) } }
         let rawBytes = clients.reduce(0) { $0 + $1.data.train.reduce(0) { $0 + $1.text.utf8.count } }
         let totalSteps = stepsPerClient.values.reduce(0, +)
@@ -65,10 +95,15 @@ public struct Comparison: Sendable {
                                            bytesMoved: rawBytes, wallSeconds: Date().timeIntervalSince(began), epsilon: nil,
                                            trainingTokens: central.tokens)
         results.insert(centralResult, at: 0)
+        centralLog.finish(centralResult, base: base, baseOverall: baseOverall, adapter: central.adapter,
+                          bytesUp: Dictionary(uniqueKeysWithValues: clients.map { c in (c.spec.id, c.data.train.reduce(0) { $0 + $1.text.utf8.count }) }))
+        finished(centralResult)
         progress(describe(centralResult))
 
         // Local-only: each client alone with its own share of the budget; no bytes move.
         began = Date()
+        let localLog = ApproachLog(name: "local-only", scenario: scenario, recorder: try recorder?("local-only", scenario), observe: observe)
+        localLog.start()
         var local: [String: Double] = [:]
         var localTokens = 0
         for c in clients {
@@ -80,6 +115,8 @@ public struct Comparison: Sendable {
         let localResult = ApproachResult(name: "local-only", perClient: local, overall: mean(local, weights), bytesMoved: 0,
                                          wallSeconds: Date().timeIntervalSince(began), epsilon: nil, trainingTokens: localTokens)
         results.insert(localResult, at: 1)
+        localLog.finish(localResult, base: base, baseOverall: baseOverall, adapter: nil, bytesUp: [:])
+        finished(localResult)
         progress(describe(localResult))
     }
 
@@ -102,10 +139,16 @@ public struct Comparison: Sendable {
         return w > 0 ? s / w : .nan
     }
 
-    func runFederated(_ s: Scenario, model: EngineModel, name: String, epsilon: Double?)
+    func runFederated(_ s: Scenario, model: EngineModel, name: String, epsilon: Double?, recorder: ApproachRecorder?,
+                      observe: (@Sendable (String, FederationEvent) -> Void)?)
         throws -> (result: ApproachResult, base: [String: Double], baseOverall: Double, weights: [String: Int]) {
         let collector = ComparisonCollector()
-        let pilot = try PilotBuilder.build(s, model: model, sink: collector.take)
+        let pilot = try PilotBuilder.build(s, model: model, sink: { event in
+            collector.take(event)
+            recorder?.record(event)
+            observe?(name, event)
+        })
+        if let recorder { pilot.coordinator.onCheckpoint = recorder.checkpoint }
         let began = Date()
         pilot.coordinator.run()
         let weights = pilot.transport.clients.mapValues { $0.data.train.count }

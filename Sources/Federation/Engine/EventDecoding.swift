@@ -1,4 +1,3 @@
-import Federation
 import Foundation
 
 /// Reading events back from the flat JSON objects that `FederationEvent.jsonObject` writes
