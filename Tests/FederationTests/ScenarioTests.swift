@@ -157,7 +157,9 @@ final class ScenarioTests: XCTestCase {
         XCTAssertTrue(private_.privacy.differentialPrivacy)
         XCTAssertTrue(private_.privacy.secureAggregation)
         XCTAssertEqual(private_.privacy.noiseMultiplier, 0.8)
-        XCTAssertEqual(private_.privacy.clipNorm, 0.5)
+        XCTAssertEqual(private_.privacy.clipNorm, 0.01)
+        XCTAssertEqual(private_.privacy.noise, .distributed)
+        XCTAssertGreaterThan(private_.privacy.phaseDropProbability, 0)
 
         let tiny = try scenario("tiny-test")
         XCTAssertEqual(tiny.modelPath, "tiny")

@@ -60,8 +60,10 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
         let examples = DataFaults.apply(faults, to: data.train, seed: seed &+ UInt64(task.round))
             .map { Self.tokenize($0, encoding) }
         let began = Date()
+        // A new batch order every round, so that a few local steps per round still cover the data.
         let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
-                                   proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection)
+                                   proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection,
+                                   seed: trainingSeed(round: task.round))
         var delta = result.adapter.values
         for i in delta.indices { delta[i] -= task.global[i] }
         for fault in faults where fault.kind == .corruptUpdate {
@@ -83,6 +85,9 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     }
 
     public var clientID: String { spec.id }
+
+    /// The batch-order and dropout seed of this client's local training in `round`.
+    public func trainingSeed(round: Int) -> UInt64 { trainer.config.seed &+ UInt64(round) &* 0x2545_F491_4F6C_DD1D }
 
     /// Scores an encoded `EvaluationRequest` with this client's own copy of the merged model
     /// (a client process; the in-process transport shares one merged model instead).

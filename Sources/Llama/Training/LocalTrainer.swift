@@ -70,9 +70,10 @@ public struct LocalTrainer: Sendable {
         self.padID = padID
     }
 
-    /// The fixed-shape batches of one pass over `examples`, in a seeded shuffled order.
-    public func batches(_ examples: [TokenizedExample], epoch: Int) -> [TrainingBatch] {
-        var rng = SeededRandom(seed: config.seed &+ UInt64(epoch) &* 0x9E37)
+    /// The fixed-shape batches of one pass over `examples`, in a seeded shuffled order
+    /// (`seed` defaults to the configured one).
+    public func batches(_ examples: [TokenizedExample], epoch: Int, seed: UInt64? = nil) -> [TrainingBatch] {
+        var rng = SeededRandom(seed: (seed ?? config.seed) &+ UInt64(epoch) &* 0x9E37)
         var order = Array(examples.indices)
         order.shuffle(using: &rng)
         let shuffled = order.map { examples[$0] }
@@ -97,9 +98,12 @@ public struct LocalTrainer: Sendable {
     ///   - steps: overrides the configured budget with a number of steps.
     ///   - proximalMu: FedProx: adds `mu * (w - start)` to every gradient, keeping the client near the global model.
     ///   - gradientCorrection: SCAFFOLD: added to every gradient (`c - c_i`).
+    ///   - seed: batch order and dropout seed for this run (the configured seed when nil); a
+    ///     federated client passes one per round, so that successive rounds see other batches.
     public func train(from start: LoRAAdapter, examples: [TokenizedExample], steps: Int? = nil,
-                      proximalMu: Float = 0, gradientCorrection: [Float]? = nil,
+                      proximalMu: Float = 0, gradientCorrection: [Float]? = nil, seed: UInt64? = nil,
                       onEvent: (TrainingEvent) -> TrainingControl = { _ in .more }) -> LocalTrainingResult {
+        let seed = seed ?? config.seed
         var adapter = start
         var optimizer = AdamW(weightDecay: config.weightDecay)
         let began = Date()
@@ -111,21 +115,21 @@ public struct LocalTrainer: Sendable {
         switch (steps, config.budget) {
         case (let override?, _): totalSteps = override
         case (nil, .steps(let n)): totalSteps = n
-        case (nil, .epochs(let e)): totalSteps = e * max(1, batches(examples, epoch: 0).count)
+        case (nil, .epochs(let e)): totalSteps = e * max(1, batches(examples, epoch: 0, seed: seed).count)
         }
         let schedule = LearningRateSchedule(peak: config.learningRate, warmupSteps: config.warmupSteps,
                                             totalSteps: totalSteps, minimumRatio: config.minimumLearningRateRatio)
         var stopped = false
         for step in 0..<totalSteps {
             if queue.isEmpty {
-                queue = batches(examples, epoch: epoch)
+                queue = batches(examples, epoch: epoch, seed: seed)
                 if queue.isEmpty { break }
                 if step > 0, onEvent(.epoch(epoch)) == .stop { stopped = true; break }
                 epoch += 1
             }
             let batch = queue.removeFirst()
             let stepStart = Date()
-            var (loss, gradient) = model.lossAndGradient(adapter, batch: batch, dropoutSeed: config.seed &+ UInt64(step))
+            var (loss, gradient) = model.lossAndGradient(adapter, batch: batch, dropoutSeed: seed &+ UInt64(step))
             if proximalMu > 0 {
                 for i in gradient.values.indices { gradient.values[i] += proximalMu * (adapter.values[i] - start.values[i]) }
             }
