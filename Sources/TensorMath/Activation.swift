@@ -2,13 +2,16 @@ import Foundation
 
 /// SiLU (`x * sigmoid(x)`) and the SwiGLU gate `silu(gate) * up` of the Llama MLP.
 public enum Activation {
-    /// `out[i] = silu(gate[i]) * up[i]` for `count` elements.
+    /// `out[i] = silu(gate[i]) * up[i]` for `count` elements (`out` may be `gate` or `up`).
+    ///
+    /// Uses the vectorizable `BackwardMath.exp` (within 1.4 ulp of `expf`), so the loop runs
+    /// 8 lanes wide instead of one libm call per element.
     @inlinable
     public static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                               out: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count {
             let g = gate[i]
-            out[i] = g / (1 + expf(-g)) * up[i]
+            out[i] = g / (1 + BackwardMath.exp(-g)) * up[i]
         }
     }
 

@@ -98,6 +98,25 @@ enum BackwardMath {
         return m
     }
 
+    /// `sum(a[0..<n])` with 16 `Float` lanes.
+    @usableFromInline
+    static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            acc0 += load8(a + i)
+            acc1 += load8(a + i + 8)
+            i += 16
+        }
+        if i + 8 <= n {
+            acc0 += load8(a + i)
+            i += 8
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i]; i += 1 }
+        return s
+    }
+
     /// `sum(a[0..<n])` with `Float` SIMD partial sums over blocks of 256 elements,
     /// accumulated across blocks in `Double` (for vocabulary-sized rows).
     @usableFromInline

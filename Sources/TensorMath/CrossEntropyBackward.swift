@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 extension CrossEntropy {
@@ -34,23 +35,54 @@ extension CrossEntropy {
             count += 1
         }
         let gradScale = count == 0 ? 0 : scale / Float(count)
-        var total: Double = 0
-        for (r, t) in targets.enumerated() {
-            let row = logits + r * vocab, d = dLogits + r * vocab
-            guard t >= 0 else {
-                d.update(repeating: 0, count: vocab)
-                continue
+        // Rows are independent: split them over the compute threads (each row's loss is kept
+        // and summed in row order afterwards, so the result does not depend on the split).
+        let rows = targets.count
+        var rowLosses = [Double](repeating: 0, count: rows)
+        targets.withUnsafeBufferPointer { tp in
+            rowLosses.withUnsafeMutableBufferPointer { lp in
+                let ptrs = RowPointers(logits: logits, dLogits: dLogits, targets: tp.baseAddress!, losses: lp.baseAddress!)
+                let run: @Sendable (Range<Int>) -> Void = { range in
+                    let tPtr = ptrs.targets, lPtr = ptrs.losses, logits = ptrs.logits, dLogits = ptrs.dLogits
+                    for r in range {
+                        let t = tPtr[r]
+                        let row = logits + r * vocab, d = dLogits + r * vocab
+                        guard t >= 0 else {
+                            d.update(repeating: 0, count: vocab)
+                            continue
+                        }
+                        let m = BackwardMath.max(row, vocab)
+                        let target = row[t]
+                        // May overwrite `row` when in place; only `m` and `target` are needed afterwards.
+                        for i in 0..<vocab { d[i] = BackwardMath.exp(row[i] - m) }
+                        let sum = BackwardMath.sumDouble(d, vocab)
+                        lPtr[r] = log(sum) + Double(m) - Double(target)
+                        let factor = Float(Double(gradScale) / sum)
+                        for i in 0..<vocab { d[i] *= factor }
+                        d[t] -= gradScale
+                    }
+                }
+                let parts = rows * vocab >= 1 << 20 ? min(2, max(1, ComputeThreads.blas)) : 1
+                if parts == 1 {
+                    run(0..<rows)
+                } else {
+                    let per = (rows + parts - 1) / parts
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        run((p * per)..<min(rows, (p + 1) * per))
+                    }
+                }
             }
-            let m = BackwardMath.max(row, vocab)
-            let target = row[t]
-            // May overwrite `row` when in place; only `m` and `target` are needed afterwards.
-            for i in 0..<vocab { d[i] = BackwardMath.exp(row[i] - m) }
-            let sum = BackwardMath.sumDouble(d, vocab)
-            total += log(sum) + Double(m) - Double(target)
-            let factor = Float(Double(gradScale) / sum)
-            for i in 0..<vocab { d[i] *= factor }
-            d[t] -= gradScale
         }
+        var total: Double = 0
+        for (r, t) in targets.enumerated() where t >= 0 { total += rowLosses[r] }
         return (count == 0 ? 0 : total / Double(count), count)
     }
+}
+
+/// Buffers shared by the row-parallel cross-entropy (each thread touches its own rows).
+private struct RowPointers: @unchecked Sendable {
+    let logits: UnsafePointer<Float>
+    let dLogits: UnsafeMutablePointer<Float>
+    let targets: UnsafePointer<Int>
+    let losses: UnsafeMutablePointer<Double>
 }

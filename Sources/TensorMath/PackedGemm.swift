@@ -1,67 +1,113 @@
 import CKernels
 
 /// A frozen weight matrix `W[out, in]` (row-major) packed once into the panel
-/// layout of `PackedGemm`'s micro-kernel, for both product forms of a linear
-/// layer:
+/// layout of `PackedGemm`'s micro-kernel, for one or both product forms of a
+/// linear layer (`Forms`):
 ///
 /// - forward  `Y[M, out] (+)= X[M, in] · Wᵀ`  uses panels of `Wᵀ` (`in` × `out`),
 /// - backward `dX[M, in] (+)= dY[M, out] · W` uses panels of `W`  (`out` × `in`).
 ///
-/// Memory: the two packings are each `out × in` floats with the panel dimension
-/// rounded up to a multiple of 16 (for the SmolLM2 shapes, no padding), so a
-/// `PackedMatrix` holds about **2× the weight's own memory** (`packedBytes`);
+/// Memory: each packing is `out × in` floats with the panel dimension rounded up
+/// to a multiple of 16 (for the SmolLM2 shapes, no padding), so a `PackedMatrix`
+/// with both forms holds about **2× the weight's own memory** (`packedBytes`);
 /// the original `W` is not retained. The weight must not change after packing
 /// (pack again after an update). Immutable after `init`, so it can be shared
 /// freely between threads.
 public final class PackedMatrix: @unchecked Sendable {
+    /// Which product forms a `PackedMatrix` holds.
+    public struct Forms: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// `X · Wᵀ` (`PackedGemm.forward`).
+        public static let forward = Forms(rawValue: 1)
+        /// `dY · W` (`PackedGemm.backward`).
+        public static let backward = Forms(rawValue: 2)
+        public static let both: Forms = [.forward, .backward]
+    }
+
     /// `out`: rows of `W`.
     public let rows: Int
     /// `in`: columns of `W`.
     public let cols: Int
+    /// The forms packed.
+    public let forms: Forms
     /// Panels of `Wᵀ` (K = in, N = out) for `PackedGemm.forward`.
-    let forwardPanels: UnsafeMutablePointer<Float>
+    let forwardPanels: UnsafeMutablePointer<Float>?
     /// Panels of `W` (K = out, N = in) for `PackedGemm.backward`.
-    let backwardPanels: UnsafeMutablePointer<Float>
-    /// Bytes held by both packings together.
+    let backwardPanels: UnsafeMutablePointer<Float>?
+    /// Bytes held by the packings together.
     public let packedBytes: Int
 
-    /// Packs the 2-D tensor `w` of shape `[out, in]`.
-    public convenience init(_ w: Tensor) {
+    /// Packs the 2-D tensor `w` of shape `[out, in]` in the given forms (default both).
+    public convenience init(_ w: Tensor, forms: Forms = .both) {
         precondition(w.shape.count == 2, "PackedMatrix needs a 2-D weight, got \(w.shape)")
         let out = w.shape[0], inF = w.shape[1]
-        self.init(rows: out, cols: inF) { dst in
+        self.init(rows: out, cols: inF, forms: forms) { dst in
             w.data.withUnsafeBufferPointer { dst($0.baseAddress!) }
         }
     }
 
     /// Packs `rows × cols` row-major floats starting at `weights`.
-    public convenience init(rows: Int, cols: Int, weights: UnsafePointer<Float>) {
-        self.init(rows: rows, cols: cols) { dst in dst(weights) }
+    public convenience init(rows: Int, cols: Int, weights: UnsafePointer<Float>, forms: Forms = .both) {
+        self.init(rows: rows, cols: cols, forms: forms) { dst in dst(weights) }
     }
 
-    private init(rows: Int, cols: Int, source: ((UnsafePointer<Float>) -> Void) -> Void) {
+    private init(rows: Int, cols: Int, forms: Forms, source: ((UnsafePointer<Float>) -> Void) -> Void) {
         precondition(rows > 0 && cols > 0, "PackedMatrix needs a non-empty weight, got [\(rows), \(cols)]")
         precondition(rows <= Int(Int32.max) && cols <= Int(Int32.max))
+        precondition(!forms.isEmpty, "PackedMatrix needs at least one form")
         self.rows = rows
         self.cols = cols
-        let fCount = ck_packed_count(Int32(cols), Int32(rows))   // K = in,  N = out
-        let bCount = ck_packed_count(Int32(rows), Int32(cols))   // K = out, N = in
-        let fRaw = ck_alloc(fCount * MemoryLayout<Float>.stride)
-        let bRaw = ck_alloc(bCount * MemoryLayout<Float>.stride)
-        guard let fRaw, let bRaw else { fatalError("PackedMatrix: out of memory packing [\(rows), \(cols)]") }
-        forwardPanels = fRaw.bindMemory(to: Float.self, capacity: fCount)
-        backwardPanels = bRaw.bindMemory(to: Float.self, capacity: bCount)
+        self.forms = forms
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+            guard let raw = ck_alloc(count * MemoryLayout<Float>.stride) else {
+                fatalError("PackedMatrix: out of memory packing [\(rows), \(cols)]")
+            }
+            return raw.bindMemory(to: Float.self, capacity: count)
+        }
+        let fCount = forms.contains(.forward) ? ck_packed_count(Int32(cols), Int32(rows)) : 0   // K = in,  N = out
+        let bCount = forms.contains(.backward) ? ck_packed_count(Int32(rows), Int32(cols)) : 0  // K = out, N = in
+        forwardPanels = fCount > 0 ? allocate(fCount) : nil
+        backwardPanels = bCount > 0 ? allocate(bCount) : nil
         packedBytes = (fCount + bCount) * MemoryLayout<Float>.stride
         let f = forwardPanels, b = backwardPanels
         source { w in
-            ck_pack_b_nt(w, Int32(rows), Int32(cols), f)
-            ck_pack_b_nn(w, Int32(rows), Int32(cols), b)
+            if let f { ck_pack_b_nt(w, Int32(rows), Int32(cols), f) }
+            if let b { ck_pack_b_nn(w, Int32(rows), Int32(cols), b) }
         }
     }
 
+    /// The row-major weight `[rows, cols]` rebuilt from a packed form (bit-exact), for callers
+    /// that keep only the packed copy.
+    public func unpacked() -> Tensor {
+        var w = Tensor(zeros: [rows, cols])
+        let nr = Int(CK_NR)
+        w.data.withUnsafeMutableBufferPointer { wb in
+            let dst = wb.baseAddress!
+            if let b = backwardPanels {
+                // Panel p holds columns [p*NR, p*NR + NR) of W, one NR-wide row slice per W row.
+                for p in 0..<((cols + nr - 1) / nr) {
+                    let j0 = p * nr, width = min(nr, cols - j0)
+                    let panel = b + p * rows * nr
+                    for r in 0..<rows { (dst + r * cols + j0).update(from: panel + r * nr, count: width) }
+                }
+            } else if let f = forwardPanels {
+                // Panel p holds rows [p*NR, p*NR + NR) of W, transposed (one NR-wide slice per column).
+                for p in 0..<((rows + nr - 1) / nr) {
+                    let i0 = p * nr, height = min(nr, rows - i0)
+                    let panel = f + p * cols * nr
+                    for k in 0..<cols {
+                        for i in 0..<height { dst[(i0 + i) * cols + k] = panel[k * nr + i] }
+                    }
+                }
+            }
+        }
+        return w
+    }
+
     deinit {
-        ck_free(forwardPanels)
-        ck_free(backwardPanels)
+        if let forwardPanels { ck_free(forwardPanels) }
+        if let backwardPanels { ck_free(backwardPanels) }
     }
 }
 
@@ -91,8 +137,9 @@ public enum PackedGemm {
     ) {
         precondition(m >= 0 && m <= Int(Int32.max))
         guard m > 0 else { return }
+        guard let panels = weight.forwardPanels else { preconditionFailure("PackedGemm.forward: the forward form was not packed") }
         ck_gemm_packed(Int32(m), Int32(weight.rows), Int32(weight.cols),
-                       x, weight.cols, weight.forwardPanels,
+                       x, weight.cols, panels,
                        out, weight.rows, accumulate ? 1 : 0, threadCount(threads))
     }
 
@@ -105,8 +152,9 @@ public enum PackedGemm {
     ) {
         precondition(m >= 0 && m <= Int(Int32.max))
         guard m > 0 else { return }
+        guard let panels = weight.backwardPanels else { preconditionFailure("PackedGemm.backward: the backward form was not packed") }
         ck_gemm_packed(Int32(m), Int32(weight.cols), Int32(weight.rows),
-                       dOut, weight.rows, weight.backwardPanels,
+                       dOut, weight.rows, panels,
                        dInput, weight.cols, accumulate ? 1 : 0, threadCount(threads))
     }
 

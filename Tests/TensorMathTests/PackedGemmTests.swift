@@ -211,4 +211,14 @@ final class PackedGemmTests: XCTestCase {
         return false
         #endif
     }
+
+    /// `unpacked()` rebuilds the row-major weight bit-exactly from either form.
+    func testUnpackedRebuildsTheWeightFromEitherForm() {
+        for (out, inF) in [(5, 19), (33, 16), (16, 40), (1, 1)] {
+            let w = Tensor(shape: [out, inF], data: uniformArray(out * inF))
+            for forms: PackedMatrix.Forms in [.both, .forward, .backward] {
+                XCTAssertEqual(PackedMatrix(w, forms: forms).unpacked(), w, "[\(out), \(inF)] \(forms.rawValue)")
+            }
+        }
+    }
 }

@@ -110,7 +110,7 @@ public struct Comparison: Sendable {
             let examples = c.data.train.map { SimulatedClient.tokenize($0, c.encoding) }
             let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
             localTokens += r.tokens
-            if let loss = try c.evaluate(with: model.model.merged(with: r.adapter)) { local[c.spec.id] = loss }
+            if let loss = try c.evaluate(adapter: r.adapter) { local[c.spec.id] = loss }
         }
         let localResult = ApproachResult(name: "local-only", perClient: local, overall: mean(local, weights), bytesMoved: 0,
                                          wallSeconds: Date().timeIntervalSince(began), epsilon: nil, trainingTokens: localTokens)
@@ -126,10 +126,8 @@ public struct Comparison: Sendable {
     }
 
     func evaluate(_ adapter: LoRAAdapter, clients: [SimulatedClient]) throws -> [String: Double] {
-        guard let first = clients.first else { return [:] }
-        let merged = try first.trainer.model.base.merged(with: adapter)
         var out: [String: Double] = [:]
-        for c in clients { if let l = try c.evaluate(with: merged) { out[c.spec.id] = l } }
+        for c in clients { if let l = try c.evaluate(adapter: adapter) { out[c.spec.id] = l } }
         return out
     }
 

@@ -89,30 +89,27 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     /// The batch-order and dropout seed of this client's local training in `round`.
     public func trainingSeed(round: Int) -> UInt64 { trainer.config.seed &+ UInt64(round) &* 0x2545_F491_4F6C_DD1D }
 
-    /// Scores an encoded `EvaluationRequest` with this client's own copy of the merged model
-    /// (a client process; the in-process transport shares one merged model instead).
+    /// Scores an encoded `EvaluationRequest`: the global adapter applied to the base model.
     public func evaluate(request: Data) throws -> Double? {
         let decoded = try EvaluationRequest(decoding: request)
-        return try evaluate(with: mergedModel(decoded.global))
+        return try evaluate(adapter: globalAdapter(decoded.global))
     }
 
-    /// The base model with `global` folded in.
-    func mergedModel(_ global: [Float]) throws -> LlamaModel {
+    /// The adapter whose values are `global`.
+    func globalAdapter(_ global: [Float]) throws -> LoRAAdapter {
         var adapter = try LoRAAdapter(zerosFor: modelConfig, config: loraConfig)
         guard global.count == adapter.values.count else {
             throw PayloadError(offset: 0, reason: "global adapter has \(global.count) values, expected \(adapter.values.count)")
         }
         adapter.values = global
-        return try trainer.model.base.merged(with: adapter)
+        return adapter
     }
 
-    /// Mean next-token loss of `model` on this client's validation batch.
-    func evaluate(with model: LlamaModel) throws -> Double? {
+    /// Mean next-token loss on this client's validation batch of the base model with `adapter`
+    /// applied (unmerged, over the shared frozen weights; logits only where there is a target).
+    func evaluate(adapter: LoRAAdapter) throws -> Double? {
         guard let batch = validationBatch else { return nil }
         let rows = (0..<batch.rows).map { Array(batch.tokens[($0 * batch.length)..<(($0 + 1) * batch.length)]) }
-        let logits = model.logits(rows)
-        return logits.data.withUnsafeBufferPointer {
-            CrossEntropy.mean(logits: $0.baseAddress!, vocab: model.config.vocabSize, targets: batch.targets)
-        }
+        return try trainer.model.base.meanLoss(rows, targets: batch.targets, adapter: adapter)
     }
 }

@@ -35,7 +35,7 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var merged: (request: Data, model: LlamaModel)?
+    private var decoded: (request: Data, adapter: LoRAAdapter)?
 
     func client(_ id: String) throws -> SimulatedClient {
         guard let c = clients[id] else { throw TransportError.unknownClient(id) }
@@ -46,17 +46,16 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
         try self.client(client).handle(task: task)
     }
 
-    /// Every in-process client shares the base model, so the adapter is merged into
-    /// it once per request and each client scores its own validation batch.
+    /// Every in-process client shares the base model (and its packed weights); the request
+    /// is decoded once and each client scores its own validation batch with the adapter.
     public func evaluate(client: String, request: Data) throws -> Double? {
         let c = try self.client(client)
         lock.lock()
         defer { lock.unlock() }
-        if merged?.request != request {
-            let decoded = try EvaluationRequest(decoding: request)
-            merged = (request, try c.mergedModel(decoded.global))
+        if decoded?.request != request {
+            decoded = (request, try c.globalAdapter(EvaluationRequest(decoding: request).global))
         }
-        return try c.evaluate(with: merged!.model)
+        return try c.evaluate(adapter: decoded!.adapter)
     }
 
     public func secureAggregation(client: String, message: Data) throws -> Data {

@@ -4,10 +4,7 @@ extension LlamaModel {
     /// The model with `adapter` folded into its weights (`W + scale * B · A` for each
     /// adapted layer): the fused path for fast evaluation and generation.
     public func merged(with adapter: LoRAAdapter) throws -> LlamaModel {
-        guard let first = adapter.slots.first, adapter.slots.count == config.layerCount * adapter.config.targets.count,
-              first.input == adapter.config.targets[0].dimensions(config).input else {
-            throw LoRAError.layoutMismatch("the adapter was built for a different model")
-        }
+        try checkLayout(adapter)
         var w = weights
         for s in adapter.slots {
             let delta = adapter.delta(s)
@@ -22,6 +19,14 @@ extension LlamaModel {
             case .down: fold(&w.layers[s.layer].down)
             }
         }
-        return try LlamaModel(config: config, weights: w)
+        return try LlamaModel(config: config, weights: w, gemm: frozenGemm)
+    }
+
+    /// Throws unless `adapter` was laid out for this model.
+    func checkLayout(_ adapter: LoRAAdapter) throws {
+        guard let first = adapter.slots.first, adapter.slots.count == config.layerCount * adapter.config.targets.count,
+              first.input == adapter.config.targets[0].dimensions(config).input else {
+            throw LoRAError.layoutMismatch("the adapter was built for a different model")
+        }
     }
 }

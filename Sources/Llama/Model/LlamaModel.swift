@@ -3,19 +3,70 @@ import TensorMath
 
 /// A Llama-family causal language model for inference: embedding, blocks of
 /// (RMSNorm, grouped-query attention with RoPE, RMSNorm, SwiGLU MLP), final norm, LM head.
+///
+/// With the packed kernel (`FrozenGemm.packed`, the default) the blocks' projection matrices
+/// are packed at construction for both product forms and kept only in that form; `weights`
+/// then rebuilds them on each access.
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
-    public let weights: LlamaWeights
+    /// The kernel for products with the frozen weights (`FEDPILOT_GEMM=blas` selects OpenBLAS).
+    public let frozenGemm: FrozenGemm
+    /// Norms, embedding and LM head; with `.packed`, the blocks' projection matrices are empty
+    /// here and live in `packedLayers`.
+    let stored: LlamaWeights
+    /// `.packed`: each block's projections, indexed by `LoRATarget.allCases` order.
+    let packedLayers: [[PackedMatrix]]?
+    /// Packed copies of the LM head, built on first use and shared by all users.
+    let packedWeights = PackedWeightStore()
     let rope: RoPE
 
-    /// Wraps validated weights.
-    public init(config: LlamaConfig, weights: LlamaWeights, source: String = "model") throws {
+    /// All weights in row-major form. With the packed kernel the blocks' projections are
+    /// rebuilt from their packed copy (bit-exact) on every access, a full copy: read it once.
+    public var weights: LlamaWeights {
+        guard let packedLayers else { return stored }
+        var w = stored
+        for (i, packs) in packedLayers.enumerated() {
+            for (t, target) in LoRATarget.allCases.enumerated() {
+                let m = packs[t].unpacked()
+                switch target {
+                case .q: w.layers[i].wq = m
+                case .k: w.layers[i].wk = m
+                case .v: w.layers[i].wv = m
+                case .o: w.layers[i].wo = m
+                case .gate: w.layers[i].gate = m
+                case .up: w.layers[i].up = m
+                case .down: w.layers[i].down = m
+                }
+            }
+        }
+        return w
+    }
+
+    /// Wraps validated weights. With `gemm: .packed` the blocks' projections are packed here.
+    public init(config: LlamaConfig, weights: LlamaWeights, source: String = "model",
+                gemm: FrozenGemm = .fromEnvironment) throws {
         if let problem = config.validationProblem {
             throw ModelFileError.invalidMetadata(file: source, key: "config", reason: problem)
         }
         try weights.validate(against: config, source: source)
         self.config = config
-        self.weights = weights
+        self.frozenGemm = gemm
+        if gemm == .packed {
+            var kept = weights
+            let empty = Tensor(zeros: [0, 0])
+            packedLayers = weights.layers.map { l in
+                [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down].map { PackedMatrix($0, forms: .both) }
+            }
+            for i in kept.layers.indices {
+                kept.layers[i].wq = empty; kept.layers[i].wk = empty; kept.layers[i].wv = empty
+                kept.layers[i].wo = empty; kept.layers[i].gate = empty; kept.layers[i].up = empty
+                kept.layers[i].down = empty
+            }
+            stored = kept
+        } else {
+            packedLayers = nil
+            stored = weights
+        }
         self.rope = RoPE(headDim: config.headDim, theta: config.ropeTheta, maxPositions: config.maxPositions)
     }
 
@@ -27,6 +78,44 @@ public final class LlamaModel: Sendable {
         let flat = tokens.flatMap { $0 }
         let hidden = forwardHidden(flat, batch: tokens.count, positionsFrom: 0, cache: nil)
         return project(hidden, rows: flat.count)
+    }
+
+    /// Logits as `logits(_:)` for the model with `adapter` applied, computed unmerged
+    /// (`x Wᵀ + scale (x Aᵀ) Bᵀ` per adapted layer) over the shared frozen weights: the same
+    /// function as `merged(with: adapter).logits(_:)` up to float rounding, without a copy of
+    /// the weights.
+    public func logits(_ tokens: [[Int]], adapter: LoRAAdapter) throws -> Tensor {
+        try checkLayout(adapter)
+        let t = tokens.first?.count ?? 0
+        precondition(tokens.allSatisfy { $0.count == t }, "logits: sequences must have equal length (pad them)")
+        let flat = tokens.flatMap { $0 }
+        let hidden = forwardHidden(flat, batch: tokens.count, positionsFrom: 0, cache: nil, adapter: adapter)
+        return project(hidden, rows: flat.count)
+    }
+
+    /// Mean next-token cross-entropy over the positions with a target (`targets[b * T + t]`,
+    /// negative for none), with `adapter` applied unmerged when given. Logits are computed only
+    /// for positions that have a target. Nil when no position has one.
+    public func meanLoss(_ tokens: [[Int]], targets: [Int], adapter: LoRAAdapter? = nil) throws -> Double? {
+        if let adapter { try checkLayout(adapter) }
+        let t = tokens.first?.count ?? 0
+        precondition(tokens.allSatisfy { $0.count == t }, "meanLoss: sequences must have equal length (pad them)")
+        let flat = tokens.flatMap { $0 }
+        precondition(targets.count == flat.count, "meanLoss: \(targets.count) targets for \(flat.count) positions")
+        let kept = targets.indices.filter { targets[$0] >= 0 }
+        guard !kept.isEmpty else { return nil }
+        let hidden = forwardHidden(flat, batch: tokens.count, positionsFrom: 0, cache: nil, adapter: adapter)
+        let d = config.hiddenSize
+        var rows = Tensor(zeros: [kept.count, d])
+        hidden.data.withUnsafeBufferPointer { h in
+            rows.data.withUnsafeMutableBufferPointer { r in
+                for (j, i) in kept.enumerated() { (r.baseAddress! + j * d).update(from: h.baseAddress! + i * d, count: d) }
+            }
+        }
+        let logits = project(rows, rows: kept.count)
+        return logits.data.withUnsafeBufferPointer {
+            CrossEntropy.mean(logits: $0.baseAddress!, vocab: config.vocabSize, targets: kept.map { targets[$0] })
+        }
     }
 
     /// Mean next-token cross-entropy of one sequence, as Hugging Face computes
@@ -52,20 +141,28 @@ public final class LlamaModel: Sendable {
 
     /// Final RMSNorm then the LM head.
     private func project(_ hidden: Tensor, rows: Int) -> Tensor {
-        let normed = RMSNorm.forward(hidden, weight: weights.finalNorm, eps: config.rmsNormEps)
-        return Matmul.linear(normed, weights.outputProjection)
+        let normed = RMSNorm.forward(hidden, weight: stored.finalNorm, eps: config.rmsNormEps)
+        var out = Tensor(zeros: [rows, config.vocabSize])
+        normed.data.withUnsafeBufferPointer { x in
+            out.data.withUnsafeMutableBufferPointer { o in
+                frozenForward(.head, x.baseAddress!, rows: rows, out: o.baseAddress!)
+            }
+        }
+        return out
     }
 
     /// Hidden states `[B * T, D]` after the last block (before the final norm).
     /// With a cache (batch 1), keys and values are appended to it and attention
-    /// sees every cached position.
-    private func forwardHidden(_ tokens: [Int], batch: Int, positionsFrom start: Int, cache: KVCache?) -> Tensor {
+    /// sees every cached position. With an adapter, each adapted layer adds its
+    /// low-rank term to the frozen product.
+    private func forwardHidden(_ tokens: [Int], batch: Int, positionsFrom start: Int, cache: KVCache?,
+                               adapter: LoRAAdapter? = nil) -> Tensor {
         let c = config
         let n = tokens.count, t = n / batch
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabSize }, "token id outside the vocabulary of \(c.vocabSize)")
         var x = Tensor(zeros: [n, d])
-        weights.embedding.data.withUnsafeBufferPointer { e in
+        stored.embedding.data.withUnsafeBufferPointer { e in
             x.data.withUnsafeMutableBufferPointer { xp in
                 for (i, token) in tokens.enumerated() {
                     (xp.baseAddress! + i * d).update(from: e.baseAddress! + token * d, count: d)
@@ -75,20 +172,36 @@ public final class LlamaModel: Sendable {
         let positions = (0..<n).map { Int32(start + $0 % t) }
         let shape = AttentionShape(batch: batch, queries: t, keys: start + t, heads: c.headCount,
                                    kvHeads: c.kvHeadCount, headDim: c.headDim)
-        let scratch = Scratch(sizes: [n * d, n * qw, n * kvw, n * kvw, n * qw, n * inter, n * inter])
+        let rank = adapter?.config.rank ?? 0
+        let scratch = Scratch(sizes: [n * d, n * qw, n * kvw, n * kvw, n * qw, n * inter, n * inter, n * rank], zeroed: false)
         defer { scratch.free() }
         let (h, q, k, v, attn, g, u) = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6])
+        let loraU = scratch[7]
+        let params = adapter?.values ?? []
+        // out (+)= input W^T, plus scale * (input A^T) B^T when the layer is adapted.
+        func linear(_ li: Int, _ target: LoRATarget, _ input: UnsafePointer<Float>,
+                    out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+            frozenForward(.layer(li, target), input, rows: n, out: out, accumulate: accumulate)
+            guard let adapter, let s = adapter.slot(layer: li, target: target) else { return }
+            params.withUnsafeBufferPointer { pb in
+                let p = pb.baseAddress!
+                Matmul.gemm(transA: false, transB: true, m: n, n: s.rank, k: s.input, a: input, lda: s.input,
+                            b: p + s.aOffset, ldb: s.input, c: loraU, ldc: s.rank)
+                Matmul.gemm(transA: false, transB: true, m: n, n: s.output, k: s.rank, alpha: adapter.config.scale,
+                            a: loraU, lda: s.rank, b: p + s.bOffset, ldb: s.rank, beta: 1, c: out, ldc: s.output)
+            }
+        }
         x.data.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
             positions.withUnsafeBufferPointer { pos in
-                for (li, lw) in weights.layers.enumerated() {
+                for (li, lw) in stored.layers.enumerated() {
                     // Attention sub-block: x += Wo · attention(rope(Wq h), rope(Wk h), Wv h), h = norm(x).
                     lw.attentionNorm.withUnsafeBufferPointer {
                         RMSNorm.forward(xp, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
                     }
-                    Self.linear(h, rows: n, lw.wq, out: q)
-                    Self.linear(h, rows: n, lw.wk, out: k)
-                    Self.linear(h, rows: n, lw.wv, out: v)
+                    linear(li, .q, h, out: q)
+                    linear(li, .k, h, out: k)
+                    linear(li, .v, h, out: v)
                     rope.apply(q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
                     rope.apply(k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
                     if let cache {
@@ -102,29 +215,19 @@ public final class LlamaModel: Sendable {
                     } else {
                         Attention.forward(q: q, k: k, v: v, out: attn, shape: shape)
                     }
-                    Self.linear(attn, rows: n, lw.wo, out: xp, accumulate: true)
+                    linear(li, .o, attn, out: xp, accumulate: true)
                     // MLP sub-block: x += Wdown · (silu(Wgate h) * Wup h), h = norm(x).
                     lw.mlpNorm.withUnsafeBufferPointer {
                         RMSNorm.forward(xp, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
                     }
-                    Self.linear(h, rows: n, lw.gate, out: g)
-                    Self.linear(h, rows: n, lw.up, out: u)
+                    linear(li, .gate, h, out: g)
+                    linear(li, .up, h, out: u)
                     Activation.swiGLU(gate: g, up: u, out: g, count: n * inter)
-                    Self.linear(g, rows: n, lw.down, out: xp, accumulate: true)
+                    linear(li, .down, g, out: xp, accumulate: true)
                 }
             }
         }
         cache?.length = start + t
         return x
-    }
-
-    /// `out[rows, out] (+)= input[rows, in] · W[out, in]^T`.
-    static func linear(_ input: UnsafePointer<Float>, rows: Int, _ w: Tensor,
-                       out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        let (outF, inF) = (w.shape[0], w.shape[1])
-        w.data.withUnsafeBufferPointer { wp in
-            Matmul.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: input, lda: inF,
-                        b: wp.baseAddress!, ldb: inF, beta: accumulate ? 1 : 0, c: out, ldc: outF)
-        }
     }
 }

@@ -9,16 +9,13 @@ enum LoRALinear {
     /// `out = input W^T (+ scale * u B^T)`, where `u = loraInput A^T` is written to `u [n, r]`
     /// for the backward pass. `loraInput` is the input after dropout (the same as `input` without it).
     static func forward(
-        input: UnsafePointer<Float>, loraInput: UnsafePointer<Float>, n: Int, weight w: Tensor,
+        input: UnsafePointer<Float>, loraInput: UnsafePointer<Float>, n: Int, base: LlamaModel, weight id: FrozenWeightID,
         slot: LoRASlot?, scale: Float, params: UnsafePointer<Float>,
         u: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
-        let (outF, inF) = (w.shape[0], w.shape[1])
-        w.data.withUnsafeBufferPointer { wp in
-            Matmul.gemm(transA: false, transB: true, m: n, n: outF, k: inF, a: input, lda: inF,
-                        b: wp.baseAddress!, ldb: inF, beta: accumulate ? 1 : 0, c: out, ldc: outF)
-        }
+        base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate)
         guard let s = slot, let u else { return }
+        let (outF, inF) = (s.output, s.input)
         Matmul.gemm(transA: false, transB: true, m: n, n: s.rank, k: inF, a: loraInput, lda: inF,
                     b: params + s.aOffset, ldb: inF, c: u, ldc: s.rank)
         Matmul.gemm(transA: false, transB: true, m: n, n: outF, k: s.rank, alpha: scale, a: u, lda: s.rank,
@@ -28,19 +25,19 @@ enum LoRALinear {
     /// Given `dOut [n, out]`: adds `dOut W (+ scale * (dOut B) A ⊙ dropout mask)` into `dInput [n, in]`
     /// (or writes it when `accumulate` is false), and adds the adapter gradients
     /// `dB += scale * dOut^T u` and `dA += scale * (dOut B)^T loraInput`. The frozen weight gets no gradient.
-    /// `t [n, r]` and `loraScratch [n, in]` are scratch buffers.
+    /// `t [n, r]` and `loraScratch [n, in]` are scratch buffers. With `inputGradient: false`
+    /// (nothing below needs it, e.g. the first block's projections) only the adapter
+    /// gradients are computed and `dInput` is not touched.
     static func backward(
-        dOut: UnsafePointer<Float>, loraInput: UnsafePointer<Float>, n: Int, weight w: Tensor,
+        dOut: UnsafePointer<Float>, loraInput: UnsafePointer<Float>, n: Int, base: LlamaModel, weight id: FrozenWeightID,
         slot: LoRASlot?, scale: Float, params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>,
         u: UnsafePointer<Float>?, dInput: UnsafeMutablePointer<Float>, accumulate: Bool,
-        t: UnsafeMutablePointer<Float>, dropoutMask: UnsafePointer<Float>?, loraScratch: UnsafeMutablePointer<Float>
+        t: UnsafeMutablePointer<Float>, dropoutMask: UnsafePointer<Float>?, loraScratch: UnsafeMutablePointer<Float>,
+        inputGradient: Bool = true
     ) {
-        let (outF, inF) = (w.shape[0], w.shape[1])
-        w.data.withUnsafeBufferPointer { wp in
-            Matmul.gemm(transA: false, transB: false, m: n, n: inF, k: outF, a: dOut, lda: outF,
-                        b: wp.baseAddress!, ldb: inF, beta: accumulate ? 1 : 0, c: dInput, ldc: inF)
-        }
+        if inputGradient { base.frozenBackward(id, dOut, rows: n, dInput: dInput, accumulate: accumulate) }
         guard let s = slot, let u else { return }
+        let (outF, inF) = (s.output, s.input)
         // dB [out, r] += scale * dOut^T [out, n] · u [n, r]
         Matmul.gemm(transA: true, transB: false, m: outF, n: s.rank, k: n, alpha: scale, a: dOut, lda: outF,
                     b: u, ldb: s.rank, beta: 1, c: grads + s.bOffset, ldc: s.rank)
@@ -50,6 +47,7 @@ enum LoRALinear {
         // dA [r, in] += scale * t^T [r, n] · loraInput [n, in]
         Matmul.gemm(transA: true, transB: false, m: s.rank, n: inF, k: n, alpha: scale, a: t, lda: s.rank,
                     b: loraInput, ldb: inF, beta: 1, c: grads + s.aOffset, ldc: inF)
+        guard inputGradient else { return }
         if let mask = dropoutMask {
             // The adapter saw input ⊙ mask, so its input gradient is masked the same way.
             Matmul.gemm(transA: false, transB: false, m: n, n: inF, k: s.rank, alpha: scale, a: t, lda: s.rank,

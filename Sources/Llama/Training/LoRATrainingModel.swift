@@ -31,15 +31,13 @@ public final class LoRATrainingModel: Sendable {
         return (loss, grads)
     }
 
-    /// Mean next-token loss without gradients, through the merged weights.
+    /// Mean next-token loss without gradients: the adapter applied unmerged over the shared
+    /// frozen weights, with logits only for the positions that have a target.
     public func loss(_ adapter: LoRAAdapter, batch: TrainingBatch) throws -> Double {
-        let merged = try base.merged(with: adapter)
-        let logits = merged.logits(stride(from: 0, to: batch.tokens.count, by: batch.length).map {
+        let rows = stride(from: 0, to: batch.tokens.count, by: batch.length).map {
             Array(batch.tokens[$0..<($0 + batch.length)])
-        })
-        return logits.data.withUnsafeBufferPointer {
-            CrossEntropy.mean(logits: $0.baseAddress!, vocab: base.config.vocabSize, targets: batch.targets)
-        } ?? 0
+        }
+        return try base.meanLoss(rows, targets: batch.targets, adapter: adapter) ?? 0
     }
 
     // MARK: - The pass
@@ -55,7 +53,7 @@ public final class LoRATrainingModel: Sendable {
 
     private func run(adapter: LoRAAdapter, params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>,
                      batch: TrainingBatch, dropoutSeed: UInt64) -> Double {
-        let c = base.config, w = base.weights
+        let c = base.config, w = base.stored
         let n = batch.tokens.count, t = batch.length
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize, vocab = c.vocabSize
         let r = config.rank, scale = config.scale, dropout = config.dropout
@@ -106,21 +104,24 @@ public final class LoRATrainingModel: Sendable {
             }
             return UnsafePointer(s + off)
         }
-        func linearForward(_ a: LayerActivations, _ target: LoRATarget, _ weight: Tensor, input: UnsafePointer<Float>,
+        func linearForward(_ a: LayerActivations, _ target: LoRATarget, input: UnsafePointer<Float>,
                            layer: Int, out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
             let slot = adapter.slot(layer: layer, target: target)
-            let loraIn = slot == nil ? input : adapterInput(a, target, input, width: weight.shape[1])
-            LoRALinear.forward(input: input, loraInput: loraIn, n: n, weight: weight, slot: slot, scale: scale,
+            let loraIn = slot == nil ? input : adapterInput(a, target, input, width: target.dimensions(c).input)
+            LoRALinear.forward(input: input, loraInput: loraIn, n: n, base: base, weight: .layer(layer, target), slot: slot, scale: scale,
                                params: params, u: a.loraU[target].map { s + $0 }, out: out, accumulate: accumulate)
         }
-        func linearBackward(_ a: LayerActivations, _ target: LoRATarget, _ weight: Tensor, input: UnsafePointer<Float>,
-                            layer: Int, dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        func linearBackward(_ a: LayerActivations, _ target: LoRATarget, input: UnsafePointer<Float>,
+                            layer: Int, dOut: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, accumulate: Bool,
+                            inputGradient: Bool = true) {
             let slot = adapter.slot(layer: layer, target: target)
+            guard slot != nil || inputGradient else { return }
             let loraIn = a.loraInput[target].map { UnsafePointer(s + $0) } ?? input
-            LoRALinear.backward(dOut: dOut, loraInput: loraIn, n: n, weight: weight, slot: slot, scale: scale,
+            LoRALinear.backward(dOut: dOut, loraInput: loraIn, n: n, base: base, weight: .layer(layer, target), slot: slot, scale: scale,
                                 params: params, grads: grads, u: a.loraU[target].map { UnsafePointer(s + $0) },
                                 dInput: dInput, accumulate: accumulate, t: tBuf,
-                                dropoutMask: a.mask[target].map { UnsafePointer(s + $0) }, loraScratch: loraScratch)
+                                dropoutMask: a.mask[target].map { UnsafePointer(s + $0) }, loraScratch: loraScratch,
+                                inputGradient: inputGradient)
         }
 
         // Forward. The residual stream lives in each layer's xIn / xMid slot.
@@ -136,35 +137,45 @@ public final class LoRATrainingModel: Sendable {
                 lw.attentionNorm.withUnsafeBufferPointer {
                     RMSNorm.forward(s + a.xIn, weight: $0.baseAddress!, out: s + a.h1, rows: n, dim: d, eps: c.rmsNormEps, inverseRMS: s + a.inv1)
                 }
-                linearForward(a, .q, lw.wq, input: s + a.h1, layer: li, out: s + a.q)
-                linearForward(a, .k, lw.wk, input: s + a.h1, layer: li, out: s + a.k)
-                linearForward(a, .v, lw.wv, input: s + a.h1, layer: li, out: s + a.v)
+                linearForward(a, .q, input: s + a.h1, layer: li, out: s + a.q)
+                linearForward(a, .k, input: s + a.h1, layer: li, out: s + a.k)
+                linearForward(a, .v, input: s + a.h1, layer: li, out: s + a.v)
                 base.rope.apply(s + a.q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
                 base.rope.apply(s + a.k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
                 Attention.forward(q: s + a.q, k: s + a.k, v: s + a.v, out: s + a.attn, shape: shape, probabilities: s + a.probs)
                 (s + a.xMid).update(from: s + a.xIn, count: n * d)
-                linearForward(a, .o, lw.wo, input: s + a.attn, layer: li, out: s + a.xMid, accumulate: true)
+                linearForward(a, .o, input: s + a.attn, layer: li, out: s + a.xMid, accumulate: true)
                 lw.mlpNorm.withUnsafeBufferPointer {
                     RMSNorm.forward(s + a.xMid, weight: $0.baseAddress!, out: s + a.h2, rows: n, dim: d, eps: c.rmsNormEps, inverseRMS: s + a.inv2)
                 }
-                linearForward(a, .gate, lw.gate, input: s + a.h2, layer: li, out: s + a.gate)
-                linearForward(a, .up, lw.up, input: s + a.h2, layer: li, out: s + a.up)
+                linearForward(a, .gate, input: s + a.h2, layer: li, out: s + a.gate)
+                linearForward(a, .up, input: s + a.h2, layer: li, out: s + a.up)
                 Activation.swiGLU(gate: s + a.gate, up: s + a.up, out: s + a.act, count: n * inter)
                 xOut.update(from: s + a.xMid, count: n * d)
-                linearForward(a, .down, lw.down, input: s + a.act, layer: li, out: xOut, accumulate: true)
+                linearForward(a, .down, input: s + a.act, layer: li, out: xOut, accumulate: true)
             }
         }
         w.finalNorm.withUnsafeBufferPointer {
             RMSNorm.forward(s + xFinal, weight: $0.baseAddress!, out: s + normed, rows: n, dim: d, eps: c.rmsNormEps, inverseRMS: s + invF)
         }
-        let head = w.outputProjection
-        Self.product(s + normed, rows: n, head, out: logits)
-        let (loss, _) = CrossEntropy.forwardBackward(logits: logits, vocab: vocab, targets: batch.targets, dLogits: logits)
-
-        // Backward: LM head, final norm, then the blocks in reverse.
-        head.data.withUnsafeBufferPointer { hp in
-            Matmul.gemm(transA: false, transB: false, m: n, n: d, k: vocab, a: logits, lda: vocab,
-                        b: hp.baseAddress!, ldb: d, c: dA, ldc: d)
+        // LM head and loss, only for the positions that have a target (masked and padding
+        // positions contribute neither loss nor gradient, so their logits are never needed).
+        let kept = batch.targets.indices.filter { batch.targets[$0] >= 0 }
+        let loss: Double
+        if kept.count == n {
+            base.frozenForward(.head, s + normed, rows: n, out: logits)
+            loss = CrossEntropy.forwardBackward(logits: logits, vocab: vocab, targets: batch.targets, dLogits: logits).loss
+            // Backward: LM head, final norm, then the blocks in reverse.
+            base.frozenBackward(.head, logits, rows: n, dInput: dA)
+        } else {
+            // Gather the kept rows (into dB), project them, and scatter their gradient (from dC) into dA.
+            for (j, i) in kept.enumerated() { (dB + j * d).update(from: s + normed + i * d, count: d) }
+            base.frozenForward(.head, dB, rows: kept.count, out: logits)
+            loss = CrossEntropy.forwardBackward(logits: logits, vocab: vocab, targets: kept.map { batch.targets[$0] },
+                                                dLogits: logits).loss
+            base.frozenBackward(.head, logits, rows: kept.count, dInput: dC)
+            dA.initialize(repeating: 0, count: n * d)
+            for (j, i) in kept.enumerated() { (dA + i * d).update(from: dC + j * d, count: d) }
         }
         dx.initialize(repeating: 0, count: n * d)
         w.finalNorm.withUnsafeBufferPointer {
@@ -174,15 +185,15 @@ public final class LoRATrainingModel: Sendable {
             for li in stride(from: c.layerCount - 1, through: 0, by: -1) {
                 let a = layers[li], lw = w.layers[li]
                 // MLP: xOut = xMid + down(swiglu(gate(h2), up(h2))); dx flows to xMid unchanged.
-                linearBackward(a, .down, lw.down, input: s + a.act, layer: li, dOut: dx, dInput: dA, accumulate: false)
+                linearBackward(a, .down, input: s + a.act, layer: li, dOut: dx, dInput: dA, accumulate: false)
                 Activation.swiGLUBackward(gate: s + a.gate, up: s + a.up, dOut: dA, dGate: dB, dUp: dC, count: n * inter)
-                linearBackward(a, .gate, lw.gate, input: s + a.h2, layer: li, dOut: dB, dInput: dA, accumulate: false)
-                linearBackward(a, .up, lw.up, input: s + a.h2, layer: li, dOut: dC, dInput: dA, accumulate: true)
+                linearBackward(a, .gate, input: s + a.h2, layer: li, dOut: dB, dInput: dA, accumulate: false)
+                linearBackward(a, .up, input: s + a.h2, layer: li, dOut: dC, dInput: dA, accumulate: true)
                 lw.mlpNorm.withUnsafeBufferPointer {
                     RMSNorm.backward(x: s + a.xMid, weight: $0.baseAddress!, inverseRMS: s + a.inv2, dy: dA, dx: dx, rows: n, dim: d)
                 }
                 // Attention: xMid = xIn + o(attention(rope(q(h1)), rope(k(h1)), v(h1))).
-                linearBackward(a, .o, lw.wo, input: s + a.attn, layer: li, dOut: dx, dInput: dA, accumulate: false)
+                linearBackward(a, .o, input: s + a.attn, layer: li, dOut: dx, dInput: dA, accumulate: false)
                 dq.initialize(repeating: 0, count: n * qw)
                 dk.initialize(repeating: 0, count: n * kvw)
                 dv.initialize(repeating: 0, count: n * kvw)
@@ -190,23 +201,20 @@ public final class LoRATrainingModel: Sendable {
                                    dq: dq, dk: dk, dv: dv, shape: shape)
                 base.rope.apply(dq, rows: n, heads: c.headCount, positions: pos.baseAddress!, inverse: true)
                 base.rope.apply(dk, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!, inverse: true)
-                linearBackward(a, .q, lw.wq, input: s + a.h1, layer: li, dOut: dq, dInput: dB, accumulate: false)
-                linearBackward(a, .k, lw.wk, input: s + a.h1, layer: li, dOut: dk, dInput: dB, accumulate: true)
-                linearBackward(a, .v, lw.wv, input: s + a.h1, layer: li, dOut: dv, dInput: dB, accumulate: true)
-                lw.attentionNorm.withUnsafeBufferPointer {
-                    RMSNorm.backward(x: s + a.xIn, weight: $0.baseAddress!, inverseRMS: s + a.inv1, dy: dB, dx: dx, rows: n, dim: d)
+                // The first block's input is the frozen embedding: no gradient flows below its
+                // projections, so only their adapter gradients are needed there.
+                let below = li > 0
+                linearBackward(a, .q, input: s + a.h1, layer: li, dOut: dq, dInput: dB, accumulate: false, inputGradient: below)
+                linearBackward(a, .k, input: s + a.h1, layer: li, dOut: dk, dInput: dB, accumulate: true, inputGradient: below)
+                linearBackward(a, .v, input: s + a.h1, layer: li, dOut: dv, dInput: dB, accumulate: true, inputGradient: below)
+                if below {
+                    lw.attentionNorm.withUnsafeBufferPointer {
+                        RMSNorm.backward(x: s + a.xIn, weight: $0.baseAddress!, inverseRMS: s + a.inv1, dy: dB, dx: dx, rows: n, dim: d)
+                    }
                 }
             }
         }
         return loss
-    }
-
-    /// `out[rows, W.out] = input · W^T`.
-    static func product(_ input: UnsafePointer<Float>, rows: Int, _ w: Tensor, out: UnsafeMutablePointer<Float>) {
-        w.data.withUnsafeBufferPointer { wp in
-            Matmul.gemm(transA: false, transB: true, m: rows, n: w.shape[0], k: w.shape[1], a: input, lda: w.shape[1],
-                        b: wp.baseAddress!, ldb: w.shape[1], c: out, ldc: w.shape[0])
-        }
     }
 }
 
