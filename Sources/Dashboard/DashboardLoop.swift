@@ -45,7 +45,8 @@ private final class RunOutcome: @unchecked Sendable {
 /// - Returns: the exit code of `fedpilot run`: 0 every round completed, 3 the operator stopped
 ///   the run early, 4 at least one round failed.
 public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: EventFeed,
-                         dataStats: [String: DataStats] = [:], startPaused: Bool = false) throws -> Int32 {
+                         dataStats: [String: DataStats] = [:], startPaused: Bool = false,
+                         beforeRun: (@Sendable () -> Void)? = nil) throws -> Int32 {
     var state = DashboardState(scenario: scenario, dataStats: dataStats)
     let terminal = try Terminal()
     defer { terminal.close() }
@@ -57,6 +58,7 @@ public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: Eve
     let outcome = RunOutcome()
     let began = Date()
     Thread.detachNewThread {
+        beforeRun?()   // for example, waiting for a deployment's clients to join
         let result = coordinator.run()
         outcome.set(result)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import Federation
 import Foundation
 import Journal
@@ -27,38 +28,14 @@ struct RunCommand: ParsableCommand {
         let exitCode: Int32 = try reportingErrors {
             let overrides = ScenarioOverrides(rounds: rounds, seed: seed)
             let loaded = try ScenarioLoader.load(path: scenario, overrides: overrides)
-            let output = EventPrinter(json: headless)
-            var recorder: RunJournal? = nil
-            var start: LoRAAdapter? = nil
-            var startRound = 0
             let model = try EngineModel.load(path: loaded.modelPath)
-            if let path = resume ?? journal {
-                let j = try RunJournal(path: path)
-                let last = try j.lastRound()
-                if resume == nil, last > 0 {
-                    throw ValidationError("\(path) already holds \(last) rounds; use --resume \(path) to continue it")
-                }
-                if resume != nil, let saved = try j.adapterData() {
-                    start = try LoRAAdapter(safetensors: saved.data, path: path, model: model.model.config, config: loaded.lora)
-                }
-                startRound = last
-                try j.begin(scenario: loaded, text: (try? String(contentsOfFile: scenario, encoding: .utf8)) ?? "")
-                recorder = j
+            let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
+            let output = PilotOutput(headless: headless, plain: plain, paused: paused)
+            return try drivePilot(loaded, journal: opened.journal, output: output) { sink in
+                let pilot = try PilotBuilder.build(loaded, start: opened.start, startRound: opened.startRound, model: model, sink: sink)
+                let stats = pilot.transport.clients.mapValues { DataStats(train: $0.data.train.count, validation: $0.data.validation.count) }
+                return (pilot.coordinator, stats)
             }
-            let journal = recorder
-            if !headless && !plain && isatty(1) == 1 {
-                return try runPilotWithDashboard(loaded, model: model, start: start, startRound: startRound,
-                                                 journal: journal, startPaused: paused)
-            }
-            let sink: EventSink = { event in
-                journal?.record(event)
-                output.print(event)
-            }
-            let pilot = try PilotBuilder.build(loaded, start: start, startRound: startRound, model: model, sink: sink)
-            if let journal { pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0, adapter: $1) } }
-            let result = pilot.coordinator.run()
-            if result.stopped { return 3 }
-            return output.failedRounds > 0 ? 4 : 0
         }
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
