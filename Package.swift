@@ -103,7 +103,15 @@ let package = Package(
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
-        .testTarget(name: "DeploymentTests", dependencies: ["Deployment", "Federation", "Journal"]),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: [
+                "Deployment", "Federation", "Journal", "Llama",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], resources: [.copy("Fixtures")]),
         .testTarget(

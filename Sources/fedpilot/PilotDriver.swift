@@ -57,7 +57,7 @@ func drivePilot(_ scenario: Scenario, journal: RunJournal?, output: PilotOutput,
         }
         if let journal { coordinator.onCheckpoint = { journal.checkpoint(round: $0, adapter: $1) } }
         return try runDashboard(scenario: scenario, coordinator: coordinator, feed: feed, dataStats: stats,
-                                startPaused: output.paused, beforeRun: beforeRun.map { hook in { hook(coordinator) } })
+                                startPaused: output.paused, beforeRun: beforeRun.map { hook in { @Sendable in hook(coordinator) } })
     }
     let printer = EventPrinter(json: output.headless)
     let (coordinator, _) = try makeCoordinator { event in

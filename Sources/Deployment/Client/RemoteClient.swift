@@ -26,6 +26,8 @@ public final class RemoteClient: @unchecked Sendable {
         public var maxBackoff: Double = 8
         /// Test hook: wait this long before answering each round task.
         public var hold: Double = 0
+        /// Test hook: send every reply twice (the coordinator must refuse the second as a replay).
+        public var testOnlyReplayReplies = false
         public init(host: String, port: Int, tls: TLSDirectory, name: String, dataPath: String, format: DataFormat? = nil,
                     modelPath: String? = nil, defaultModelPath: String) {
             self.host = host; self.port = port; self.tls = tls; self.name = name; self.dataPath = dataPath
@@ -104,12 +106,12 @@ public final class RemoteClient: @unchecked Sendable {
             try await withGRPCClient(transport: transport) { grpc in
                 let stub = Fedpilot_Deployment_V1_Coordinator.Client(wrapping: grpc)
                 let (outbound, send) = AsyncStream.makeStream(of: ClientMessage.self)
-                var options = CallOptions.defaults
-                options.waitForReady = false
+                var callOptions = CallOptions.defaults
+                callOptions.waitForReady = false
                 try await stub.session(requestProducer: { writer in
                     try await writer.write(self.joinMessage())
                     for await message in outbound { try await writer.write(message) }
-                }, options: options) { response in
+                }, options: callOptions) { response in
                     defer { send.finish() }
                     try await self.serve(response.messages, send: send, state: state)
                 }
@@ -244,14 +246,16 @@ public final class RemoteClient: @unchecked Sendable {
     private func dispatch(_ chunk: WireChunk, payload: Data, send: AsyncStream<ClientMessage>.Continuation) {
         guard let worker = built?.worker else { return }
         let id = chunk.requestID, kind = chunk.kind, round = Int(chunk.round)
-        let label = kind.label, onEvent = self.onEvent
+        let label = kind.label, onEvent = self.onEvent, replay = options.testOnlyReplayReplies
         onEvent(.request(kind: label, round: round, bytes: payload.count))
         let began = Date()
         worker.answer(kind: kind, payload: payload, reply: { data in
-            for piece in makeChunks(requestID: id, kind: kind, round: round, payload: data) {
-                var m = ClientMessage()
-                m.reply = piece
-                send.yield(m)
+            for _ in 0..<(replay ? 2 : 1) {
+                for piece in makeChunks(requestID: id, kind: kind, round: round, payload: data) {
+                    var m = ClientMessage()
+                    m.reply = piece
+                    send.yield(m)
+                }
             }
             onEvent(.answered(kind: label, round: round, bytes: data.count, seconds: Date().timeIntervalSince(began)))
         }, fail: { reason in

@@ -23,7 +23,9 @@ final class ClientSession: @unchecked Sendable {
         self.client = client
         self.peer = peer
         self.number = number
-        (outbound, continuation) = AsyncStream.makeStream(of: CoordinatorMessage.self)
+        let pair = AsyncStream.makeStream(of: CoordinatorMessage.self)
+        outbound = pair.stream
+        continuation = pair.continuation
     }
 
     var isOpen: Bool { lock.withLock { closedReason == nil } }

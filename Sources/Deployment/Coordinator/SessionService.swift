@@ -33,9 +33,9 @@ struct SessionService: Fedpilot_Deployment_V1_Coordinator.SimpleServiceProtocol 
         }
         let session = transport.open(client: name, peer: peer, train: Int(join.trainExamples), validation: Int(join.validationExamples))
         setupMessage.clientID = name
-        var first = CoordinatorMessage()
-        first.setup = setupMessage
-        session.send(first)
+        var reply = CoordinatorMessage()
+        reply.setup = setupMessage
+        session.send(reply)
 
         let outcome: SessionEnd
         do {

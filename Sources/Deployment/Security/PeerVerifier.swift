@@ -33,7 +33,7 @@ struct PeerVerifier: Sendable {
             case .validCertificate(let validated):
                 do {
                     let nio = try validated.map { try NIOSSLCertificate(bytes: Array($0.serializeAsPEM().derBytes), format: .der) }
-                    promise.succeed(.certificateVerified(VerificationMetadata(ValidatedCertificateChain(nio))))
+                    promise.succeed(.certificateVerified(VerificationMetadata(NIOSSL.ValidatedCertificateChain(nio))))
                 } catch {
                     promise.succeed(.failed)
                 }
