@@ -163,6 +163,10 @@ public struct RunModel: Sendable, Equatable {
     public var noiseMultiplier = 1.0
     public var clipNorm = 0.1
     public var secureAggregation = false
+    /// Rounds aggregated without DP (why ε is unbounded).
+    public var offRounds: [Int] = []
+    /// The last secure-aggregation round.
+    public var secureRound: SecureAggregationSummary?
     public var clients: [ClientRow] = []
     public var globalEvalLoss = RoundSeries()
     public var bytesPerRound = RoundSeries()
@@ -445,13 +449,28 @@ extension RunModel {
             }
             addLog(a.round, .alert(a.severity), "\(a.severity.rawValue.uppercased()) \(a.client ?? "run"): \(a.reason)")
 
-        case .privacyBudget(let r, let e, let d, let noise, let enabled):
+        case .privacyBudget(let r, let e, let d, let noise, let enabled, let off, let clip):
             let changed = enabled != dpEnabled || noise != noiseMultiplier || e != epsilon || d != delta || !loggedPrivacy
-            dpEnabled = enabled; epsilon = e; delta = d; noiseMultiplier = noise
+                || off != offRounds
+            dpEnabled = enabled; epsilon = e; delta = d; noiseMultiplier = noise; offRounds = off
+            if let clip { clipNorm = clip }
             if changed {
-                let eps = e.map { String(format: "%.3g", $0) } ?? "unbounded"
+                var eps = e.map { String(format: "%.3g", $0) } ?? "unbounded"
+                if e == nil, !off.isEmpty { eps += " (DP off in round\(off.count == 1 ? "" : "s") \(Coordinator.describeRounds(off)))" }
                 addLog(r, .privacy, "privacy: DP \(enabled ? "on" : "off"), noise \(String(format: "%.2f", noise)), ε \(eps), δ \(String(format: "%.0e", d))")
             }
+
+        case .secureAggregation(let summary):
+            secureAggregation = true
+            secureRound = summary
+            var text = "secure aggregation: k=\(summary.degree) t=\(summary.threshold), \(summary.included.count)/\(summary.clients.count) in the sum"
+            let dropped = summary.dropped.sorted { $0.key < $1.key }.map { "\($0.value.joined(separator: ",")) at \($0.key)" }
+            if !dropped.isEmpty { text += ", dropped " + dropped.joined(separator: "; ") }
+            if let why = summary.aborted { text = "secure aggregation aborted: \(why)" }
+            addLog(summary.round, summary.aborted == nil ? .privacy : .failure, text)
+
+        case .keyAudit:
+            break
 
         case .operatorAction(let r, let action, let applied):
             if let i = pending.firstIndex(where: { $0.description == action }) { pending.remove(at: i) }

@@ -66,8 +66,24 @@ extension FederationEvent {
             guard let a = Alert.make(round: round, client: str("client"), severity: severity, reason: str("reason") ?? "") else { return nil }
             self = .alert(a)
         case "privacy_budget":
+            let off = (o["off_rounds"] as? [Any])?.compactMap { ($0 as? Int) ?? ($0 as? Double).map { Int($0) } } ?? []
             self = .privacyBudget(round: round, epsilon: dbl("epsilon"), delta: dbl("delta") ?? 0,
-                                  noiseMultiplier: dbl("noise_multiplier") ?? 0, enabled: bool("enabled") ?? false)
+                                  noiseMultiplier: dbl("noise_multiplier") ?? 0, enabled: bool("enabled") ?? false,
+                                  offRounds: off, clipNorm: dbl("clip_norm"))
+        case "secure_aggregation":
+            var s = SecureAggregationSummary(
+                round: round, clients: strs("clients"), degree: int("degree") ?? 0, threshold: int("threshold") ?? 0,
+                chosenAutomatically: bool("chosen_automatically") ?? false, failureProbability: dbl("failure_probability") ?? 0,
+                quantizationBound: dbl("quantization_bound") ?? 0, quantizationStep: dbl("quantization_step") ?? 0)
+            s.included = strs("included")
+            s.dropped = (o["dropped"] as? [String: Any])?.mapValues { ($0 as? [Any])?.compactMap { $0 as? String } ?? [] } ?? [:]
+            s.bytesUp = int("bytes_up") ?? 0; s.bytesDown = int("bytes_down") ?? 0
+            s.serverSeconds = dbl("server_seconds") ?? 0; s.wallSeconds = dbl("wall_seconds") ?? 0
+            s.aborted = str("aborted")
+            self = .secureAggregation(s)
+        case "key_audit":
+            let fields = (o["fields"] as? [String: Any])?.compactMapValues { $0 as? String } ?? [:]
+            self = .keyAudit(round: round, actor: str("actor") ?? "", event: str("event") ?? "", fields: fields)
         case "operator_action":
             guard let action = str("action") else { return nil }
             self = .operatorAction(round: round, action: action, applied: bool("applied") ?? false)

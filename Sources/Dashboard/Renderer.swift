@@ -115,6 +115,10 @@ struct Renderer {
         }
         y1 = b.put("  \(cs.vertical) secure aggregation ", x: y1, y: 1)
         y1 = b.put(run.secureAggregation ? "on" : "off", x: y1, y: 1, style: .bold, color: run.secureAggregation ? .green : .normal)
+        if let s = run.secureRound {
+            y1 = b.put(s.aborted == nil ? " k=\(s.degree) t=\(s.threshold) \(s.included.count)/\(s.clients.count) in sum" : " last round aborted",
+                       x: y1, y: 1, color: s.aborted == nil ? .normal : .red)
+        }
         y1 = b.put("  \(cs.vertical) moved ", x: y1, y: 1)
         y1 = b.put(Fmt.bytesLong(run.bytesMoved), x: y1, y: 1, style: .bold)
         if run.failedRounds > 0 {

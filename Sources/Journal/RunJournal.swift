@@ -135,6 +135,10 @@ public final class RunJournal: @unchecked Sendable {
                 case .operatorAction(let r, let action, let applied):
                     try db.execute(sql: "INSERT INTO audit (at, round, actor, action, applied) VALUES (?, ?, 'operator', ?, ?)",
                                    arguments: [Date(), r, action, applied])
+                case .keyAudit(let r, let actor, let name, let fields):
+                    let detail = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    try db.execute(sql: "INSERT INTO audit (at, round, actor, action, applied) VALUES (?, ?, ?, ?, 1)",
+                                   arguments: [Date(), r, actor, "\(name) \(detail)"])
                 default: break
                 }
             }
@@ -189,18 +193,19 @@ public final class RunJournal: @unchecked Sendable {
         }
     }
 
-    /// The whole audit trail: operator actions and transport/security entries, with their actor.
+    /// The operator audit trail (actor "operator").
+    public func audit() throws -> [(round: Int, action: String, applied: Bool)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT round, action, applied FROM audit WHERE actor = 'operator' ORDER BY id")
+                .map { ($0["round"], $0["action"], $0["applied"]) }
+        }
+    }
+
+    /// The whole audit trail: operator actions, key-management and transport/security events, with their actor.
     public func auditTrail() throws -> [(round: Int, actor: String, action: String, applied: Bool)] {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT round, actor, action, applied FROM audit ORDER BY id")
                 .map { ($0["round"], $0["actor"], $0["action"], $0["applied"]) }
-        }
-    }
-
-    /// The operator audit trail.
-    public func audit() throws -> [(round: Int, action: String, applied: Bool)] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT round, action, applied FROM audit WHERE actor = 'operator' ORDER BY id").map { ($0["round"], $0["action"], $0["applied"]) }
         }
     }
 }

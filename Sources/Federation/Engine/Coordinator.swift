@@ -32,7 +32,10 @@ public final class Coordinator: @unchecked Sendable {
     public private(set) var privacy: PrivacyConfig
     /// Privacy loss of every round aggregated so far; unbounded once a round ran without DP.
     var accountant = RDPAccountant()
-    var roundsWithoutPrivacy = 0
+    /// Aggregated rounds that ran without DP (the run's ε is then unbounded).
+    var roundsWithoutDP: [Int] = []
+    /// Adaptive clipping state, when the scenario asks for it.
+    var adaptiveClip: AdaptiveClipNorm?
     var baseEval: [String: Double] = [:]
     var lastEval: [String: Double] = [:]
     var alerts = AlertDetector()
@@ -56,6 +59,16 @@ public final class Coordinator: @unchecked Sendable {
         self.strategy = makeStrategy(scenario.strategy, totalClients: scenario.clients.count)
         self.privacy = scenario.privacy
         self.completedRounds = startRound
+        resetAdaptiveClip()
+    }
+
+    /// (Re)starts adaptive clipping from the current clip norm, with m = the expected number of
+    /// clients per round.
+    func resetAdaptiveClip() {
+        guard privacy.adaptiveClipping else { adaptiveClip = nil; return }
+        let expected = max(1, Double(clientSpecs.count) * scenario.selection.fraction * scenario.selection.availability)
+        adaptiveClip = try? AdaptiveClipNorm(initial: privacy.clipNorm, targetQuantile: privacy.targetQuantile,
+                                             learningRate: privacy.clipLearningRate, expectedClients: expected, countNoiseStd: 0)
     }
 
     /// Pauses before the first round (the dashboard can start paused).
@@ -115,7 +128,7 @@ public final class Coordinator: @unchecked Sendable {
                 if applied { privacy.noiseMultiplier = s }
             case .setClipNorm(let c):
                 applied = c > 0
-                if applied { privacy.clipNorm = c }
+                if applied { privacy.clipNorm = c; resetAdaptiveClip() }
             case .pause: paused = true
             case .resume: paused = false; stepsAllowed = 0
             case .step:
@@ -126,27 +139,7 @@ public final class Coordinator: @unchecked Sendable {
             sink(.operatorAction(round: completedRounds, action: command.description, applied: applied))
             if applied, case .setDifferentialPrivacy = command { publishPrivacy(round: completedRounds) }
             if applied, case .setNoiseMultiplier = command { publishPrivacy(round: completedRounds) }
-        }
-    }
-
-    /// The run's ε so far: nil (unbounded) when any aggregated round had no DP, or none did.
-    public var epsilon: Double? {
-        guard roundsWithoutPrivacy == 0, accountant.steps > 0 else { return nil }
-        return try? accountant.epsilon(delta: privacy.delta).epsilon
-    }
-
-    func publishPrivacy(round: Int) {
-        sink(.privacyBudget(round: round, epsilon: epsilon, delta: privacy.delta, noiseMultiplier: privacy.noiseMultiplier,
-                            enabled: privacy.differentialPrivacy))
-    }
-
-    /// Adds the round just aggregated to the privacy ledger: a Poisson-style sample of
-    /// `participants` out of all clients, with the current noise.
-    func account(participants: Int) {
-        guard privacy.differentialPrivacy, privacy.noiseMultiplier > 0 else { roundsWithoutPrivacy += 1; return }
-        let q = min(1, Double(participants) / Double(max(1, clientSpecs.count)))
-        do { try accountant.compose(noiseMultiplier: privacy.noiseMultiplier, sampleRate: q, steps: 1) } catch {
-            roundsWithoutPrivacy += 1
+            if applied, case .setClipNorm = command { publishPrivacy(round: completedRounds) }
         }
     }
 
@@ -179,7 +172,7 @@ public final class Coordinator: @unchecked Sendable {
             let spec = clientSpecs.first { $0.id == client }!
             if let update = train(client: spec, round: round, metrics: &m, rng: &rng) {
                 updates.append(update)
-                deltas[client] = update.delta
+                if !update.delta.isEmpty { deltas[client] = update.delta }
             }
             metrics[client] = m
             if m.status != .uploading { sink(.clientUpdate(m)) }
@@ -192,13 +185,33 @@ public final class Coordinator: @unchecked Sendable {
         // Aggregation: no command is applied until it is done.
         sink(.phase(round: round, .aggregating))
         let previous = global
-        if privacy.differentialPrivacy { privatize(&updates, rng: &rng) }
         let outcome: AggregationOutcome
-        do { outcome = try strategy.aggregate(global: global.values, updates: updates) } catch {
-            return fail(round, "aggregation failed: \(error)")
+        if privacy.secureAggregation {
+            do {
+                let secure = try secureAggregate(round: round, participants: updates, metrics: &metrics, rng: &rng)
+                guard var linear = strategy as? any MeanAggregationStrategy else {
+                    return fail(round, "strategy \(strategy.kind.rawValue) needs individual updates; secure aggregation gives only their sum")
+                }
+                let stepped = try linear.step(global: global.values, mean: secure.mean)
+                strategy = linear
+                if let b = secure.clippedFraction { adaptClip(noisedFraction: b) }
+                for u in updates where !secure.included.contains(u.client) { metrics[u.client]?.status = .dropped }
+                outcome = AggregationOutcome(global: stepped, rejected: [],
+                                             weights: Dictionary(uniqueKeysWithValues: secure.included.map { ($0, 1 / Double(secure.included.count)) }))
+                updates = updates.filter { secure.included.contains($0.client) }
+                account(round: round, selected: selected.count,
+                        noiseScale: (Double(secure.included.count) / Double(secure.summary.clients.count)).squareRoot())
+            } catch {
+                return fail(round, "secure aggregation failed: \(error); the global adapter is unchanged")
+            }
+        } else {
+            if privacy.differentialPrivacy { privatize(&updates, rng: &rng) }
+            do { outcome = try strategy.aggregate(global: global.values, updates: updates) } catch {
+                return fail(round, "aggregation failed: \(error)")
+            }
+            account(round: round, selected: selected.count)
         }
         global.values = outcome.global
-        account(participants: updates.count)
         var aggregate = global.values
         for i in aggregate.indices { aggregate[i] -= previous.values[i] }
         let geometry = UpdateGeometry.measure(deltas, aggregate: aggregate)
@@ -280,7 +293,7 @@ public final class Coordinator: @unchecked Sendable {
         let instructions = strategy.instructions(for: spec.id, dimension: global.values.count)
         let task = RoundTask(round: round, global: global.values, localSteps: spec.localSteps ?? defaultSteps,
                              proximalMu: instructions.proximalMu, gradientCorrection: instructions.gradientCorrection,
-                             serverControl: instructions.serverControl)
+                             serverControl: instructions.serverControl, secureAggregation: privacy.secureAggregation)
         let encodedTask = task.encoded(tensorSizes: tensorSizes, as: scenario.payload)
         m.bytesDown = encodedTask.count
         let link = spec.link
@@ -288,7 +301,8 @@ public final class Coordinator: @unchecked Sendable {
         let reply: RoundReply
         do {
             reply = try RoundReply(decoding: transport.exchange(client: spec.id, task: encodedTask))
-            guard reply.client == spec.id, reply.round == round, reply.delta.count == global.values.count else {
+            let expected = privacy.secureAggregation ? 0 : global.values.count
+            guard reply.client == spec.id, reply.round == round, reply.delta.count == expected else {
                 throw PayloadError(offset: 0, reason: "reply is for client \(reply.client), round \(reply.round), \(reply.delta.count) values")
             }
         } catch {
@@ -305,7 +319,7 @@ public final class Coordinator: @unchecked Sendable {
         m.localLossStart = reply.lossStart.isFinite ? reply.lossStart : nil
         m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
         m.trainSeconds = reply.computeSeconds
-        m.updateNorm = UpdateGeometry.norm(reply.delta)
+        m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
         let up = NetworkModel.transferSeconds(bytes: encodedReply.count, mbps: link.upMbps, latencyMs: link.latencyMs)
         m.transferSeconds = down + up
         m.computeSeconds = reply.computeSeconds * link.computeFactor * slowdown
@@ -326,19 +340,6 @@ public final class Coordinator: @unchecked Sendable {
     var defaultSteps: Int {
         if case .steps(let n) = scenario.training.budget { return n }
         return 0   // the epoch budget of the client's trainer applies
-    }
-
-    /// Client-level DP: clip every update to the clip norm, weight them equally, and add
-    /// each client's share of Gaussian noise so that the mean carries N(0, (σC/n)²).
-    func privatize(_ updates: inout [ClientUpdate], rng: inout SeededRandom) {
-        let c = Float(privacy.clipNorm), n = Float(updates.count)
-        let std = Float(privacy.noiseMultiplier) * c / n.squareRoot()
-        for i in updates.indices {
-            let norm = Float(UpdateGeometry.norm(updates[i].delta))
-            let factor = norm > c ? c / norm : 1
-            for j in updates[i].delta.indices { updates[i].delta[j] = updates[i].delta[j] * factor + std * rng.normal() }
-            updates[i].exampleCount = 1
-        }
     }
 
     /// Every admitted client's validation loss under `adapter`, their example-weighted mean,

@@ -23,7 +23,13 @@ public enum FederationEvent: Sendable, Equatable {
     case roundCompleted(RoundMetrics)
     case roundFailed(round: Int, reason: String)
     case alert(Alert)
-    case privacyBudget(round: Int, epsilon: Double?, delta: Double, noiseMultiplier: Double, enabled: Bool)
+    /// ε(δ) so far (nil = unbounded: `offRounds` ran without DP, or nothing was aggregated yet).
+    case privacyBudget(round: Int, epsilon: Double?, delta: Double, noiseMultiplier: Double, enabled: Bool,
+                       offRounds: [Int] = [], clipNorm: Double? = nil)
+    case secureAggregation(SecureAggregationSummary)
+    /// A key-management event for the audit trail (secure aggregation keys generated, shared,
+    /// used for recovery). Carries fingerprints and ids, never secrets.
+    case keyAudit(round: Int, actor: String, event: String, fields: [String: String])
     case operatorAction(round: Int, action: String, applied: Bool)
     case runFinished(rounds: Int, finalEvalLoss: Double?, baseEvalLoss: Double?, wallSeconds: Double, stopped: Bool)
 
@@ -38,6 +44,8 @@ public enum FederationEvent: Sendable, Equatable {
         case .roundFailed: return "round_failed"
         case .alert: return "alert"
         case .privacyBudget: return "privacy_budget"
+        case .secureAggregation: return "secure_aggregation"
+        case .keyAudit: return "key_audit"
         case .operatorAction: return "operator_action"
         case .runFinished: return "run_finished"
         }
@@ -46,9 +54,10 @@ public enum FederationEvent: Sendable, Equatable {
     public var round: Int {
         switch self {
         case .runStarted: return 0
-        case .phase(let r, _), .roundStarted(let r, _), .roundFailed(let r, _), .privacyBudget(let r, _, _, _, _),
-             .operatorAction(let r, _, _):
+        case .phase(let r, _), .roundStarted(let r, _), .roundFailed(let r, _), .privacyBudget(let r, _, _, _, _, _, _),
+             .operatorAction(let r, _, _), .keyAudit(let r, _, _, _):
             return r
+        case .secureAggregation(let s): return s.round
         case .clientUpdate(let m): return m.round
         case .roundCompleted(let m): return m.round
         case .alert(let a): return a.round
@@ -84,8 +93,13 @@ public enum FederationEvent: Sendable, Equatable {
             put("domain_eval_loss", m.domainEvalLoss)
         case .roundFailed(_, let reason): put("reason", reason)
         case .alert(let a): put("client", a.client); put("severity", a.severity.rawValue); put("reason", a.reason)
-        case .privacyBudget(_, let epsilon, let delta, let noise, let enabled):
+        case .privacyBudget(_, let epsilon, let delta, let noise, let enabled, let off, let clip):
             put("epsilon", epsilon); put("delta", delta); put("noise_multiplier", noise); put("enabled", enabled)
+            put("off_rounds", off); put("clip_norm", clip)
+        case .secureAggregation(let summary):
+            for (k, v) in summary.jsonFields { o[k] = v }
+        case .keyAudit(_, let actor, let event, let fields):
+            put("actor", actor); put("event", event); put("fields", fields)
         case .operatorAction(_, let action, let applied): put("action", action); put("applied", applied)
         case .runFinished(_, let final, let base, let wall, let stopped):
             put("final_eval_loss", final); put("base_eval_loss", base); put("wall_seconds", wall); put("stopped", stopped)

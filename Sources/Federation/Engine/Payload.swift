@@ -102,6 +102,8 @@ public struct PayloadReader {
         return s
     }
 
+    mutating func skip(_ count: Int) { offset += count }
+
     public var isAtEnd: Bool { offset == data.count }
 }
 

@@ -22,11 +22,16 @@ public enum PilotBuilder {
         let clients = scenario.clients.enumerated().map { index, spec in
             var config = training
             config.seed = scenario.seed &+ UInt64(index) &* 7919
-            return SimulatedClient(
+            let client = SimulatedClient(
                 spec: spec, data: datasets[spec.id]!, encoding: engineModel.encoding,
                 trainer: LocalTrainer(model: trainingModel, config: config, padID: engineModel.encoding.paddingID),
                 loraConfig: scenario.lora, modelConfig: engineModel.model.config, tensorSizes: tensorSizes,
                 payload: scenario.payload, evaluation: scenario.evaluation, seed: config.seed, faults: scenario.faults)
+            // In process, a client's own key events (fingerprints and ids only) join the run's audit trail.
+            client.secureAudit = { event in
+                sink(.keyAudit(round: Int(event.fields["round"] ?? "") ?? 0, actor: spec.id, event: event.name, fields: event.fields))
+            }
+            return client
         }
         let transport = InProcessTransport(clients: clients)
         let coordinator = try Coordinator(scenario: scenario, base: engineModel.model, transport: transport,

@@ -11,22 +11,25 @@ public struct RoundTask: Sendable, Equatable {
     public var gradientCorrection: [Float]?
     /// SCAFFOLD's server control `c`, from which the client derives its new control variate.
     public var serverControl: [Float]?
+    /// The update goes through secure aggregation: the client keeps it and replies without it.
+    public var secureAggregation: Bool
 
     public init(round: Int, global: [Float], localSteps: Int, proximalMu: Float = 0,
-                gradientCorrection: [Float]? = nil, serverControl: [Float]? = nil) {
+                gradientCorrection: [Float]? = nil, serverControl: [Float]? = nil, secureAggregation: Bool = false) {
         self.round = round; self.global = global; self.localSteps = localSteps
         self.proximalMu = proximalMu; self.gradientCorrection = gradientCorrection; self.serverControl = serverControl
+        self.secureAggregation = secureAggregation
     }
 
     static let magic: UInt32 = 0x5452_5046  // "FPRT"
 
     public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
         var out = Data()
-        appendInteger(Self.magic, to: &out)
-        appendInteger(UInt16(WireVersion.current), to: &out)
+        WireVersion.writeHeader(Self.magic, to: &out)
         appendInteger(UInt32(round), to: &out)
         appendInteger(UInt32(localSteps), to: &out)
         appendInteger(proximalMu.bitPattern, to: &out)
+        out.append(secureAggregation ? 1 : 0)
         TensorCodec.encode(global, tensorSizes: tensorSizes, as: encoding, into: &out)
         for vector in [gradientCorrection, serverControl] {
             out.append(vector == nil ? 0 : 1)
@@ -37,15 +40,15 @@ public struct RoundTask: Sendable, Equatable {
 
     public init(decoding data: Data) throws {
         var r = PayloadReader(data)
-        guard try r.read(UInt32.self, "magic") == Self.magic else { throw PayloadError(offset: 0, reason: "not a round task") }
-        try WireVersion.check(try r.read(UInt16.self, "version"), at: 4)
+        try WireVersion.readHeader(Self.magic, "a round task", from: &r)
         round = Int(try r.read(UInt32.self, "round"))
         localSteps = Int(try r.read(UInt32.self, "local steps"))
         proximalMu = Float(bitPattern: try r.read(UInt32.self, "proximal mu"))
+        secureAggregation = try r.read(UInt8.self, "flags") & 1 == 1
         global = try TensorCodec.decode(&r)
         gradientCorrection = try r.read(UInt8.self, "correction flag") == 1 ? try TensorCodec.decode(&r) : nil
         serverControl = try r.read(UInt8.self, "server control flag") == 1 ? try TensorCodec.decode(&r) : nil
-        guard r.isAtEnd else { throw PayloadError(offset: r.offset, reason: "\(data.count - r.offset) trailing bytes") }
+        try r.expectEnd()
     }
 }
 
@@ -53,8 +56,11 @@ public struct RoundTask: Sendable, Equatable {
 public struct RoundReply: Sendable, Equatable {
     public var client: String
     public var round: Int
-    /// Local adapter minus the global adapter it received.
+    /// Local adapter minus the global adapter it received; empty when the update travels
+    /// through secure aggregation instead.
     public var delta: [Float]
+    /// L2 norm of the client's delta, measured by the client (before any clipping).
+    public var updateNorm: Double
     public var exampleCount: Int
     public var steps: Int
     /// Token positions processed by local training (rows × length over all steps).
@@ -66,9 +72,10 @@ public struct RoundReply: Sendable, Equatable {
     /// SCAFFOLD: change of the client's control variate.
     public var controlDelta: [Float]?
 
-    public init(client: String, round: Int, delta: [Float], exampleCount: Int, steps: Int, tokens: Int, lossStart: Double, lossEnd: Double,
-                computeSeconds: Double, controlDelta: [Float]? = nil) {
-        self.client = client; self.round = round; self.delta = delta; self.exampleCount = exampleCount; self.steps = steps
+    public init(client: String, round: Int, delta: [Float], updateNorm: Double, exampleCount: Int, steps: Int, tokens: Int,
+                lossStart: Double, lossEnd: Double, computeSeconds: Double, controlDelta: [Float]? = nil) {
+        self.client = client; self.round = round; self.delta = delta; self.updateNorm = updateNorm
+        self.exampleCount = exampleCount; self.steps = steps
         self.tokens = tokens
         self.lossStart = lossStart; self.lossEnd = lossEnd; self.computeSeconds = computeSeconds; self.controlDelta = controlDelta
     }
@@ -77,8 +84,7 @@ public struct RoundReply: Sendable, Equatable {
 
     public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
         var out = Data()
-        appendInteger(Self.magic, to: &out)
-        appendInteger(UInt16(WireVersion.current), to: &out)
+        WireVersion.writeHeader(Self.magic, to: &out)
         appendString(client, to: &out)
         appendInteger(UInt32(round), to: &out)
         appendInteger(UInt32(exampleCount), to: &out)
@@ -87,7 +93,9 @@ public struct RoundReply: Sendable, Equatable {
         appendInteger(lossStart.bitPattern, to: &out)
         appendInteger(lossEnd.bitPattern, to: &out)
         appendInteger(computeSeconds.bitPattern, to: &out)
-        TensorCodec.encode(delta, tensorSizes: tensorSizes, as: encoding, into: &out)
+        appendInteger(updateNorm.bitPattern, to: &out)
+        out.append(delta.isEmpty ? 0 : 1)
+        if !delta.isEmpty { TensorCodec.encode(delta, tensorSizes: tensorSizes, as: encoding, into: &out) }
         out.append(controlDelta == nil ? 0 : 1)
         if let c = controlDelta { TensorCodec.encode(c, tensorSizes: tensorSizes, as: .fp32, into: &out) }
         return out
@@ -95,8 +103,7 @@ public struct RoundReply: Sendable, Equatable {
 
     public init(decoding data: Data) throws {
         var r = PayloadReader(data)
-        guard try r.read(UInt32.self, "magic") == Self.magic else { throw PayloadError(offset: 0, reason: "not a round reply") }
-        try WireVersion.check(try r.read(UInt16.self, "version"), at: 4)
+        try WireVersion.readHeader(Self.magic, "a round reply", from: &r)
         client = try r.readString("client id")
         round = Int(try r.read(UInt32.self, "round"))
         exampleCount = Int(try r.read(UInt32.self, "example count"))
@@ -105,19 +112,41 @@ public struct RoundReply: Sendable, Equatable {
         lossStart = Double(bitPattern: try r.read(UInt64.self, "first loss"))
         lossEnd = Double(bitPattern: try r.read(UInt64.self, "last loss"))
         computeSeconds = Double(bitPattern: try r.read(UInt64.self, "compute seconds"))
-        delta = try TensorCodec.decode(&r)
+        updateNorm = Double(bitPattern: try r.read(UInt64.self, "update norm"))
+        delta = try r.read(UInt8.self, "delta flag") == 1 ? try TensorCodec.decode(&r) : []
         controlDelta = try r.read(UInt8.self, "control flag") == 1 ? try TensorCodec.decode(&r) : nil
-        guard r.isAtEnd else { throw PayloadError(offset: r.offset, reason: "\(data.count - r.offset) trailing bytes") }
+        try r.expectEnd()
     }
 }
 
 /// The wire format's version; a peer with another major version is refused with a clear error.
 public enum WireVersion {
-    public static let current = 1
+    /// 2: round tasks carry flags (secure aggregation), replies carry the client-measured update norm
+    /// and may omit the delta (it then travels masked through secure aggregation).
+    public static let current = 2
     static func check(_ v: UInt16, at offset: Int) throws {
         guard Int(v) == current else {
             throw PayloadError(offset: offset, reason: "wire version \(v) is not supported (this build speaks \(current))")
         }
+    }
+
+    /// Every message starts with its magic and the wire version.
+    static func writeHeader(_ magic: UInt32, to out: inout Data) {
+        appendInteger(magic, to: &out)
+        appendInteger(UInt16(current), to: &out)
+    }
+
+    /// Reads and checks a message's magic and version; `what` names the message in errors.
+    static func readHeader(_ magic: UInt32, _ what: String, from r: inout PayloadReader) throws {
+        guard try r.read(UInt32.self, "magic") == magic else { throw PayloadError(offset: 0, reason: "not \(what)") }
+        try check(try r.read(UInt16.self, "version"), at: 4)
+    }
+}
+
+extension PayloadReader {
+    /// Fails unless every byte was read.
+    func expectEnd() throws {
+        guard isAtEnd else { throw PayloadError(offset: offset, reason: "\(data.count - offset) trailing bytes") }
     }
 }
 
@@ -131,8 +160,7 @@ public struct EvaluationRequest: Sendable, Equatable {
 
     public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
         var out = Data()
-        appendInteger(Self.magic, to: &out)
-        appendInteger(UInt16(WireVersion.current), to: &out)
+        WireVersion.writeHeader(Self.magic, to: &out)
         appendInteger(UInt32(round), to: &out)
         TensorCodec.encode(global, tensorSizes: tensorSizes, as: encoding, into: &out)
         return out
@@ -140,10 +168,9 @@ public struct EvaluationRequest: Sendable, Equatable {
 
     public init(decoding data: Data) throws {
         var r = PayloadReader(data)
-        guard try r.read(UInt32.self, "magic") == Self.magic else { throw PayloadError(offset: 0, reason: "not an evaluation request") }
-        try WireVersion.check(try r.read(UInt16.self, "version"), at: 4)
+        try WireVersion.readHeader(Self.magic, "an evaluation request", from: &r)
         round = Int(try r.read(UInt32.self, "round"))
         global = try TensorCodec.decode(&r)
-        guard r.isAtEnd else { throw PayloadError(offset: r.offset, reason: "\(data.count - r.offset) trailing bytes") }
+        try r.expectEnd()
     }
 }

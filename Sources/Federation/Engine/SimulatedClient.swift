@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import SecureAggregation
 import TensorMath
 
 /// A client of an in-process pilot: it holds its own text, trains on it when asked,
@@ -19,6 +20,10 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     let faults: [FaultSpec]
     /// The validation split as one padded batch (capped), for evaluation of the global model.
     public let validationBatch: TrainingBatch?
+    /// The update kept back for secure aggregation and its protocol session.
+    let secure = SecureAggregationClientState()
+    /// Receives this client's key events (key generation, shares sent and revealed).
+    public var secureAudit: SecAggAuditSink = { _ in }
 
     init(spec: ClientSpec, data: ClientDataset, encoding: any TextEncoding, trainer: LocalTrainer, loraConfig: LoRAConfig,
          modelConfig: LlamaConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
@@ -68,7 +73,10 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
             let kEta = Float(result.steps) * trainer.config.learningRate
             controlDelta = delta.indices.map { -server[$0] - delta[$0] / kEta }
         }
-        let reply = RoundReply(client: spec.id, round: task.round, delta: delta, exampleCount: data.train.count,
+        let norm = UpdateGeometry.norm(delta)
+        if task.secureAggregation { keepForSecureAggregation(round: task.round, delta: delta) }
+        let reply = RoundReply(client: spec.id, round: task.round, delta: task.secureAggregation ? [] : delta, updateNorm: norm,
+                               exampleCount: data.train.count,
                                steps: result.steps, tokens: result.tokens, lossStart: result.losses.first ?? .nan, lossEnd: result.losses.last ?? .nan,
                                computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta)
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
@@ -91,10 +99,6 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
         }
         adapter.values = global
         return try trainer.model.base.merged(with: adapter)
-    }
-
-    public func handle(secureAggregation message: Data) throws -> Data {
-        throw PayloadError(offset: 0, reason: "secure aggregation is not available in this build")
     }
 
     /// Mean next-token loss of `model` on this client's validation batch.

@@ -204,11 +204,39 @@ public struct FaultSpec: Sendable, Equatable, Codable {
 /// Client-level differential privacy and secure aggregation settings.
 public struct PrivacyConfig: Sendable, Equatable, Codable {
     public var differentialPrivacy: Bool = false
+    /// z: the noise multiplier the accountant composes (with adaptive clipping it covers the
+    /// update and the clipped-count query together).
     public var noiseMultiplier: Double = 1
+    /// The L2 clip norm C (the initial one with adaptive clipping).
     public var clipNorm: Double = 0.1
     public var delta: Double = 1e-5
+    /// Where the Gaussian noise is added.
+    public var noise: NoisePlacement = .central
+    /// Adaptive clipping to a quantile of the update norms (Andrew et al. 2021).
+    public var adaptiveClipping: Bool = false
+    public var targetQuantile: Double = 0.5
+    public var clipLearningRate: Double = 0.2
+
     public var secureAggregation: Bool = false
+    /// SecAgg+ neighbour degree k and Shamir threshold t; chosen from `expectedDropout` and
+    /// `failureTarget` when nil.
+    public var secureAggregationDegree: Int?
+    public var secureAggregationThreshold: Int?
+    /// Fraction of clients expected to drop during secure aggregation (for choosing k and t).
+    public var expectedDropout: Double = 0.1
+    /// Bound on the probability that a round fails (unrecoverable, privacy or connectivity).
+    public var failureTarget: Double = 1e-6
+    /// Fixed-point range for each coordinate of an update without DP clipping, in adapter units.
+    public var quantizationBound: Double = 1
+    /// Simulation: probability that a client drops out at each secure-aggregation phase.
+    public var phaseDropProbability: Double = 0
     public init() {}
+}
+
+/// Where DP noise is added: by the coordinator to the aggregate, or by each client to its own
+/// update (a share of the total), which composes with secure aggregation.
+public enum NoisePlacement: String, Sendable, Codable, CaseIterable {
+    case central, distributed
 }
 
 /// Wire encodings of adapter parameters.

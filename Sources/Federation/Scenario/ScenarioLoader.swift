@@ -77,7 +77,9 @@ enum ScenarioSchema {
     static let data = ["path", "format", "partitioner", "field", "alpha", "labels_per_client", "power", "clients", "domain"]
     static let client = ["id", "domain", "data", "format", "partition", "local_steps", "link"]
     static let fault = ["client", "kind", "from_round", "to_round", "severity"]
-    static let privacy = ["differential_privacy", "noise_multiplier", "clip_norm", "delta", "secure_aggregation"]
+    static let privacy = ["differential_privacy", "noise_multiplier", "clip_norm", "delta", "noise", "adaptive_clipping",
+                          "target_quantile", "clip_learning_rate", "secure_aggregation", "degree", "threshold",
+                          "expected_dropout", "failure_target", "quantization_bound", "phase_drop_probability"]
 
     /// For a key written in the wrong table: where it belongs.
     static let home: [String: String] = {
@@ -114,7 +116,8 @@ enum ScenarioSchema {
     ]
 
     /// Strategies whose aggregate is a (weighted) sum of the updates, so that secure aggregation can compute it.
-    static let linearStrategies: [StrategyKind] = [.fedavg, .fedprox, .fedavgm, .fedadam, .fedyogi, .fedadagrad, .scaffold]
+    /// (SCAFFOLD is not among them: its server keeps each client's control variate.)
+    static let linearStrategies: [StrategyKind] = [.fedavg, .fedprox, .fedavgm, .fedadam, .fedyogi, .fedadagrad]
 }
 
 /// The `[data]` table before clients are resolved.
@@ -559,19 +562,60 @@ private struct ScenarioParser {
         try t.requireKnownKeys(ScenarioSchema.privacy, elsewhere: ScenarioSchema.home)
         p.differentialPrivacy = try t.bool("differential_privacy") ?? p.differentialPrivacy
         if !p.differentialPrivacy {
-            for key in ["noise_multiplier", "clip_norm", "delta"] where t.has(key) {
+            for key in ["noise_multiplier", "clip_norm", "delta", "noise", "adaptive_clipping", "target_quantile", "clip_learning_rate"]
+            where t.has(key) {
                 throw t.error(key, .conflict, "has no effect unless differential_privacy = true")
             }
         }
         p.noiseMultiplier = try t.double("noise_multiplier", default: p.noiseMultiplier, .nonNegative)
         p.clipNorm = try t.double("clip_norm", default: p.clipNorm, .positive)
         p.delta = try t.double("delta", default: p.delta, .openUnit)
+        p.adaptiveClipping = try t.bool("adaptive_clipping") ?? false
+        if !p.adaptiveClipping {
+            for key in ["target_quantile", "clip_learning_rate"] where t.has(key) {
+                throw t.error(key, .conflict, "has no effect unless adaptive_clipping = true")
+            }
+        }
+        p.targetQuantile = try t.double("target_quantile", default: p.targetQuantile, .probability)
+        p.clipLearningRate = try t.double("clip_learning_rate", default: p.clipLearningRate, .positive)
         p.secureAggregation = try t.bool("secure_aggregation") ?? p.secureAggregation
+        if !p.secureAggregation {
+            for key in ["degree", "threshold", "expected_dropout", "failure_target", "quantization_bound", "phase_drop_probability"]
+            where t.has(key) {
+                throw t.error(key, .conflict, "has no effect unless secure_aggregation = true")
+            }
+        }
+        if let name = try t.string("noise") {
+            guard let placement = NoisePlacement(rawValue: name) else {
+                throw t.error("noise", .invalidValue, "must be \"central\" or \"distributed\", got \"\(name)\"")
+            }
+            if placement == .central, p.secureAggregation {
+                throw t.error("noise", .conflict, "central noise needs the individual updates; with secure_aggregation the clients add it",
+                              hint: "use noise = \"distributed\"")
+            }
+            p.noise = placement
+        } else {
+            p.noise = p.secureAggregation ? .distributed : .central
+        }
         if p.secureAggregation, !ScenarioSchema.linearStrategies.contains(strategy.kind) {
             throw t.error("secure_aggregation", .conflict,
                           "cannot be used with strategy \"\(strategy.kind.rawValue)\": the server only sees the sum of the updates",
                           hint: "use one of " + ScenarioSchema.linearStrategies.map(\.rawValue).joined(separator: ", "))
         }
+        p.secureAggregationDegree = try t.int("degree")
+        p.secureAggregationThreshold = try t.int("threshold")
+        if let k = p.secureAggregationDegree { try t.checkInt("degree", k, atLeast: 1) }
+        if let th = p.secureAggregationThreshold { try t.checkInt("threshold", th, atLeast: 1) }
+        if (p.secureAggregationDegree == nil) != (p.secureAggregationThreshold == nil) {
+            throw t.error(p.secureAggregationDegree == nil ? "threshold" : "degree", .conflict, "degree and threshold are set together")
+        }
+        if let k = p.secureAggregationDegree, let th = p.secureAggregationThreshold, 2 * th <= k || th > k {
+            throw t.error("threshold", .invalidValue, "must exceed half the degree (\(k)) and be at most the degree, got \(th)")
+        }
+        p.expectedDropout = try t.double("expected_dropout", default: p.expectedDropout, .belowOne)
+        p.failureTarget = try t.double("failure_target", default: p.failureTarget, .openUnit)
+        p.quantizationBound = try t.double("quantization_bound", default: p.quantizationBound, .positive)
+        p.phaseDropProbability = try t.double("phase_drop_probability", default: p.phaseDropProbability, .belowOne)
         return p
     }
 }

@@ -15,7 +15,7 @@
 /// v at `initialSecondMoment`, τ² by default — the paper's initialization v₋₁ ≥ τ² (Flower starts
 /// v at 0; the two differ only where Δ is ~τ or smaller). β1 is used by all three rules as in
 /// the paper (Flower's FedAdagrad forces β1 = 0; pass beta1 0 to get that).
-public struct AdaptiveFedOptStrategy: AggregationStrategy {
+public struct AdaptiveFedOptStrategy: MeanAggregationStrategy {
     /// Which second-moment rule.
     public enum Rule: String, Sendable, CaseIterable {
         case adagrad, adam, yogi
@@ -61,18 +61,15 @@ public struct AdaptiveFedOptStrategy: AggregationStrategy {
     }
 
     /// Updates m and v from the weighted mean delta and steps the global parameters.
-    public mutating func aggregate(global: [Float], updates: [ClientUpdate]) throws -> AggregationOutcome {
-        try StrategyKernels.validate(global: global, updates: updates, strategy: kind)
+    public mutating func step(global: [Float], mean delta: [Float]) throws -> [Float] {
         let d = global.count
         if firstMoment.isEmpty && secondMoment.isEmpty {
             firstMoment = [Float](repeating: 0, count: d)
             secondMoment = [Float](repeating: initialSecondMoment, count: d)
         }
-        guard firstMoment.count == d else {
-            throw AggregationError.stateDimensionMismatch(strategy: kind, expected: firstMoment.count, actual: d)
+        guard firstMoment.count == d, delta.count == d else {
+            throw AggregationError.stateDimensionMismatch(strategy: kind, expected: firstMoment.count, actual: delta.count)
         }
-        let weights = try StrategyKernels.exampleWeights(updates, strategy: kind)
-        let delta = StrategyKernels.weightedDelta(updates, weights: weights, dimension: d)
         var out = global
         let b1 = beta1, b2 = beta2, eta = serverLearningRate, tau = tau, rule = rule
         if d > 0 {
@@ -87,7 +84,7 @@ public struct AdaptiveFedOptStrategy: AggregationStrategy {
                 }
             }
         }
-        return AggregationOutcome(global: out, rejected: [], weights: weightMap(updates, weights))
+        return out
     }
 
     /// The per-coordinate update; one loop per rule so each vectorizes.

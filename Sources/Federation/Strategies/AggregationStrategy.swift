@@ -66,6 +66,23 @@ public protocol AggregationStrategy: Sendable {
     mutating func aggregate(global: [Float], updates: [ClientUpdate]) throws -> AggregationOutcome
 }
 
+/// A strategy whose server step needs only the (weighted) mean of the client deltas, so that
+/// secure aggregation, which reveals only a sum, can feed it.
+public protocol MeanAggregationStrategy: AggregationStrategy {
+    /// Steps the global parameters by the round's mean delta (and updates any server state).
+    mutating func step(global: [Float], mean: [Float]) throws -> [Float]
+}
+
+extension MeanAggregationStrategy {
+    /// The example-weighted mean delta, then `step(global:mean:)`.
+    public mutating func aggregate(global: [Float], updates: [ClientUpdate]) throws -> AggregationOutcome {
+        try StrategyKernels.validate(global: global, updates: updates, strategy: kind)
+        let weights = try StrategyKernels.exampleWeights(updates, strategy: kind)
+        let mean = StrategyKernels.weightedDelta(updates, weights: weights, dimension: global.count)
+        return AggregationOutcome(global: try step(global: global, mean: mean), rejected: [], weights: weightMap(updates, weights))
+    }
+}
+
 extension AggregationStrategy {
     /// Default: plain local training.
     public func instructions(for client: String, dimension: Int) -> ClientInstructions { .none }

@@ -5,7 +5,7 @@
 /// `serverLearningRate` η multiplies the averaged step; with the default η = 1 this is exactly
 /// McMahan's FedAvg (the new global is the example-weighted mean of the clients' parameters).
 /// FedProx aggregates identically; it only changes local training, through `instructions`.
-public struct FedAvgStrategy: AggregationStrategy {
+public struct FedAvgStrategy: MeanAggregationStrategy {
     /// `.fedprox` when a proximal μ was given, `.fedavg` otherwise.
     public let kind: StrategyKind
     /// Server learning rate η (1 = plain FedAvg).
@@ -25,20 +25,19 @@ public struct FedAvgStrategy: AggregationStrategy {
         ClientInstructions(proximalMu: proximalMu)
     }
 
-    /// global += η · example-weighted mean delta.
-    public mutating func aggregate(global: [Float], updates: [ClientUpdate]) throws -> AggregationOutcome {
-        try StrategyKernels.validate(global: global, updates: updates, strategy: kind)
-        let weights = try StrategyKernels.exampleWeights(updates, strategy: kind)
-        let mean = StrategyKernels.weightedDelta(updates, weights: weights, dimension: global.count)
-        return AggregationOutcome(global: StrategyKernels.step(global, by: mean, scale: serverLearningRate),
-                                  rejected: [], weights: weightMap(updates, weights))
+    /// global += η · mean delta.
+    public func step(global: [Float], mean: [Float]) throws -> [Float] {
+        guard mean.count == global.count else {
+            throw AggregationError.stateDimensionMismatch(strategy: kind, expected: global.count, actual: mean.count)
+        }
+        return StrategyKernels.step(global, by: mean, scale: serverLearningRate)
     }
 }
 
 /// FedAvgM: server momentum on the example-weighted mean delta Δ; v = β v + Δ, global += η v.
 ///
 /// v starts at zero, so round 1 steps by η Δ (as Flower's FedAvgM, which sets v = Δ in round 1).
-public struct FedAvgMStrategy: AggregationStrategy {
+public struct FedAvgMStrategy: MeanAggregationStrategy {
     /// Always `.fedavgm`.
     public var kind: StrategyKind { .fedavgm }
     /// Server learning rate η.
@@ -54,15 +53,12 @@ public struct FedAvgMStrategy: AggregationStrategy {
     }
 
     /// v = β v + Δ; global += η v.
-    public mutating func aggregate(global: [Float], updates: [ClientUpdate]) throws -> AggregationOutcome {
-        try StrategyKernels.validate(global: global, updates: updates, strategy: kind)
+    public mutating func step(global: [Float], mean: [Float]) throws -> [Float] {
         let d = global.count
         if velocity.isEmpty { velocity = [Float](repeating: 0, count: d) }
-        guard velocity.count == d else {
-            throw AggregationError.stateDimensionMismatch(strategy: kind, expected: velocity.count, actual: d)
+        guard velocity.count == d, mean.count == d else {
+            throw AggregationError.stateDimensionMismatch(strategy: kind, expected: velocity.count, actual: mean.count)
         }
-        let weights = try StrategyKernels.exampleWeights(updates, strategy: kind)
-        let mean = StrategyKernels.weightedDelta(updates, weights: weights, dimension: d)
         var out = global
         let beta = momentum, eta = serverLearningRate
         if d > 0 {
@@ -79,7 +75,7 @@ public struct FedAvgMStrategy: AggregationStrategy {
                 }
             }
         }
-        return AggregationOutcome(global: out, rejected: [], weights: weightMap(updates, weights))
+        return out
     }
 }
 
