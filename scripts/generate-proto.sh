@@ -10,6 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scratch="$root/.build-protoc"
 protobuf_version=1.39.0
 grpc_protobuf_version=2.4.1
+config=${PLUGIN_CONFIG:-debug}   # the plugins' speed does not matter; debug builds faster
 
 command -v protoc >/dev/null || { echo "generate-proto: protoc is missing (apt-get install protobuf-compiler)" >&2; exit 1; }
 mkdir -p "$scratch"
@@ -20,8 +21,8 @@ build_plugin() {  # repository, version, product
     git clone -q "$1" "$scratch/$name"
   fi
   git -C "$scratch/$name" -c advice.detachedHead=false checkout -q "$2"
-  swift build -c release --package-path "$scratch/$name" --product "$3" >&2
-  echo "$(swift build -c release --package-path "$scratch/$name" --show-bin-path)/$3"
+  swift build -c "$config" --package-path "$scratch/$name" --product "$3" >&2
+  echo "$(swift build -c "$config" --package-path "$scratch/$name" --show-bin-path)/$3"
 }
 
 swift_plugin=$(build_plugin https://github.com/apple/swift-protobuf "$protobuf_version" protoc-gen-swift)

@@ -99,6 +99,7 @@ final class StatusPrinter: @unchecked Sendable {
             text = String(format: "round %d: answered %@ (%d B, %.2f s); %d answers so far", round, kind, bytes, s, answered)
         case .failed(let kind, let round, let why): text = "round \(round): \(kind) failed: \(why)"
         case .notice(let code, let message): text = "coordinator: \(message) [\(code)]"
+        case .keyEvent(let event, let fields): text = "secure aggregation: \(event)\(fields["round"].map { " (round \($0))" } ?? "")"
         case .disconnected(let why, let wait): text = String(format: "disconnected (%@); retrying in %.1f s", why, wait)
         case .finished(let why): text = "finished: \(why)"
         }

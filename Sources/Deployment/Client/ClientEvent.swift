@@ -10,6 +10,8 @@ public enum ClientEvent: Sendable {
     case answered(kind: String, round: Int, bytes: Int, seconds: Double)
     case failed(kind: String, round: Int, reason: String)
     case notice(code: String, message: String)
+    /// A secure-aggregation key event of this client (fingerprints and ids only, never key material).
+    case keyEvent(name: String, fields: [String: String])
     case disconnected(reason: String, retryIn: Double)
     case finished(reason: String)
 
@@ -23,6 +25,7 @@ public enum ClientEvent: Sendable {
         case .answered(let k, let r, let b, let s): return ["event": "answered", "kind": k, "round": r, "bytes": b, "seconds": s]
         case .failed(let k, let r, let why): return ["event": "failed", "kind": k, "round": r, "reason": why]
         case .notice(let c, let m): return ["event": "notice", "code": c, "message": m]
+        case .keyEvent(let name, let fields): return ["event": "key_event", "name": name, "fields": fields]
         case .disconnected(let why, let wait): return ["event": "disconnected", "reason": why, "retry_in": wait]
         case .finished(let why): return ["event": "finished", "reason": why]
         }

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Llama
+import SecureAggregation
 
 /// A client process of a network deployment (`fedpilot join`): it dials the coordinator with
 /// its certificate, joins, builds its trainer from the Setup on its own data and model, and
@@ -237,6 +238,8 @@ public final class RemoteClient: @unchecked Sendable {
             let settings = try SetupCoding.settings(from: setup, dataPath: options.dataPath, format: format)
             let engine = model!.engine
             let endpoint = try await RequestWorker.run { try PilotBuilder.buildClient(settings, examples: data, model: engine) }
+            let onEvent = self.onEvent
+            endpoint.secureAudit = { event in onEvent(.keyEvent(name: event.name, fields: event.fields)) }
             built = (setup, RequestWorker(endpoint: endpoint, hold: options.hold))
         }
         state.markJoined()
