@@ -131,7 +131,7 @@ final class RefusalTests: XCTestCase {
                 var options = CallOptions.defaults
                 options.waitForReady = false
                 options.timeout = .seconds(10)
-                try await stub.session(requestProducer: script, options: options) { response in
+                try await stub.session(options: options, requestProducer: script) { response in
                     for try await _ in response.messages {}
                 }
             }

@@ -109,10 +109,10 @@ public final class RemoteClient: @unchecked Sendable {
                 let (outbound, send) = AsyncStream.makeStream(of: ClientMessage.self)
                 var callOptions = CallOptions.defaults
                 callOptions.waitForReady = false
-                try await stub.session(requestProducer: { writer in
+                try await stub.session(options: callOptions, requestProducer: { writer in
                     try await writer.write(self.joinMessage())
                     for await message in outbound { try await writer.write(message) }
-                }, options: callOptions) { response in
+                }) { response in
                     defer { send.finish() }
                     try await self.serve(response.messages, send: send, state: state)
                 }
