@@ -86,7 +86,12 @@ public final class RemoteClient: @unchecked Sendable {
 
     /// Reason text of a gRPC error, without the type's decoration.
     static func describe(_ error: any Error) -> String {
-        if let rpc = error as? RPCError { return "\(rpc.code): \(rpc.message)" }
+        if let rpc = error as? RPCError {
+            return "\(rpc.code): \(rpc.message)" + (rpc.cause.map { " (\(describe($0)))" } ?? "")
+        }
+        if let runtime = error as? RuntimeError {
+            return runtime.message + (runtime.cause.map { " (\(describe($0)))" } ?? "")
+        }
         return "\(error)"
     }
 
@@ -99,11 +104,19 @@ public final class RemoteClient: @unchecked Sendable {
         }
     }
 
+    /// An IP address is dialled as such (and checked against the certificate's IP name, since
+    /// TLS may not carry an IP as server name); anything else is resolved by DNS.
+    private func target() -> any ResolvableTarget {
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, options.host, &v4) == 1 { return .ipv4(address: options.host, port: options.port) }
+        if inet_pton(AF_INET6, options.host, &v6) == 1 { return .ipv6(address: options.host, port: options.port) }
+        return .dns(host: options.host, port: options.port)
+    }
+
     private func runSession() async -> SessionEnd {
         let state = SessionState()
         do {
-            let transport = try HTTP2ClientTransport.Posix(target: .dns(host: options.host, port: options.port),
-                                                           transportSecurity: security())
+            let transport = try HTTP2ClientTransport.Posix(target: target(), transportSecurity: security())
             try await withGRPCClient(transport: transport) { grpc in
                 let stub = Fedpilot_Deployment_V1_Coordinator.Client(wrapping: grpc)
                 let (outbound, send) = AsyncStream.makeStream(of: ClientMessage.self)
