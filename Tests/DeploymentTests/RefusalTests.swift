@@ -35,8 +35,8 @@ final class RefusalTests: XCTestCase {
             options.retryFor = 30
             options.hold = name == "law-firm" ? 0.4 : 0
             options.testOnlyReplayReplies = name == "support"
-            let log: @Sendable (ClientEvent) -> Void = name == "support" ? { supportEvents.add($0) } : { _ in }
-            let client = RemoteClient(options: options, onEvent: log)
+            let keep = name == "support"
+            let client = RemoteClient(options: options) { event in if keep { supportEvents.add(event) } }
             clientTasks.append(Task { await client.run() })
         }
         for _ in 0..<300 where server.transport.connected.count < honest.count { try await Task.sleep(for: .milliseconds(100)) }
