@@ -49,7 +49,8 @@ final class ProcessTests: XCTestCase {
         let round2 = events.filter { $0["type"] as? String == "client_update" && $0["round"] as? Int == 2 && $0["client"] as? String == "law-firm" }
         XCTAssertEqual(round2.last?["status"] as? String, "failed", "\(round2)")
         let finished = events.first { $0["type"] as? String == "run_finished" }
-        XCTAssertEqual(finished?["rounds"] as? Int, 3)
+        XCTAssertEqual(finished?["round"] as? Int, 3)
+        XCTAssertEqual(finished?["stopped"] as? Bool, false)
         let trail = try RunJournal(path: journal).auditTrail()
         XCTAssertEqual(Set(trail.filter { $0.applied && $0.action.hasPrefix("joined") }.map(\.actor)), Set(clients))
         XCTAssertEqual(try RunJournal(path: journal).lastRound(), 3)
