@@ -12,28 +12,41 @@ struct BenchTransport: ParsableCommand {
         discussion: "Every client needs its own data file (partitioned scenarios are not supported here).")
     @Argument(help: "A scenario file (TOML).") var scenario: String = "scenarios/tiny-deploy.toml"
     @Option(help: "Override the number of rounds.") var rounds: Int?
+    @Option(help: "Runs of each kind, alternated (a shared machine's load shifts; medians resist it).") var repeats: Int = 3
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds))
             let model = try EngineModel.load(path: loaded.modelPath)
-            let inProcess = try Self.inProcess(loaded, model: model)
-            let networked = try Self.overGRPC(loaded, model: model)
-            let mean = { (xs: [Double]) in xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
+            guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+            var local: [Double] = [], remote: [Double] = [], bytes = 0
+            for _ in 0..<repeats {
+                let a = try Self.inProcess(loaded, model: model)
+                let b = try Self.overGRPC(loaded, model: model)
+                local += a.rounds
+                remote += b.rounds
+                bytes = a.bytes
+            }
+            let median = { (xs: [Double]) -> Double in
+                let s = xs.sorted()
+                return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+            }
             let result: [String: Any] = [
-                "scenario": loaded.name, "clients": loaded.clients.count, "rounds": loaded.rounds,
-                "in_process_round_seconds": mean(inProcess.rounds), "grpc_round_seconds": mean(networked.rounds),
-                "overhead_round_seconds": mean(networked.rounds) - mean(inProcess.rounds),
-                "in_process_rounds": inProcess.rounds, "grpc_rounds": networked.rounds,
-                "in_process_total_seconds": inProcess.total, "grpc_total_seconds": networked.total,
-                "bytes_per_round": inProcess.bytes,
+                "scenario": loaded.name, "clients": loaded.clients.count, "rounds": loaded.rounds, "repeats": repeats,
+                "in_process_round_seconds_median": median(local), "grpc_round_seconds_median": median(remote),
+                "in_process_round_seconds_min": local.min() ?? 0, "grpc_round_seconds_min": remote.min() ?? 0,
+                "overhead_round_seconds_median": median(remote) - median(local),
+                "overhead_round_seconds_min": (remote.min() ?? 0) - (local.min() ?? 0),
+                "bytes_per_round": bytes, "load_average": ProcessStats.loadAverage,
             ]
             if json { try printJSON(result); return }
-            print(String(format: "%@: %d clients, %d rounds", loaded.name, loaded.clients.count, loaded.rounds))
-            print(String(format: "  in-process   %.3f s/round (%.2f s total)", mean(inProcess.rounds), inProcess.total))
-            print(String(format: "  gRPC + mTLS  %.3f s/round (%.2f s total)", mean(networked.rounds), networked.total))
-            print(String(format: "  overhead     %+.1f ms/round, %d bytes moved per round", 1000 * (mean(networked.rounds) - mean(inProcess.rounds)), inProcess.bytes))
+            print(String(format: "%@: %d clients, %d rounds x %d runs each (load average %.1f)", loaded.name, loaded.clients.count,
+                         loaded.rounds, repeats, ProcessStats.loadAverage))
+            print(String(format: "  in-process   median %.3f s/round, best %.3f", median(local), local.min() ?? 0))
+            print(String(format: "  gRPC + mTLS  median %.3f s/round, best %.3f", median(remote), remote.min() ?? 0))
+            print(String(format: "  overhead     %+.1f ms/round (median), %+.1f ms (best); %d bytes moved per round",
+                         1000 * (median(remote) - median(local)), 1000 * ((remote.min() ?? 0) - (local.min() ?? 0)), bytes))
         }
     }
 
