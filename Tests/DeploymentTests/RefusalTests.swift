@@ -39,8 +39,8 @@ final class RefusalTests: XCTestCase {
             let client = RemoteClient(options: options) { event in if keep { supportEvents.add(event) } }
             clientTasks.append(Task { await client.run() })
         }
-        for _ in 0..<300 where server.transport.connected.count < honest.count { try await Task.sleep(for: .milliseconds(100)) }
-        XCTAssertEqual(server.transport.connected, honest.sorted())
+        for _ in 0..<300 where server.transport.ready.count < honest.count { try await Task.sleep(for: .milliseconds(100)) }
+        XCTAssertEqual(server.transport.ready, honest.sorted())
 
         let events = EventCollector()
         let coordinator = try Coordinator(scenario: scenario, base: model.model, transport: server.transport,

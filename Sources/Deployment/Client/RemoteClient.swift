@@ -148,8 +148,15 @@ public final class RemoteClient: @unchecked Sendable {
         private var _joined = false
         private var _heard = Date()
         private var _heartbeat = 1.0
+        private var _configured = false
+        private var _busy = false
         var heartbeat: Double { lock.withLock { _heartbeat } }
-        func setHeartbeat(_ s: Double) { lock.withLock { _heartbeat = max(0.05, s) } }
+        /// The Setup arrived: heartbeats flow from then on, also while the trainer is built.
+        var configured: Bool { lock.withLock { _configured } }
+        /// Loading the model or data: messages wait unread, so silence proves nothing.
+        var busy: Bool { lock.withLock { _busy } }
+        func configure(heartbeat s: Double) { lock.withLock { _heartbeat = max(0.05, s); _configured = true } }
+        func setBusy(_ b: Bool) { lock.withLock { _busy = b; _heard = Date() } }
         var end: SessionEnd? { lock.withLock { _end } }
         var joined: Bool { lock.withLock { _joined } }
         var heard: Date { lock.withLock { _heard } }
@@ -187,7 +194,11 @@ public final class RemoteClient: @unchecked Sendable {
                     state.markHeard()
                     switch message.kind {
                     case .setup(let setup):
+                        let began = Date()
                         try await self.apply(setup, state: state)
+                        var ready = ClientMessage()
+                        ready.ready.seconds = Date().timeIntervalSince(began)
+                        send.yield(ready)
                     case .request(let chunk):
                         if assembling[chunk.requestID] == nil { assembling[chunk.requestID] = try ChunkAssembler(first: chunk) }
                         guard let payload = try assembling[chunk.requestID]!.add(chunk) else { continue }
@@ -212,9 +223,9 @@ public final class RemoteClient: @unchecked Sendable {
         while true {
             let seconds = state.heartbeat
             try await Task.sleep(for: .seconds(seconds))
-            guard state.joined else { continue }
+            guard state.configured else { continue }
             let silent = Date().timeIntervalSince(state.heard)
-            if silent > 3 * seconds {
+            if !state.busy, silent > 3 * seconds {
                 state.set(.lost("no message from the coordinator for \(Int(silent)) s", hadSession: true))
                 throw DeploymentError.disconnected("coordinator silent")
             }
@@ -233,7 +244,9 @@ public final class RemoteClient: @unchecked Sendable {
             throw DeploymentError.mismatch("protocol version")
         }
         sessions += 1
-        state.setHeartbeat(setup.heartbeatSeconds)
+        state.configure(heartbeat: setup.heartbeatSeconds)
+        state.setBusy(true)
+        defer { state.setBusy(false) }
         if built?.setup != setup {
             let path = options.modelPath ?? (setup.model.name == "tiny" ? "tiny" : options.defaultModelPath)
             if model?.path != path {

@@ -18,6 +18,11 @@ final class ClientSession: @unchecked Sendable {
     private var discarding: Set<UInt64> = []
     private var closedReason: String?
     private(set) var lastHeard = Date()
+    private var _ready = false
+
+    /// The client said it built its trainer (requests sent before are answered after that).
+    var isReady: Bool { lock.withLock { _ready && closedReason == nil } }
+    func markReady() { lock.withLock { _ready = true } }
 
     init(client: String, peer: String, number: Int) {
         self.client = client

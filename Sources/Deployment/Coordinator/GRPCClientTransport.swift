@@ -76,15 +76,27 @@ public final class GRPCClientTransport: ClientTransport, @unchecked Sendable {
         condition.withLock { counts }
     }
 
-    /// Blocks until `count` clients are connected or `timeout` seconds pass; returns those connected.
+    /// Blocks until `count` clients are connected and ready (their trainers built), or `timeout`
+    /// seconds pass; returns those ready.
     public func waitForClients(_ count: Int, timeout: Double) -> [String] {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
-        while sessions.values.filter(\.isOpen).count < count {
+        while sessions.values.filter(\.isReady).count < count {
             if !condition.wait(until: deadline) { break }
         }
-        return sessions.filter { $0.value.isOpen }.keys.sorted()
+        return sessions.filter { $0.value.isReady }.keys.sorted()
+    }
+
+    /// Clients whose trainers are built and that take requests.
+    public var ready: [String] {
+        condition.withLock { sessions.filter { $0.value.isReady }.keys.sorted() }
+    }
+
+    /// Marks a session ready and wakes those waiting for clients.
+    func markReady(_ session: ClientSession) {
+        session.markReady()
+        condition.withLock { condition.broadcast() }
     }
 
     /// Ends every session (when the run is over), telling each client why.

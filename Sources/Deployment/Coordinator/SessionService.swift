@@ -111,6 +111,7 @@ struct SessionService: Fedpilot_Deployment_V1_Coordinator.SimpleServiceProtocol 
         case .failure(let f):
             _ = session.receive(failure: f.requestID, reason: f.reason)
         case .heartbeat: break
+        case .ready: transport.markReady(session)
         case .join: throw DeploymentError.protocolViolation("Join sent twice in one session")
         case nil: throw DeploymentError.protocolViolation("a message with no content")
         }

@@ -121,6 +121,15 @@ public nonisolated struct Fedpilot_Deployment_V1_ClientMessage: Sendable {
     set {kind = .heartbeat(newValue)}
   }
 
+  /// The client built its trainer from the Setup and can take requests.
+  public var ready: Fedpilot_Deployment_V1_Ready {
+    get {
+      if case .ready(let v)? = kind {return v}
+      return Fedpilot_Deployment_V1_Ready()
+    }
+    set {kind = .ready(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -128,6 +137,8 @@ public nonisolated struct Fedpilot_Deployment_V1_ClientMessage: Sendable {
     case reply(Fedpilot_Deployment_V1_Chunk)
     case failure(Fedpilot_Deployment_V1_RequestFailure)
     case heartbeat(Fedpilot_Deployment_V1_Heartbeat)
+    /// The client built its trainer from the Setup and can take requests.
+    case ready(Fedpilot_Deployment_V1_Ready)
 
   }
 
@@ -526,6 +537,19 @@ public nonisolated struct Fedpilot_Deployment_V1_Heartbeat: Sendable {
   public init() {}
 }
 
+public nonisolated struct Fedpilot_Deployment_V1_Ready: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Seconds the client took to load its model and data.
+  public var seconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Fedpilot_Deployment_V1_Notice: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -550,7 +574,7 @@ nonisolated extension Fedpilot_Deployment_V1_RequestKind: SwiftProtobuf._ProtoNa
 
 nonisolated extension Fedpilot_Deployment_V1_ClientMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}join\0\u{1}reply\0\u{1}failure\0\u{1}heartbeat\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}join\0\u{1}reply\0\u{1}failure\0\u{1}heartbeat\0\u{1}ready\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -610,6 +634,19 @@ nonisolated extension Fedpilot_Deployment_V1_ClientMessage: SwiftProtobuf.Messag
           self.kind = .heartbeat(v)
         }
       }()
+      case 5: try {
+        var v: Fedpilot_Deployment_V1_Ready?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .ready(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .ready(v)
+        }
+      }()
       default: break
       }
     }
@@ -636,6 +673,10 @@ nonisolated extension Fedpilot_Deployment_V1_ClientMessage: SwiftProtobuf.Messag
     case .heartbeat?: try {
       guard case .heartbeat(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .ready?: try {
+      guard case .ready(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     }()
     case nil: break
     }
@@ -1425,6 +1466,36 @@ nonisolated extension Fedpilot_Deployment_V1_Heartbeat: SwiftProtobuf.Message, S
   public static func ==(lhs: Fedpilot_Deployment_V1_Heartbeat, rhs: Fedpilot_Deployment_V1_Heartbeat) -> Bool {
     if lhs.sentAt != rhs.sentAt {return false}
     if lhs.sequence != rhs.sequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedpilot_Deployment_V1_Ready: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Ready"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedpilot_Deployment_V1_Ready, rhs: Fedpilot_Deployment_V1_Ready) -> Bool {
+    if lhs.seconds != rhs.seconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
