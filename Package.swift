@@ -5,9 +5,10 @@ import PackageDescription
 //   CBLAS, CKernels -> TensorMath -> Llama -> Federation -> Journal -> Report -> fedpilot; Privacy, SecureAggregation -> Federation
 //   CNcurses -> Dashboard -> fedpilot; the Dashboard reads Federation's events, and no engine
 //   target may import the Dashboard or ncurses.
+//   Federation, Journal -> Deployment (gRPC + mutual TLS) -> fedpilot; no engine target imports gRPC.
 let package = Package(
     name: "FedPilot",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // gRPC Swift 2 needs macOS 15
     products: [
         .executable(name: "fedpilot", targets: ["fedpilot"]),
         .library(name: "TensorMath", targets: ["TensorMath"]),
@@ -18,6 +19,14 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(
@@ -67,6 +76,22 @@ let package = Package(
             name: "Report",
             dependencies: ["Journal", "Federation"]
         ),
+        // A network deployment: the coordinator and its clients over gRPC with mutual TLS.
+        .target(
+            name: "Deployment",
+            dependencies: [
+                "Federation", "Journal", "Llama", "SecureAggregation",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Dashboard",
             dependencies: ["Federation", "CNcurses"],
@@ -75,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard", "Report",
+                "Llama", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard", "Report", "Deployment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,6 +109,15 @@ let package = Package(
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Journal", "Federation", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: [
+                "Deployment", "Federation", "Journal", "Llama",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what FedPilot needs on a Debian machine, skipping what is already there:
 # the system libraries (OpenBLAS, ncursesw), build tools, Python for the model fetch,
-# and tmux for the dashboard's terminal tests. Then fetches the default model.
+# tmux for the dashboard's terminal tests, and protoc (protobuf-compiler) for
+# scripts/generate-proto.sh. Then fetches the default model.
 # Run as root (or with sudo available). Idempotent.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-packages=(libopenblas-dev libncurses-dev pkg-config python3 python3-pip tmux ca-certificates)
+packages=(libopenblas-dev libncurses-dev pkg-config python3 python3-pip tmux ca-certificates protobuf-compiler)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,4 +6,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/setup.sh"
 cd "$root"
 export FEDPILOT_REQUIRE_MODEL=1
+# The end-to-end tests (dashboard in tmux, serve/join processes) run the debug binary, which
+# `swift test` alone does not link.
+swift build --product fedpilot
 swift test "$@"

@@ -49,7 +49,7 @@ private final class RunOutcome: @unchecked Sendable {
 ///   the run early, 4 at least one round failed.
 public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: EventFeed,
                          dataStats: [String: DataStats] = [:], startPaused: Bool = false,
-                         stderrLog: String? = nil) throws -> Int32 {
+                         stderrLog: String? = nil, beforeRun: (@Sendable () -> Void)? = nil) throws -> Int32 {
     var state = DashboardState(scenario: scenario, dataStats: dataStats)
     let terminal = try Terminal()
     defer { terminal.close() }
@@ -64,6 +64,7 @@ public func runDashboard(scenario: Scenario, coordinator: Coordinator, feed: Eve
     let outcome = RunOutcome()
     let began = Date()
     Thread.detachNewThread {
+        beforeRun?()   // for example, waiting for a deployment's clients to join
         let result = coordinator.run()
         outcome.set(result)
     }

@@ -195,6 +195,20 @@ public final class RunJournal: @unchecked Sendable {
         }
     }
 
+    /// Records a transport or security event at once, outside any round's batch: a client
+    /// joining (`applied` true) or a refused connection or message (`applied` false).
+    /// `actor` names who acted: "transport", or the client's certificate name.
+    public func recordSecurity(round: Int, actor: String, action: String, applied: Bool) {
+        do {
+            try db.write { db in
+                try db.execute(sql: "INSERT INTO audit (at, round, actor, action, applied) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [Date(), round, actor, action, applied])
+            }
+        } catch {
+            FileHandle.standardError.write(Data("fedpilot: journal \(path): \(error)\n".utf8))
+        }
+    }
+
     // MARK: Reading
 
     /// The last round that completed or failed (0 when none).
@@ -250,7 +264,7 @@ public final class RunJournal: @unchecked Sendable {
         }
     }
 
-    /// The whole audit trail: operator actions and key-management events, with their actor.
+    /// The whole audit trail: operator actions, key-management and transport/security events, with their actor.
     public func auditTrail() throws -> [(round: Int, actor: String, action: String, applied: Bool)] {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT round, actor, action, applied FROM audit ORDER BY id")

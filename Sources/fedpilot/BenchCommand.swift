@@ -8,7 +8,7 @@ import TensorMath
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed; prints figures, never asserts.",
-        subcommands: [BenchTrain.self, BenchForward.self, BenchRender.self])
+        subcommands: [BenchTrain.self, BenchForward.self, BenchRender.self, BenchTransport.self])
 }
 
 struct BenchForward: ParsableCommand {
@@ -54,6 +54,12 @@ struct BenchForward: ParsableCommand {
 
 /// Process-level measurements read from /proc.
 enum ProcessStats {
+    /// The 1-minute load average; 0 where /proc is unavailable.
+    static var loadAverage: Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+        return Double(text.split(separator: " ").first ?? "") ?? 0
+    }
+
     /// Peak resident set size (VmHWM), in bytes; 0 where /proc is unavailable.
     static var peakResidentBytes: Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

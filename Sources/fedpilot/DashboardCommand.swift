@@ -8,24 +8,6 @@ import Foundation
 import Journal
 import Llama
 
-/// Runs a pilot under the operator dashboard: what `fedpilot run` does without --headless.
-/// Events go to the journal (when there is one) and to the dashboard; the coordinator runs
-/// on its own thread. Returns `fedpilot run`'s exit code (0 done, 3 stopped early, 4 a round failed).
-func runPilotWithDashboard(_ scenario: Scenario, model: EngineModel, resume: ResumePoint,
-                           journal: RunJournal?, startPaused: Bool) throws -> Int32 {
-    let feed = EventFeed()
-    let sink: EventSink = { event in
-        journal?.record(event)
-        feed.push(event)
-    }
-    let pilot = try PilotBuilder.build(scenario, start: resume.adapter, startRound: resume.startRound, model: model, sink: sink)
-    try restore(resume, into: pilot.coordinator, journal: journal)
-    journal?.attach(to: pilot.coordinator)
-    let stats = pilot.transport.clients.mapValues { DataStats(train: $0.data.train.count, validation: $0.data.validation.count) }
-    return try runDashboard(scenario: scenario, coordinator: pilot.coordinator, feed: feed, dataStats: stats,
-                            startPaused: startPaused, stderrLog: StderrCapture.defaultPath(journal: journal?.path))
-}
-
 /// `fedpilot replay FILE`: a recorded run (a journal, or headless JSON lines) in the dashboard.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

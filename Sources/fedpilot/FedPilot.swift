@@ -7,7 +7,8 @@ struct FedPilot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedpilot",
         abstract: "Federated LoRA fine-tuning of a real LLM, steered from the terminal.",
-        subcommands: [RunCommand.self, ReplayCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, ModelCommand.self, PrivacyCommand.self, SecAggCommand.self, BenchCommand.self, DemoCommand.self],
+        subcommands: [RunCommand.self, ReplayCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, ModelCommand.self, PrivacyCommand.self, SecAggCommand.self, BenchCommand.self, DemoCommand.self,
+                      ServeCommand.self, JoinCommand.self, CertsCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import Federation
 import Foundation
 import Journal
@@ -27,37 +28,14 @@ struct RunCommand: ParsableCommand {
         let exitCode: Int32 = try reportingErrors {
             let overrides = ScenarioOverrides(rounds: rounds, seed: seed)
             let loaded = try ScenarioLoader.load(path: scenario, overrides: overrides)
-            let output = EventPrinter(json: headless)
-            var recorder: RunJournal? = nil
-            var point = ResumePoint()
             let model = try EngineModel.load(path: loaded.modelPath)
-            if let path = resume ?? journal {
-                let j = try RunJournal(path: path)
-                let last = try j.lastRound()
-                if resume == nil, last > 0 {
-                    throw ValidationError("\(path) already holds \(last) rounds; use --resume \(path) to continue it")
-                }
-                if resume != nil {
-                    point = try j.resumePoint(model: model.model.config, lora: loaded.lora)
-                    if let warning = point.warning { FileHandle.standardError.write(Data("fedpilot: warning: \(warning)\n".utf8)) }
-                }
-                try j.begin(scenario: loaded, text: (try? String(contentsOfFile: scenario, encoding: .utf8)) ?? "")
-                recorder = j
+            let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
+            let output = PilotOutput(headless: headless, plain: plain, paused: paused)
+            return try drivePilot(loaded, journal: opened, output: output) { sink in
+                let pilot = try PilotBuilder.build(loaded, start: opened.start, startRound: opened.startRound, model: model, sink: sink)
+                let stats = pilot.transport.clients.mapValues { DataStats(train: $0.data.train.count, validation: $0.data.validation.count) }
+                return (pilot.coordinator, stats)
             }
-            let journal = recorder
-            if !headless && !plain && isatty(1) == 1 {
-                return try runPilotWithDashboard(loaded, model: model, resume: point, journal: journal, startPaused: paused)
-            }
-            let sink: EventSink = { event in
-                journal?.record(event)
-                output.print(event)
-            }
-            let pilot = try PilotBuilder.build(loaded, start: point.adapter, startRound: point.startRound, model: model, sink: sink)
-            try restore(point, into: pilot.coordinator, journal: journal)
-            journal?.attach(to: pilot.coordinator)
-            let result = pilot.coordinator.run()
-            if result.stopped { return 3 }
-            return output.failedRounds > 0 ? 4 : 0
         }
         if exitCode != 0 { throw ExitCode(exitCode) }
     }

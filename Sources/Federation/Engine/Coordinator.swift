@@ -17,7 +17,9 @@ public final class Coordinator: @unchecked Sendable {
     let base: LlamaModel
     let transport: any ClientTransport
     let clientSpecs: [ClientSpec]
-    let trainCounts: [String: Int]
+    /// Training examples per client, which weight the mean evaluation loss. A network
+    /// deployment learns them as clients join, so it may set them before `run()`.
+    public var trainCounts: [String: Int]
     let sink: EventSink
     var strategy: any AggregationStrategy
     /// The global adapter after the last completed round.

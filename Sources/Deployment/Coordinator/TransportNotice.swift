@@ -1,0 +1,22 @@
+import Foundation
+
+/// What the coordinator's transport reports to the operator and to the journal's audit trail.
+public enum TransportNotice: Sendable, Equatable {
+    /// A client authenticated and joined (again, when `session` > 1).
+    case joined(client: String, peer: String, session: Int)
+    /// A client's session ended.
+    case left(client: String, reason: String)
+    /// A connection or message was refused for a security or protocol reason: a missing or
+    /// foreign certificate, a name outside the scenario, a replayed or late submission, a
+    /// protocol violation. `identity` is the certificate's name when there was one.
+    case rejected(peer: String, identity: String?, reason: String)
+
+    /// One line for logs.
+    public var description: String {
+        switch self {
+        case .joined(let c, let peer, let n): return "\(c) joined from \(peer)\(n > 1 ? " (session \(n))" : "")"
+        case .left(let c, let reason): return "\(c) left: \(reason)"
+        case .rejected(let peer, let identity, let reason): return "rejected \(identity.map { "'\($0)' " } ?? "")from \(peer): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import NIOCore
+import NIOSSL
+import X509
+
+/// Checks a client's certificate chain against the deployment's CA during the TLS handshake
+/// (swift-certificates' RFC 5280 verifier), and reports each refusal so it reaches the
+/// journal's audit trail. A verified chain is handed to the gRPC transport, which exposes its
+/// leaf to the service as the peer certificate.
+struct PeerVerifier: Sendable {
+    let authority: Certificate
+    let notify: @Sendable (TransportNotice) -> Void
+
+    func verify(_ presented: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>) {
+        let authority = self.authority, notify = self.notify
+        Task {
+            let chain: [Certificate]
+            do { chain = try presented.map { try Certificate(derEncoded: $0.toDERBytes()) } } catch {
+                notify(.rejected(peer: "TLS handshake", identity: nil, reason: "unreadable client certificate: \(error)"))
+                promise.succeed(.failed)
+                return
+            }
+            guard let leaf = chain.first else {
+                notify(.rejected(peer: "TLS handshake", identity: nil, reason: "no client certificate"))
+                promise.succeed(.failed)
+                return
+            }
+            var verifier = Verifier(rootCertificates: CertificateStore([authority])) {
+                RFC5280Policy(validationTime: Date())
+            }
+            let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst()))
+            switch result {
+            case .validCertificate(let validated):
+                do {
+                    let nio = try validated.map { try NIOSSLCertificate(bytes: Array($0.serializeAsPEM().derBytes), format: .der) }
+                    promise.succeed(.certificateVerified(VerificationMetadata(NIOSSL.ValidatedCertificateChain(nio))))
+                } catch {
+                    promise.succeed(.failed)
+                }
+            case .couldNotValidate(let failures):
+                let why = failures.first.map { "\($0.policyFailureReason)" }
+                    ?? "it was not issued by this deployment's CA (issuer: \(leaf.issuer))"
+                notify(.rejected(peer: "TLS handshake", identity: leaf.commonName, reason: "certificate refused: \(why)"))
+                promise.succeed(.failed)
+            }
+        }
+    }
+}
+
+/// Reports TLS handshakes that fail for another reason than a refused certificate (which
+/// `PeerVerifier` reports): above all, a client that presents no certificate.
+final class HandshakeAuditHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    let notify: @Sendable (TransportNotice) -> Void
+    private var reported = false
+
+    init(notify: @escaping @Sendable (TransportNotice) -> Void) { self.notify = notify }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !reported, let tls = error as? NIOSSLError, case .handshakeFailed(let inner) = tls {
+            reported = true
+            let text = "\(inner)"
+            if !text.contains("CERTIFICATE_VERIFY_FAILED") {
+                let peer = context.channel.remoteAddress.map { "\($0)" } ?? "unknown address"
+                let reason = text.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE") || text.contains("CERTIFICATE_REQUIRED")
+                    ? "no client certificate" : "TLS handshake failed: \(text)"
+                notify(.rejected(peer: peer, identity: nil, reason: reason))
+            }
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    /// Installs the handler right after the TLS handler of an accepted connection.
+    static func install(on channel: any Channel, notify: @escaping @Sendable (TransportNotice) -> Void) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            let tls = try sync.handler(type: NIOSSLServerHandler.self)
+            try sync.addHandler(HandshakeAuditHandler(notify: notify), position: .after(tls))
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Dashboard
+import Deployment
+import Federation
+import Foundation
+import Journal
+import Llama
+
+/// `fedpilot serve SCENARIO`: the coordinator of a real deployment, over gRPC with mutual TLS.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Coordinate a pilot whose clients join over the network (gRPC, mutual TLS).",
+        discussion: """
+        Clients run `fedpilot join` and authenticate with certificates from `fedpilot certs`; only the \
+        scenario's client ids are admitted. The run starts once every client joined (or --wait-for of \
+        them), or after --join-timeout seconds if the scenario's minimum is there. A client that \
+        disconnects or misses a deadline drops out of that round; it may rejoin later. Exit codes as \
+        for `fedpilot run`.
+        """)
+    @Argument(help: "A scenario file (TOML).") var scenario: String
+    @Option(help: "Address to listen on, HOST:PORT.") var listen: String = "0.0.0.0:7070"
+    @Option(help: "Directory with ca.pem, server.pem and server-key.pem.") var tlsDir: String
+    @Flag(help: "Print events as JSON lines instead of opening the dashboard.") var headless = false
+    @Flag(help: "Print a readable progress log instead of opening the dashboard.") var plain = false
+    @Option(help: "Override the number of rounds.") var rounds: Int?
+    @Option(help: "Override the scenario's seed.") var seed: UInt64?
+    @Option(help: "Record the run in this SQLite journal.") var journal: String?
+    @Option(help: "Resume a killed run from its journal, after its last completed round.") var resume: String?
+    @Option(help: "Start once this many clients joined (default: all of the scenario's).") var waitFor: Int?
+    @Option(help: "Seconds to wait for clients before starting with those there.") var joinTimeout: Double = 300
+    @Option(help: "Seconds between heartbeats; a peer silent for three is gone.") var heartbeat: Double = 5
+    @Option(help: "Seconds a client may take for a round's local training.") var taskTimeout: Double = 600
+    @Option(help: "Seconds a client may take to evaluate.") var evalTimeout: Double = 300
+    @Option(help: "Seconds a client may take for one secure-aggregation phase.") var secaggTimeout: Double = 60
+    @Flag(help: "Open the dashboard paused.") var paused = false
+
+    func run() throws {
+        let exitCode: Int32 = try reportingErrors {
+            let address = try parseHostPort(listen, option: "--listen")
+            guard heartbeat > 0, taskTimeout > 0, evalTimeout > 0, secaggTimeout > 0, joinTimeout >= 0 else {
+                throw ValidationError("--heartbeat and the timeouts must be positive")
+            }
+            let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds, seed: seed))
+            let model = try EngineModel.load(path: loaded.modelPath)
+            let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
+            let output = PilotOutput(headless: headless, plain: plain, paused: paused)
+            let wanted = min(waitFor ?? loaded.clients.count, loaded.clients.count)
+            let minimum = max(1, loaded.selection.minimumClients)
+            let deadlines = GRPCClientTransport.Deadlines(roundTask: taskTimeout, evaluation: evalTimeout, secureAggregation: secaggTimeout)
+            let round = RoundTracker(opened.startRound)
+            let journal = opened.journal
+            let holder = ServerHolder()
+            let code = try drivePilot(loaded, journal: opened, output: output, makeCoordinator: { sink in
+                let log = !output.usesDashboard
+                let built = try CoordinatorServer.forScenario(
+                    loaded, modelPath: loaded.modelPath, modelConfig: model.model.config, host: address.host, port: address.port,
+                    tls: TLSDirectory(path: tlsDir), deadlines: deadlines, heartbeat: heartbeat, completedRounds: opened.startRound
+                ) { notice in
+                    Self.report(notice, round: round.value, sink: sink, journal: journal, log: log)
+                }
+                let port = try blocking { try await built.start() }
+                if log { FileHandle.standardError.write(Data("fedpilot serve: listening on \(address.host):\(port) with mutual TLS; waiting for \(wanted) of \(loaded.clients.count) clients\n".utf8)) }
+                holder.server = built
+                let tracked: EventSink = { event in
+                    if case .roundStarted(let r, _) = event { round.value = r }
+                    sink(event)
+                }
+                let coordinator = try Coordinator(scenario: loaded, base: model.model, transport: built.transport, trainCounts: [:],
+                                                  start: opened.start, startRound: opened.startRound, sink: tracked)
+                return (coordinator, [:])
+            }, beforeRun: { [joinTimeout] coordinator in
+                guard let transport = holder.server?.transport else { return }
+                let joined = transport.waitForClients(wanted, timeout: joinTimeout)
+                coordinator.trainCounts = transport.trainCounts
+                if joined.count < minimum {
+                    FileHandle.standardError.write(Data("fedpilot serve: only \(joined.count) of \(loaded.clients.count) clients joined within \(Int(joinTimeout)) s; the scenario needs \(minimum)\n".utf8))
+                    coordinator.commands.send(.stop)
+                }
+            })
+            if let server = holder.server { try? blocking { await server.stop() } }
+            return code
+        }
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// Shows a transport notice to the operator and records it in the journal's audit trail.
+    static func report(_ notice: TransportNotice, round: Int, sink: EventSink, journal: RunJournal?, log: Bool) {
+        if log { FileHandle.standardError.write(Data("fedpilot serve: \(notice.description)\n".utf8)) }
+        switch notice {
+        case .joined(let client, let peer, let session):
+            journal?.recordSecurity(round: round, actor: client, action: "joined from \(peer) (session \(session))", applied: true)
+            sink(.alert(.make(round: round, client: client, severity: .info, reason: notice.description)))
+        case .left(let client, _):
+            sink(.alert(.make(round: round, client: client, severity: .warning, reason: notice.description)))
+        case .rejected(let peer, let identity, let reason):
+            journal?.recordSecurity(round: round, actor: identity ?? "unauthenticated", action: "refused from \(peer): \(reason)", applied: false)
+            sink(.alert(.make(round: round, client: nil, severity: .warning, reason: notice.description)))
+        }
+    }
+}
+
+/// The round in progress, for notices raised on the transport's threads.
+final class RoundTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var round: Int
+    init(_ r: Int) { round = r }
+    var value: Int {
+        get { lock.withLock { round } }
+        set { lock.withLock { round = newValue } }
+    }
+}
+
+/// The server, once built inside the driver, for the hooks that run later.
+final class ServerHolder: @unchecked Sendable {
+    var server: CoordinatorServer?
+}
