@@ -168,7 +168,7 @@ final class ReportTests: XCTestCase {
         }
 
         let empty = dir.appendingPathComponent("zero.sqlite").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         XCTAssertThrowsError(try RunRecord.load(path: empty)) { XCTAssertTrue("\($0)".hasPrefix("\(empty): is empty"), "\($0)") }
 
         // Another program's SQLite database is reported, and left as it was.
@@ -183,7 +183,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: other)), before, "opened read-only")
 
         let out = dir.appendingPathComponent("file-not-dir").path
-        FileManager.default.createFile(atPath: out, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: out, contents: Data("x".utf8))
         XCTAssertThrowsError(try ReportWriter.write(RunRecord(source: "x"), to: out)) {
             XCTAssertTrue("\($0)".hasPrefix("\(out): exists and is not a directory"), "\($0)")
         }
