@@ -109,7 +109,7 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(s.training.learningRate, 2e-3)
         XCTAssertEqual(s.training.warmupSteps, 0)
         XCTAssertEqual(s.strategy.kind, .fedavg)
-        XCTAssertEqual(s.evaluation.maxExamplesPerClient, 8)
+        XCTAssertEqual(s.evaluation.maxExamplesPerClient, 4)
         XCTAssertEqual(s.clients.map(\.id), ["hospital-a", "hospital-b", "bank", "support"])
         XCTAssertEqual(s.clients.map(\.domain), ["clinical", "clinical", "aml", "support"])
         XCTAssertEqual(s.clients[2].data, .file(path: "data/aml-alerts.jsonl", format: .jsonlText))
