@@ -196,18 +196,17 @@ public final class Coordinator: @unchecked Sendable {
         let previous = global
         let outcome: AggregationOutcome
         if privacy.secureAggregation {
+            guard var linear = strategy as? any MeanAggregationStrategy else {
+                return fail(round, "strategy \(strategy.kind.rawValue) needs individual updates; secure aggregation gives only their sum")
+            }
             do {
+                // Marks every participant whose masked input is not in the sum as dropped.
                 let secure = try secureAggregate(round: round, participants: updates, metrics: &metrics, rng: &rng)
-                guard var linear = strategy as? any MeanAggregationStrategy else {
-                    return fail(round, "strategy \(strategy.kind.rawValue) needs individual updates; secure aggregation gives only their sum")
-                }
                 let stepped = try linear.step(global: global.values, mean: secure.mean)
                 strategy = linear
                 if let b = secure.clippedFraction { adaptClip(noisedFraction: b) }
-                for u in updates where !secure.included.contains(u.client) { metrics[u.client]?.status = .dropped }
                 outcome = AggregationOutcome(global: stepped, rejected: [],
                                              weights: Dictionary(uniqueKeysWithValues: secure.included.map { ($0, 1 / Double(secure.included.count)) }))
-                updates = updates.filter { secure.included.contains($0.client) }
                 account(round: round, selected: selected.count,
                         noiseScale: (Double(secure.included.count) / Double(secure.summary.clients.count)).squareRoot())
             } catch {
