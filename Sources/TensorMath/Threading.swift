@@ -1,12 +1,16 @@
 import CBLAS
+import Foundation
 
 /// Thread policy for numeric work.
 ///
-/// FedPilot lets OpenBLAS own the cores: large products run on all BLAS
-/// threads, and the small elementwise kernels run on the calling thread.
-/// Parallelism across clients (Swift concurrency) is used only when BLAS is
-/// set to one thread, so the two never oversubscribe the machine.
+/// Large products run on all BLAS threads (the packed GEMM follows the same
+/// count), and the small elementwise kernels run on the calling thread. When
+/// several in-process clients train at once, each lane gets `blas / lanes`
+/// threads, so the two kinds of parallelism never oversubscribe the machine.
 public enum ComputeThreads {
+    /// Cores this process may use.
+    public static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
     /// Current number of OpenBLAS threads.
     public static var blas: Int { Int(openblas_get_num_threads()) }
 

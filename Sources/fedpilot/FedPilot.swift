@@ -8,7 +8,7 @@ struct FedPilot: AsyncParsableCommand {
         commandName: "fedpilot",
         abstract: "Federated LoRA fine-tuning of a real LLM, steered from the terminal.",
         subcommands: [RunCommand.self, ReplayCommand.self, CompareCommand.self, ReportCommand.self, ExportCommand.self, ModelCommand.self, PrivacyCommand.self, SecAggCommand.self, BenchCommand.self, DemoCommand.self,
-                      ServeCommand.self, JoinCommand.self, CertsCommand.self],
+                      ServeCommand.self, JoinCommand.self, CertsCommand.self, DataCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 

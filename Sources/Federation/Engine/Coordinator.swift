@@ -168,22 +168,30 @@ public final class Coordinator: @unchecked Sendable {
         var updates: [ClientUpdate] = []
         var deltas: [String: [Float]] = [:]
         sink(.phase(round: round, .training))
-        for client in selected {
-            applyCommands(commands.drain())   // step boundary: between clients
-            var m = ClientRoundMetrics(client: client, round: round, status: .training)
-            if excluded.contains(client) || stopRequested {
-                m.status = .excluded
-                metrics[client] = m
+        let specs = selected.map { id in clientSpecs.first { $0.id == id }! }
+        let lanes = min(transport.parallelClients, specs.count)
+        let replies = transport.withParallelCalls(lanes: lanes) {
+            ClientLanes(lanes: lanes).run(specs.count, prepare: { i -> (client: String, task: Data)? in
+                applyCommands(commands.drain())   // step boundary: before each client starts
+                var m = ClientRoundMetrics(client: specs[i].id, round: round, status: .training)
+                if excluded.contains(specs[i].id) || stopRequested { m.status = .excluded }
+                metrics[specs[i].id] = m
                 sink(.clientUpdate(m))
-                continue
-            }
-            sink(.clientUpdate(m))
-            let spec = clientSpecs.first { $0.id == client }!
-            if let update = train(client: spec, round: round, metrics: &m, rng: &rng) {
+                guard m.status == .training else { return nil }
+                let task = self.task(for: specs[i], round: round)
+                metrics[specs[i].id]?.bytesDown = task.count
+                return (specs[i].id, task)
+            }, work: { [transport] job in
+                Result { try transport.exchange(client: job.client, task: job.task) }
+            })
+        }
+        for (spec, reply) in zip(specs, replies) {
+            guard let reply, var m = metrics[spec.id] else { continue }
+            if let update = receive(reply, from: spec, round: round, metrics: &m, rng: &rng) {
                 updates.append(update)
-                if !update.delta.isEmpty { deltas[client] = update.delta }
+                if !update.delta.isEmpty { deltas[spec.id] = update.delta }
             }
-            metrics[client] = m
+            metrics[spec.id] = m
             if m.status != .uploading { sink(.clientUpdate(m)) }
         }
         guard updates.count >= scenario.selection.minimumClients, !updates.isEmpty else {
@@ -300,19 +308,25 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    /// One client's local round through the transport, with simulated network time.
-    func train(client spec: ClientSpec, round: Int, metrics m: inout ClientRoundMetrics, rng: inout SeededRandom) -> ClientUpdate? {
+    /// The encoded task of one client's local round: the global adapter and the strategy's instructions.
+    func task(for spec: ClientSpec, round: Int) -> Data {
         let instructions = strategy.instructions(for: spec.id, dimension: global.values.count)
         let task = RoundTask(round: round, global: global.values, localSteps: spec.localSteps ?? defaultSteps,
                              proximalMu: instructions.proximalMu, gradientCorrection: instructions.gradientCorrection,
                              serverControl: instructions.serverControl, secureAggregation: privacy.secureAggregation)
-        let encodedTask = task.encoded(tensorSizes: tensorSizes, as: scenario.payload)
-        m.bytesDown = encodedTask.count
+        return task.encoded(tensorSizes: tensorSizes, as: scenario.payload)
+    }
+
+    /// Takes one client's reply to its round task (`m.bytesDown` is the task's size) and
+    /// adds the simulated network: the update, or nil when the client failed, its upload
+    /// was lost, or it missed the deadline.
+    func receive(_ answer: Result<Data, any Error>, from spec: ClientSpec, round: Int,
+                 metrics m: inout ClientRoundMetrics, rng: inout SeededRandom) -> ClientUpdate? {
         let link = spec.link
-        let down = NetworkModel.transferSeconds(bytes: encodedTask.count, mbps: link.downMbps, latencyMs: link.latencyMs)
+        let down = NetworkModel.transferSeconds(bytes: m.bytesDown, mbps: link.downMbps, latencyMs: link.latencyMs)
         let reply: RoundReply
         do {
-            reply = try RoundReply(decoding: transport.exchange(client: spec.id, task: encodedTask))
+            reply = try RoundReply(decoding: answer.get())
             let expected = privacy.secureAggregation ? 0 : global.values.count
             guard reply.client == spec.id, reply.round == round, reply.delta.count == expected else {
                 throw PayloadError(offset: 0, reason: "reply is for client \(reply.client), round \(reply.round), \(reply.delta.count) values")
@@ -361,8 +375,14 @@ public final class Coordinator: @unchecked Sendable {
         var perClient: [String: Double] = [:]
         var weighted = 0.0, weight = 0.0
         var domains: [String: (Double, Int)] = [:]
-        for spec in clientSpecs {
-            guard let loss = try? transport.evaluate(client: spec.id, request: request) else { continue }
+        let lanes = min(transport.parallelClients, clientSpecs.count)
+        let losses = transport.withParallelCalls(lanes: lanes) {
+            ClientLanes(lanes: lanes).run(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
+                try? transport.evaluate(client: client, request: request)
+            })
+        }
+        for (spec, answer) in zip(clientSpecs, losses) {
+            guard let loss = answer ?? nil else { continue }
             perClient[spec.id] = loss
             let w = Double(max(1, trainCounts[spec.id] ?? 1))
             weighted += loss * w

@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import TensorMath
 
 /// How the coordinator reaches clients. Payloads are encoded bytes both ways, so
 /// the in-process simulation and a network deployment move exactly the same data.
@@ -12,6 +13,17 @@ public protocol ClientTransport: Sendable {
     /// Relays one encoded secure-aggregation message (`SecureAggregationRequest`) to
     /// `client` and returns its encoded answer.
     func secureAggregation(client: String, message: Data) throws -> Data
+    /// The most `exchange` or `evaluate` calls the coordinator may have in flight at once
+    /// (each for a different client). 1 means one client at a time.
+    var parallelClients: Int { get }
+    /// Runs `body`, during which up to `lanes` calls are in flight: in-process clients share
+    /// this machine's cores, so each lane gets its share of the numeric threads.
+    func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T
+}
+
+extension ClientTransport {
+    public var parallelClients: Int { 1 }
+    public func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T { try body() }
 }
 
 /// The client side of every exchange: what runs next to a client's data, in this process
@@ -27,11 +39,28 @@ public protocol ClientEndpoint: AnyObject, Sendable {
 }
 
 /// Clients living in this process (the embedded default and the test harness).
+///
+/// Clients can train at the same time, one per lane: with a lane per core and one numeric
+/// thread per lane, small batches keep every core busy without the hand-over between
+/// threads that splitting each product across cores costs.
 public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     public let clients: [String: SimulatedClient]
+    public let parallelClients: Int
 
-    public init(clients: [SimulatedClient]) {
+    /// - Parameter parallelClients: clients that may train or evaluate at once (at least 1);
+    ///   nil: one per core.
+    public init(clients: [SimulatedClient], parallelClients: Int? = nil) {
         self.clients = Dictionary(uniqueKeysWithValues: clients.map { ($0.spec.id, $0) })
+        self.parallelClients = max(1, parallelClients ?? ComputeThreads.cores)
+    }
+
+    /// With several lanes, each gets `cores / lanes` numeric threads (at least one) until `body` returns.
+    public func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T {
+        guard lanes > 1 else { return try body() }
+        let threads = ComputeThreads.blas
+        ComputeThreads.setBLAS(max(1, threads / lanes))
+        defer { ComputeThreads.setBLAS(threads) }
+        return try body()
     }
 
     private let lock = NSLock()
@@ -50,12 +79,13 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     /// is decoded once and each client scores its own validation batch with the adapter.
     public func evaluate(client: String, request: Data) throws -> Double? {
         let c = try self.client(client)
-        lock.lock()
-        defer { lock.unlock() }
-        if decoded?.request != request {
-            decoded = (request, try c.globalAdapter(EvaluationRequest(decoding: request).global))
+        let adapter = try lock.withLock {
+            if let d = decoded, d.request == request { return d.adapter }
+            let adapter = try c.globalAdapter(EvaluationRequest(decoding: request).global)
+            decoded = (request, adapter)
+            return adapter
         }
-        return try c.evaluate(adapter: decoded!.adapter)
+        return try c.evaluate(adapter: adapter)
     }
 
     public func secureAggregation(client: String, message: Data) throws -> Data {

@@ -241,6 +241,7 @@ final class WorkspacePool: @unchecked Sendable {
 
     private let lock = NSLock()
     private var idle: [Block] = []
+    private let kept = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     func checkOut(floats: Int) -> Block {
         lock.lock()
@@ -250,9 +251,11 @@ final class WorkspacePool: @unchecked Sendable {
         return Block(capacity: floats)
     }
 
+    /// Keeps at most `kept` blocks: the steady state of one training loop per lane.
     func checkIn(_ block: Block) {
         lock.lock()
-        idle = [block]   // keep one block: the steady state of a training loop
+        idle.append(block)
+        if idle.count > kept { idle.removeFirst(idle.count - kept) }
         lock.unlock()
     }
 }
