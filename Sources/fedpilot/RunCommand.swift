@@ -23,6 +23,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Resume a killed run from its journal, after its last completed round.") var resume: String?
     @Flag(help: "Print a readable progress log instead of opening the dashboard (the default when output is not a terminal).") var plain = false
     @Flag(help: "Open the dashboard paused (space resumes, s steps one round).") var paused = false
+    @Option(help: "Clients that train or evaluate at once, each on its share of the cores (default: one per core). Results do not depend on it.")
+    var parallelClients: Int?
+
+    func validate() throws {
+        if let n = parallelClients, n < 1 { throw ValidationError("--parallel-clients must be at least 1, got \(n)") }
+    }
 
     func run() throws {
         let exitCode: Int32 = try reportingErrors {
@@ -32,7 +38,8 @@ struct RunCommand: ParsableCommand {
             let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
             let output = PilotOutput(headless: headless, plain: plain, paused: paused)
             return try drivePilot(loaded, journal: opened, output: output) { sink in
-                let pilot = try PilotBuilder.build(loaded, start: opened.start, startRound: opened.startRound, model: model, sink: sink)
+                let pilot = try PilotBuilder.build(loaded, start: opened.start, startRound: opened.startRound, model: model,
+                                                   parallelClients: parallelClients, sink: sink)
                 let stats = pilot.transport.clients.mapValues { DataStats(train: $0.data.train.count, validation: $0.data.validation.count) }
                 return (pilot.coordinator, stats)
             }

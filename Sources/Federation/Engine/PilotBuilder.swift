@@ -11,8 +11,12 @@ public enum PilotBuilder {
     }
 
     /// Loads the scenario's model and data and builds the coordinator.
+    ///
+    /// - Parameter parallelClients: clients that train or evaluate at once, each on its share
+    ///   of the cores; nil: one per core. Results do not depend on it.
     public static func build(_ scenario: Scenario, start: LoRAAdapter? = nil, startRound: Int = 0,
-                             model preloaded: EngineModel? = nil, sink: @escaping EventSink) throws -> Pilot {
+                             model preloaded: EngineModel? = nil, parallelClients: Int? = nil,
+                             sink: @escaping EventSink) throws -> Pilot {
         let engineModel = try preloaded ?? EngineModel.load(path: scenario.modelPath)
         let trainingModel = try LoRATrainingModel(base: engineModel.model, config: scenario.lora)
         let datasets = try loadClientData(scenario)
@@ -33,7 +37,7 @@ public enum PilotBuilder {
             }
             return client
         }
-        let transport = InProcessTransport(clients: clients)
+        let transport = InProcessTransport(clients: clients, parallelClients: parallelClients)
         let coordinator = try Coordinator(scenario: scenario, base: engineModel.model, transport: transport,
                                           trainCounts: datasets.mapValues { $0.train.count },
                                           start: start, startRound: startRound, encoding: engineModel.encoding, sink: sink)
