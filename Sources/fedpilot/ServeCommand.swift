@@ -34,6 +34,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a client may take to evaluate.") var evalTimeout: Double = 300
     @Option(help: "Seconds a client may take for one secure-aggregation phase.") var secaggTimeout: Double = 60
     @Flag(help: "Open the dashboard paused.") var paused = false
+    @Option(help: "Clients asked to train or evaluate at once (default: every selected client; lower it when clients share a host).")
+    var parallelClients: Int?
 
     func run() throws {
         let exitCode: Int32 = try reportingErrors {
@@ -41,6 +43,7 @@ struct ServeCommand: ParsableCommand {
             guard heartbeat > 0, taskTimeout > 0, evalTimeout > 0, secaggTimeout > 0, joinTimeout >= 0 else {
                 throw ValidationError("--heartbeat and the timeouts must be positive")
             }
+            if let n = parallelClients, n < 1 { throw ValidationError("--parallel-clients must be at least 1, got \(n)") }
             let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds, seed: seed))
             let model = try EngineModel.load(path: loaded.modelPath)
             let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
@@ -59,6 +62,7 @@ struct ServeCommand: ParsableCommand {
                 ) { notice in
                     Self.report(notice, round: round.value, sink: sink, journal: journal, log: log)
                 }
+                if let n = parallelClients { built.transport.parallelClients = n }
                 let port = try blocking { try await built.start() }
                 if log { FileHandle.standardError.write(Data("fedpilot serve: listening on \(address.host):\(port) with mutual TLS; waiting for \(wanted) of \(loaded.clients.count) clients\n".utf8)) }
                 holder.server = built

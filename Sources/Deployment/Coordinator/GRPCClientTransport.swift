@@ -19,6 +19,10 @@ public final class GRPCClientTransport: ClientTransport, @unchecked Sendable {
 
     public let clients: [String]
     public var deadlines: Deadlines
+    /// Clients asked to train or evaluate at once. Each client computes on its own machine, so
+    /// by default every selected client works in parallel; a lower number spares a coordinator
+    /// whose clients share one host.
+    public var parallelClients: Int
     let notify: @Sendable (TransportNotice) -> Void
     private let condition = NSCondition()
     private var sessions: [String: ClientSession] = [:]
@@ -36,6 +40,7 @@ public final class GRPCClientTransport: ClientTransport, @unchecked Sendable {
     public init(clients: [String], deadlines: Deadlines = .init(), notify: @escaping @Sendable (TransportNotice) -> Void = { _ in }) {
         self.clients = clients
         self.deadlines = deadlines
+        self.parallelClients = max(1, clients.count)
         self.notify = notify
         // Ids of different coordinator runs differ, so an answer meant for a previous run is never taken for a new request.
         nextID = UInt64.random(in: 1..<(1 << 40)) << 20
