@@ -1,4 +1,6 @@
 import Foundation
+import Llama
+import TensorMath
 import XCTest
 @testable import Federation
 
@@ -85,6 +87,26 @@ final class ProbeSampleTests: XCTestCase {
         let text = try ProbeGeneration.greedy(model: tiny.model, encoding: tiny.encoding, prompt: "Section 9.2", maxTokens: 8)
         XCTAssertLessThanOrEqual(text.unicodeScalars.count, 8)
         XCTAssertThrowsError(try ProbeGeneration.greedy(model: tiny.model, encoding: tiny.encoding, prompt: "", maxTokens: 8))
+    }
+
+    /// The probe path applies the adapter unmerged over the frozen weights: the same logits
+    /// (to float rounding) and the same greedy text as the merged model.
+    func testUnmergedGenerationMatchesTheMergedModel() throws {
+        let tiny = try EngineModel.load(path: "tiny")
+        var adapter = try LoRAAdapter(model: tiny.model.config, config: LoRAConfig(rank: 4, alpha: 8, targets: LoRATarget.allCases), seed: 3)
+        var rng = SeededRandom(seed: 5)
+        for i in adapter.values.indices { adapter.values[i] += 0.2 * rng.normal() }   // B is zero at initialisation
+        let merged = try tiny.model.merged(with: adapter)
+        let ids = tiny.encoding.encode("Section 9.2")
+        let caches = (0..<3).map { _ in KVCache(config: tiny.model.config, capacity: 32) }
+        for step in [ids, [65], [66]] {
+            let a = try tiny.model.next(step, cache: caches[0], adapter: adapter), b = merged.next(step, cache: caches[1])
+            let base = tiny.model.next(step, cache: caches[2])
+            XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()!, 1e-4, "logits after \(step)")
+            XCTAssertGreaterThan(zip(a, base).map { abs($0 - $1) }.max()!, 1e-3, "the adapter must change the logits for the check to mean anything")
+        }
+        XCTAssertEqual(try ProbeGeneration.greedy(model: tiny.model, adapter: adapter, encoding: tiny.encoding, prompt: "Section 9.2", maxTokens: 12),
+                       try ProbeGeneration.greedy(model: merged, encoding: tiny.encoding, prompt: "Section 9.2", maxTokens: 12))
     }
 
     func waitUntil(timeout: TimeInterval = 60, _ condition: () -> Bool) throws {

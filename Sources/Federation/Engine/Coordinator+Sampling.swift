@@ -2,8 +2,8 @@ import Foundation
 import Llama
 
 extension Coordinator {
-    /// Applies `.sample(client:)`: merges the current global adapter into the base model and
-    /// publishes a `sample` event with its greedy continuation of the client's probe prompt.
+    /// Applies `.sample(client:)`: publishes a `sample` event with the greedy continuation of
+    /// the client's probe prompt by the base model with the current global adapter (unmerged).
     /// Runs at a step boundary like every command. Returns false (the command had no effect)
     /// when the client is unknown, has no probe prompt, or generation fails.
     func generateSample(client: String) -> Bool {
@@ -11,8 +11,7 @@ extension Coordinator {
               let encoding = probeEncoding else { return false }
         let began = Date()
         do {
-            let model = try base.merged(with: global)
-            let text = try ProbeGeneration.greedy(model: model, encoding: encoding, prompt: prompt)
+            let text = try ProbeGeneration.greedy(model: base, adapter: global, encoding: encoding, prompt: prompt)
             sink(.sample(round: completedRounds, client: client, prompt: prompt, text: text,
                          seconds: Date().timeIntervalSince(began)))
             return true

@@ -36,8 +36,9 @@ public enum ProbeGeneration {
         public var description: String { reason }
     }
 
-    /// The greedy continuation of `prompt` by `model`: at most `maxTokens` tokens, stopping at a stop token.
-    public static func greedy(model: LlamaModel, encoding: any TextEncoding, prompt: String,
+    /// The greedy continuation of `prompt` by `model` (with `adapter` applied unmerged, when
+    /// given): at most `maxTokens` tokens, stopping at a stop token.
+    public static func greedy(model: LlamaModel, adapter: LoRAAdapter? = nil, encoding: any TextEncoding, prompt: String,
                               maxTokens: Int = maximumTokens) throws -> String {
         guard let decoder = encoding as? any TextDecoding else {
             throw Failure(reason: "the model's tokenizer cannot decode generated tokens")
@@ -50,14 +51,18 @@ public enum ProbeGeneration {
         }
         let stops = decoder.stopTokenIDs
         let cache = KVCache(config: model.config, capacity: capacity)
-        var logits = model.next(ids, cache: cache)
+        func next(_ tokens: [Int]) throws -> [Float] {
+            if let adapter { return try model.next(tokens, cache: cache, adapter: adapter) }
+            return model.next(tokens, cache: cache)
+        }
+        var logits = try next(ids)
         var out: [Int] = []
         while out.count < maxTokens {
             let token = Sampler.argmax(logits)
             if stops.contains(token) { break }
             out.append(token)
             guard cache.length < cache.capacity else { break }
-            logits = model.next([token], cache: cache)
+            logits = try next([token])
         }
         return decoder.decode(out)
     }

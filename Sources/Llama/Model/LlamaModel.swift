@@ -131,10 +131,22 @@ public final class LlamaModel: Sendable {
 
     /// Feeds `tokens` after the cached positions and returns the logits `[V]` of the last one.
     public func next(_ tokens: [Int], cache: KVCache) -> [Float] {
+        nextLogits(tokens, cache: cache, adapter: nil)
+    }
+
+    /// `next(_:cache:)` for the model with `adapter` applied unmerged over the shared frozen
+    /// weights: no merged copy of the model for a few generated tokens. The cache must have
+    /// been filled with the same adapter.
+    public func next(_ tokens: [Int], cache: KVCache, adapter: LoRAAdapter) throws -> [Float] {
+        try checkLayout(adapter)
+        return nextLogits(tokens, cache: cache, adapter: adapter)
+    }
+
+    private func nextLogits(_ tokens: [Int], cache: KVCache, adapter: LoRAAdapter?) -> [Float] {
         precondition(!tokens.isEmpty, "next: no tokens")
         precondition(cache.length + tokens.count <= cache.capacity,
                      "KV cache of \(cache.capacity) positions is full")
-        let hidden = forwardHidden(tokens, batch: 1, positionsFrom: cache.length, cache: cache)
+        let hidden = forwardHidden(tokens, batch: 1, positionsFrom: cache.length, cache: cache, adapter: adapter)
         let last = Array(hidden.data[((tokens.count - 1) * config.hiddenSize)...])
         return project(Tensor(shape: [1, config.hiddenSize], data: last), rows: 1).data
     }
