@@ -409,7 +409,11 @@ extension RunModel {
 
         case .phase(let r, let p):
             phase = p
-            if p == .aggregating || p == .secureAggregation { markTrainedAsUploading(round: r, except: nil) }
+            // Every client still shown training has finished once aggregation starts (recordings from
+            // before the engine reported uploads say so only here).
+            if p == .aggregating || p == .secureAggregation {
+                for i in clients.indices where clients[i].round == r && clients[i].status == .training { clients[i].status = .uploading }
+            }
             if p == .paused { paused = true }
             if p == .finished { finished = true }
             if r > round { round = r }
@@ -425,9 +429,6 @@ extension RunModel {
             for id in selected where index(of: id) == nil { clients[ensureClient(id)].status = .selected }
 
         case .clientUpdate(let m):
-            // Clients train one after another, and a finished upload is not reported until the round
-            // ends: when the next client starts, the previous one is uploading.
-            if m.status == .training { markTrainedAsUploading(round: m.round, except: m.client) }
             let i = ensureClient(m.client)
             let before = clients[i].status
             let sameRound = clients[i].round == m.round
@@ -524,12 +525,6 @@ extension RunModel {
             pending.removeAll()
             let f = final.map { String(format: "%.4f", $0) } ?? "—", b = base.map { String(format: "%.4f", $0) } ?? "—"
             addLog(rounds, .info, "run \(stopped ? "stopped" : "finished") after \(rounds) rounds: eval loss \(f) (base \(b))")
-        }
-    }
-
-    private mutating func markTrainedAsUploading(round r: Int, except client: String?) {
-        for i in clients.indices where clients[i].round == r && clients[i].status == .training && clients[i].id != client {
-            clients[i].status = .uploading
         }
     }
 

@@ -138,12 +138,7 @@ struct EventScript {
             events.append(.clientUpdate(ClientRoundMetrics(client: c, round: r, status: .training)))
             var m = metrics(c, round: r)
             adjust(&m)
-            if [.dropped, .timedOut, .failed].contains(m.status) {
-                var partial = m
-                partial.evalLoss = nil; partial.qualityDeltaBase = nil; partial.qualityDeltaLast = nil
-                partial.drift = nil; partial.cosineToOthers = nil; partial.aggregationWeight = nil
-                events.append(.clientUpdate(partial))
-            }
+            events.append(.clientUpdate(Self.afterTraining(m)))
             final.append(m)
         }
         events.append(.phase(round: r, .aggregating))
@@ -177,7 +172,18 @@ struct EventScript {
         for c in clients {
             events.append(.clientUpdate(ClientRoundMetrics(client: c, round: r, status: .training)))
             if c == client { break }
+            events.append(.clientUpdate(Self.afterTraining(metrics(c, round: r))))
         }
+    }
+
+    /// What the coordinator reports when a client's reply arrives: uploading (or dropped, timed
+    /// out, failed) with its training figures, before aggregation and evaluation.
+    static func afterTraining(_ m: ClientRoundMetrics) -> ClientRoundMetrics {
+        var partial = m
+        if ![.dropped, .timedOut, .failed].contains(m.status) { partial.status = .uploading }
+        partial.evalLoss = nil; partial.qualityDeltaBase = nil; partial.qualityDeltaLast = nil
+        partial.drift = nil; partial.cosineToOthers = nil; partial.aggregationWeight = nil
+        return partial
     }
 }
 

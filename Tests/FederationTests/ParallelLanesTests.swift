@@ -44,12 +44,31 @@ final class ParallelLanesTests: XCTestCase {
         }
     }
 
+    /// A client's reply is reported as soon as it arrives (in selection order): uploading, with its
+    /// training figures, before aggregation starts.
+    func testUploadsAreReportedBeforeAggregation() throws {
+        let scenario = try EngineTestSupport.scenario(clients: clients, rounds: 1)
+        let recorder = EngineTestSupport.Recorder()
+        _ = try PilotBuilder.build(scenario, parallelClients: 2, sink: recorder.record).coordinator.run()
+        let events = recorder.events
+        let aggregating = try XCTUnwrap(events.firstIndex { if case .phase(1, .aggregating) = $0 { return true } else { return false } })
+        let uploads = events[..<aggregating].compactMap { event -> ClientRoundMetrics? in
+            if case .clientUpdate(let m) = event, m.status == .uploading { return m } else { return nil }
+        }
+        XCTAssertEqual(uploads.map(\.client), clients.map(\.0))
+        for m in uploads {
+            XCTAssertNotNil(m.localLossEnd)
+            XCTAssertGreaterThan(m.bytesUp, 0)
+            XCTAssertGreaterThan(m.updateNorm ?? 0, 0)
+        }
+    }
+
     /// Jobs are prepared in order on the calling thread, never more than `lanes` run at once,
     /// skipped jobs give nil, and results come back in job order.
     func testClientLanesOrderAndLimit() {
         let caller = Thread.current
         let state = LaneProbe()
-        var prepared: [Int] = []
+        var prepared: [Int] = [], finished: [Int] = []
         let out = ClientLanes(lanes: 2).run(7, prepare: { i -> Int? in
             XCTAssertTrue(Thread.current == caller)
             prepared.append(i)
@@ -59,8 +78,13 @@ final class ParallelLanesTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.02 * Double(7 - i))   // later jobs finish first
             state.leave()
             return i * 10
+        }, finished: { i, output in
+            XCTAssertTrue(Thread.current == caller)
+            XCTAssertEqual(output, i * 10)
+            finished.append(i)
         })
         XCTAssertEqual(prepared, Array(0..<7))
+        XCTAssertEqual(finished, [0, 1, 2, 4, 5, 6], "handed over in job order, whatever order they finished in")
         XCTAssertEqual(out, [0, 10, 20, nil, 40, 50, 60])
         XCTAssertEqual(state.peak, 2)
     }

@@ -170,7 +170,7 @@ public final class Coordinator: @unchecked Sendable {
         sink(.phase(round: round, .training))
         let specs = selected.map { id in clientSpecs.first { $0.id == id }! }
         let lanes = min(transport.parallelClients, specs.count)
-        let replies = transport.withParallelCalls(lanes: lanes) {
+        transport.withParallelCalls(lanes: lanes) {
             ClientLanes(lanes: lanes).run(specs.count, prepare: { i -> (client: String, task: Data)? in
                 applyCommands(commands.drain())   // step boundary: before each client starts
                 var m = ClientRoundMetrics(client: specs[i].id, round: round, status: .training)
@@ -183,16 +183,16 @@ public final class Coordinator: @unchecked Sendable {
                 return (specs[i].id, task)
             }, work: { [transport] job in
                 Result { try transport.exchange(client: job.client, task: job.task) }
+            }, finished: { i, reply in
+                // In selection order: the link's random draws do not depend on which lane finished first.
+                guard var m = metrics[specs[i].id] else { return }
+                if let update = receive(reply, from: specs[i], round: round, metrics: &m, rng: &rng) {
+                    updates.append(update)
+                    if !update.delta.isEmpty { deltas[specs[i].id] = update.delta }
+                }
+                metrics[specs[i].id] = m
+                sink(.clientUpdate(m))   // uploading, or dropped, timed out, failed
             })
-        }
-        for (spec, reply) in zip(specs, replies) {
-            guard let reply, var m = metrics[spec.id] else { continue }
-            if let update = receive(reply, from: spec, round: round, metrics: &m, rng: &rng) {
-                updates.append(update)
-                if !update.delta.isEmpty { deltas[spec.id] = update.delta }
-            }
-            metrics[spec.id] = m
-            if m.status != .uploading { sink(.clientUpdate(m)) }
         }
         guard updates.count >= scenario.selection.minimumClients, !updates.isEmpty else {
             for (_, var m) in metrics where m.status == .uploading { m.status = .dropped; sink(.clientUpdate(m)) }
