@@ -26,6 +26,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/pinned-venv.sh
+source "$ROOT/scripts/lib/pinned-venv.sh"
 cd "$ROOT"
 OUT="${1:-$ROOT/tmp/flower-parity}"
 SCENARIO="${SCENARIO:-scenarios/flower-parity.toml}"
@@ -48,21 +50,8 @@ PINS=(
   "psutil==7.2.2"
 )
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "creating virtualenv at $VENV"
-  "$PY" -m venv "$VENV"
-fi
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-FIND_LINKS=()
-if [ -d /opt/wheels ]; then
-  FIND_LINKS=(--find-links /opt/wheels)
-fi
-# torch first, on its own, so that the local CPU wheel is picked before any resolution could
-# prefer the CUDA build; then the exact pins (a no-op when they are satisfied).
-if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
-  "${PIP[@]}" install "${FIND_LINKS[@]}" "torch==$TORCH_VERSION"
-fi
-"${PIP[@]}" install -q "${FIND_LINKS[@]}" "torch==$TORCH_VERSION" "${PINS[@]}"
+pinned_venv "$VENV" "$PY" "$TORCH_VERSION" "${PINS[@]}"
+
 "$VENV/bin/python" - <<'EOF'
 import sys
 from importlib.metadata import version

@@ -18,6 +18,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/pinned-venv.sh
+source "$ROOT/scripts/lib/pinned-venv.sh"
 VENV="${GOLDEN_VENV:-$ROOT/.venv-golden}"
 PY="${PYTHON:-python3}"
 
@@ -34,25 +36,7 @@ PINS=(
   "protobuf==7.36.2"
 )
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "creating virtualenv at $VENV"
-  "$PY" -m venv "$VENV"
-fi
-
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-FIND_LINKS=()
-if [ -d /opt/wheels ]; then
-  FIND_LINKS=(--find-links /opt/wheels)
-fi
-
-# torch first, on its own, so the local CPU wheel is picked before any dependency
-# resolution could prefer the CUDA build.
-if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '$TORCH_VERSION' else 1)" 2>/dev/null; then
-  "${PIP[@]}" install "${FIND_LINKS[@]}" "torch==$TORCH_VERSION"
-fi
-
-# `pip install` with exact pins is a no-op when they are already satisfied.
-"${PIP[@]}" install -q "${FIND_LINKS[@]}" "torch==$TORCH_VERSION" "${PINS[@]}"
+pinned_venv "$VENV" "$PY" "$TORCH_VERSION" "${PINS[@]}"
 
 "$VENV/bin/python" - <<'EOF'
 # Print the installed versions (distribution metadata: `gguf` has no __version__).
