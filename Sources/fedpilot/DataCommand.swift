@@ -20,8 +20,8 @@ struct DataSplitCommand: ParsableCommand {
         the engine holds them (evaluation scores the first max_examples_per_client validation lines), \
         and split.json with the counts. Plain text is written as {"text": ...}; instruction data \
         as {"prompt": ..., "completion": ...} with the prompt already in the model's chat form. \
-        Reads local files only and writes them next to nothing else: it is for reproducing a \
-        simulated pilot elsewhere, not something a deployed coordinator can do.
+        It reads the scenario's local data files, for reproducing a simulated pilot in another \
+        framework; a deployed coordinator never holds client text and has no such command.
         """)
     @Argument(help: "A scenario file (TOML).") var scenario: String
     @Option(help: "Output directory (created if needed).") var out: String

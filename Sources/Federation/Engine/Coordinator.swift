@@ -169,31 +169,28 @@ public final class Coordinator: @unchecked Sendable {
         var deltas: [String: [Float]] = [:]
         sink(.phase(round: round, .training))
         let specs = selected.map { id in clientSpecs.first { $0.id == id }! }
-        let lanes = min(transport.parallelClients, specs.count)
-        transport.withParallelCalls(lanes: lanes) {
-            ClientLanes(lanes: lanes).run(specs.count, prepare: { i -> (client: String, task: Data)? in
-                applyCommands(commands.drain())   // step boundary: before each client starts
-                var m = ClientRoundMetrics(client: specs[i].id, round: round, status: .training)
-                if excluded.contains(specs[i].id) || stopRequested { m.status = .excluded }
-                metrics[specs[i].id] = m
-                sink(.clientUpdate(m))
-                guard m.status == .training else { return nil }
-                let task = self.task(for: specs[i], round: round)
-                metrics[specs[i].id]?.bytesDown = task.count
-                return (specs[i].id, task)
-            }, work: { [transport] job in
-                Result { try transport.exchange(client: job.client, task: job.task) }
-            }, finished: { i, reply in
-                // In selection order: the link's random draws do not depend on which lane finished first.
-                guard var m = metrics[specs[i].id] else { return }
-                if let update = receive(reply, from: specs[i], round: round, metrics: &m, rng: &rng) {
-                    updates.append(update)
-                    if !update.delta.isEmpty { deltas[specs[i].id] = update.delta }
-                }
-                metrics[specs[i].id] = m
-                sink(.clientUpdate(m))   // uploading, or dropped, timed out, failed
-            })
-        }
+        inLanes(specs.count, prepare: { i -> (client: String, task: Data)? in
+            applyCommands(commands.drain())   // step boundary: before each client starts
+            var m = ClientRoundMetrics(client: specs[i].id, round: round, status: .training)
+            if excluded.contains(specs[i].id) || stopRequested { m.status = .excluded }
+            metrics[specs[i].id] = m
+            sink(.clientUpdate(m))
+            guard m.status == .training else { return nil }
+            let task = self.task(for: specs[i], round: round)
+            metrics[specs[i].id]?.bytesDown = task.count
+            return (specs[i].id, task)
+        }, work: { [transport] job in
+            Result { try transport.exchange(client: job.client, task: job.task) }
+        }, finished: { i, reply in
+            // In selection order: the link's random draws do not depend on which lane finished first.
+            guard var m = metrics[specs[i].id] else { return }
+            if let update = receive(reply, from: specs[i], round: round, metrics: &m, rng: &rng) {
+                updates.append(update)
+                if !update.delta.isEmpty { deltas[specs[i].id] = update.delta }
+            }
+            metrics[specs[i].id] = m
+            sink(.clientUpdate(m))   // uploading, or dropped, timed out, failed
+        })
         guard updates.count >= scenario.selection.minimumClients, !updates.isEmpty else {
             for (_, var m) in metrics where m.status == .uploading { m.status = .dropped; sink(.clientUpdate(m)) }
             return fail(round, "only \(updates.count) updates arrived; the round needs \(max(1, scenario.selection.minimumClients))")
@@ -308,6 +305,17 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// Runs one job per client through `ClientLanes`, as many at once as the transport allows,
+    /// with the machine's threads shared among the lanes.
+    @discardableResult
+    func inLanes<Job: Sendable, Output: Sendable>(_ count: Int, prepare: (Int) -> Job?, work: @escaping @Sendable (Job) -> Output,
+                                                  finished: (Int, Output) -> Void = { _, _ in }) -> [Output?] {
+        let lanes = min(transport.parallelClients, count)
+        return transport.withParallelCalls(lanes: lanes) {
+            ClientLanes(lanes: lanes).run(count, prepare: prepare, work: work, finished: finished)
+        }
+    }
+
     /// The encoded task of one client's local round: the global adapter and the strategy's instructions.
     func task(for spec: ClientSpec, round: Int) -> Data {
         let instructions = strategy.instructions(for: spec.id, dimension: global.values.count)
@@ -324,9 +332,11 @@ public final class Coordinator: @unchecked Sendable {
                  metrics m: inout ClientRoundMetrics, rng: inout SeededRandom) -> ClientUpdate? {
         let link = spec.link
         let down = NetworkModel.transferSeconds(bytes: m.bytesDown, mbps: link.downMbps, latencyMs: link.latencyMs)
-        let reply: RoundReply
+        let reply: RoundReply, received: Int
         do {
-            reply = try RoundReply(decoding: answer.get())
+            let payload = try answer.get()
+            received = payload.count
+            reply = try RoundReply(decoding: payload)
             let expected = privacy.secureAggregation ? 0 : global.values.count
             guard reply.client == spec.id, reply.round == round, reply.delta.count == expected else {
                 throw PayloadError(offset: 0, reason: "reply is for client \(reply.client), round \(reply.round), \(reply.delta.count) values")
@@ -338,15 +348,14 @@ public final class Coordinator: @unchecked Sendable {
         }
         let active = scenario.faults.filter { $0.client == spec.id && $0.isActive(inRound: round) }
         let slowdown = active.filter { $0.kind == .straggler }.reduce(1.0) { $0 * (1 + $1.severity) }
-        let encodedReply = reply.encoded(tensorSizes: tensorSizes, as: scenario.payload)
-        m.bytesUp = encodedReply.count
+        m.bytesUp = received   // the reply as it arrived, in the scenario's payload encoding
         m.trainExamples = reply.exampleCount
         m.trainTokens = reply.tokens
         m.localLossStart = reply.lossStart.isFinite ? reply.lossStart : nil
         m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
-        let up = NetworkModel.transferSeconds(bytes: encodedReply.count, mbps: link.upMbps, latencyMs: link.latencyMs)
+        let up = NetworkModel.transferSeconds(bytes: received, mbps: link.upMbps, latencyMs: link.latencyMs)
         m.transferSeconds = down + up
         m.computeSeconds = reply.computeSeconds * link.computeFactor * slowdown
         m.simulatedSeconds = m.transferSeconds + m.computeSeconds
@@ -375,12 +384,9 @@ public final class Coordinator: @unchecked Sendable {
         var perClient: [String: Double] = [:]
         var weighted = 0.0, weight = 0.0
         var domains: [String: (Double, Int)] = [:]
-        let lanes = min(transport.parallelClients, clientSpecs.count)
-        let losses = transport.withParallelCalls(lanes: lanes) {
-            ClientLanes(lanes: lanes).run(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
-                try? transport.evaluate(client: client, request: request)
-            })
-        }
+        let losses = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
+            try? transport.evaluate(client: client, request: request)
+        })
         for (spec, answer) in zip(clientSpecs, losses) {
             guard let loss = answer ?? nil else { continue }
             perClient[spec.id] = loss

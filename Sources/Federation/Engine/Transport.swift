@@ -54,7 +54,7 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
         self.parallelClients = max(1, parallelClients ?? ComputeThreads.cores)
     }
 
-    /// With several lanes, each gets `cores / lanes` numeric threads (at least one) until `body` returns.
+    /// With several lanes, each gets its share of the numeric threads (`blas / lanes`, at least one) until `body` returns.
     public func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T {
         guard lanes > 1 else { return try body() }
         let threads = ComputeThreads.blas

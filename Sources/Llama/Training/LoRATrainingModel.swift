@@ -241,7 +241,7 @@ final class WorkspacePool: @unchecked Sendable {
 
     private let lock = NSLock()
     private var idle: [Block] = []
-    private let kept = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    private let kept = ComputeThreads.cores
 
     func checkOut(floats: Int) -> Block {
         lock.lock()
