@@ -105,8 +105,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
-        .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation"]),
+        .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama", "Privacy", "TensorMath"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation", "Privacy"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Journal", "Federation", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
         .testTarget(

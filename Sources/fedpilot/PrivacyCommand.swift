@@ -14,7 +14,7 @@ struct PrivacyCommand: ParsableCommand {
             \(RDPAccountant.defaultOrders.count) orders (1.1 ... 1024), converted to (epsilon, delta)-DP with the \
             conversion of Balle et al. 2020, as Opacus and Google's dp-accounting do.
             """,
-        subcommands: [PrivacyEpsilon.self, PrivacyCalibrate.self])
+        subcommands: [PrivacyEpsilon.self, PrivacyCalibrate.self, PrivacyCheck.self])
 }
 
 /// `fedpilot privacy epsilon --noise SIGMA --sample-rate Q --rounds N --delta D [--json]`

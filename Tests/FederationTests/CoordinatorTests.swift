@@ -134,14 +134,20 @@ final class CoordinatorTests: XCTestCase {
         XCTAssertEqual(recorder.clientMetrics(round: 1, client: "legal")?.status, .rejected)
     }
 
-    func waitUntil(timeout: TimeInterval = 60, _ condition: () -> Bool) throws {
+    /// Waits for `condition`; a timeout is a failure (a pause regression must not pass as a skip).
+    func waitUntil(timeout: TimeInterval = 60, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) throws {
         let end = Date().addingTimeInterval(timeout)
         while !condition() {
-            if Date() > end { throw XCTSkip("condition not reached in \(timeout) s") }
+            if Date() > end {
+                XCTFail("condition not reached in \(timeout) s", file: file, line: line)
+                throw WaitTimedOut()
+            }
             Thread.sleep(forTimeInterval: 0.02)
         }
     }
 }
+
+struct WaitTimedOut: Error {}
 
 /// Every strategy runs end to end in the engine.
 final class StrategyEngineTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import Llama
+import Privacy
 import XCTest
 @testable import Federation
 @testable import Journal
@@ -7,7 +8,8 @@ import XCTest
 /// A run stopped after k rounds and resumed from its journal ends exactly where the
 /// uninterrupted run does: the strategy's buffers, the privacy ledger and the operator's
 /// settings are restored, and each round selects the same clients (its RNG is derived from
-/// the seed and the round number).
+/// the seed and the round number). With DP the noise is deliberately not reproducible (it comes
+/// from a cryptographic generator), so DP runs are compared by their privacy ledger.
 final class ResumeTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -18,8 +20,9 @@ final class ResumeTests: XCTestCase {
         return dir.appendingPathComponent(name).path
     }
 
-    /// Four clients on the tiny model, three sampled per round, DP on.
-    func scenario(strategy: String, rounds: Int) throws -> Scenario {
+    /// Four clients on the tiny model: without DP three sampled per round; with DP all of them
+    /// (q = 1, so that no round comes up empty).
+    func scenario(strategy: String, rounds: Int, dp: Bool = true) throws -> Scenario {
         var toml = """
         name = "resume-test"
         seed = 11
@@ -37,17 +40,14 @@ final class ResumeTests: XCTestCase {
         sequence_length = 32
         learning_rate = 1e-2
         [selection]
-        fraction = 0.75
+        fraction = \(dp ? 1 : 0.75)
         [evaluation]
         max_examples_per_client = 4
         [strategy]
         name = "\(strategy)"
-        [privacy]
-        differential_privacy = true
-        noise_multiplier = 0.5
-        clip_norm = 0.5
 
         """
+        if dp { toml += "[privacy]\ndifferential_privacy = true\nnoise_multiplier = 0.5\nclip_norm = 0.5\n" }
         let clients = [("hospital-a", "clinical-hospital-a.jsonl"), ("bank", "aml-alerts.jsonl"),
                        ("legal", "legal-clauses.jsonl"), ("support", "support-tickets.jsonl")]
         for (id, file) in clients {
@@ -82,41 +82,60 @@ final class ResumeTests: XCTestCase {
 
     func assertResumeIsExact(strategy: String) throws {
         let commands: [OperatorCommand] = [.setNoiseMultiplier(0.7), .dropClient("legal")]
-        let straight = try run(scenario(strategy: strategy, rounds: 5), journal: temporaryPath("straight.sqlite"),
+        let straight = try run(scenario(strategy: strategy, rounds: 5, dp: false), journal: temporaryPath("straight.sqlite"),
                                resume: false, commands: commands)
         let split = temporaryPath("split.sqlite")
-        _ = try run(scenario(strategy: strategy, rounds: 2), journal: split, resume: false, commands: commands)
-        let resumed = try run(scenario(strategy: strategy, rounds: 5), journal: split, resume: true)
+        _ = try run(scenario(strategy: strategy, rounds: 2, dp: false), journal: split, resume: false, commands: commands)
+        let resumed = try run(scenario(strategy: strategy, rounds: 5, dp: false), journal: split, resume: true)
 
         XCTAssertEqual(straight.global.map(\.bitPattern), resumed.global.map(\.bitPattern),
                        "\(strategy): the resumed run's global adapter is bit-for-bit the uninterrupted run's")
-        let epsilon = try XCTUnwrap(straight.epsilon)
-        XCTAssertEqual(resumed.epsilon, epsilon, "\(strategy): the same ε")
         // Rounds 3...5 selected the same clients, and the quality deltas (against the original baseline) agree.
-        func tail(_ o: Outcome) -> [String] {
-            o.events.compactMap { e in
-                switch e {
-                case .roundStarted(let r, let selected) where r >= 3: return "r\(r) \(selected)"
-                case .clientUpdate(let m) where m.round >= 3 && m.qualityDeltaBase != nil:
-                    return "r\(m.round) \(m.client) \(m.status) \(m.qualityDeltaBase!.bitPattern)"
-                case .alert(let a) where a.round >= 3: return "r\(a.round) \(a.client ?? "") \(a.reason)"
-                default: return nil
-                }
-            }
-        }
         XCTAssertEqual(tail(straight), tail(resumed))
         XCTAssertFalse(tail(resumed).contains { $0.contains("legal done") }, "the operator's drop carries over")
 
         // Without the restored state the run drifts off: the test is not vacuous.
         let fresh = temporaryPath("fresh.sqlite")
-        _ = try run(scenario(strategy: strategy, rounds: 2), journal: fresh, resume: false, commands: commands)
-        let unrestored = try run(scenario(strategy: strategy, rounds: 5), journal: fresh, resume: true, restore: false)
+        _ = try run(scenario(strategy: strategy, rounds: 2, dp: false), journal: fresh, resume: false, commands: commands)
+        let unrestored = try run(scenario(strategy: strategy, rounds: 5, dp: false), journal: fresh, resume: true, restore: false)
         XCTAssertNotEqual(straight.global, unrestored.global, strategy)
+    }
+
+    func tail(_ o: Outcome) -> [String] {
+        o.events.compactMap { e in
+            switch e {
+            case .roundStarted(let r, let selected) where r >= 3: return "r\(r) \(selected)"
+            case .clientUpdate(let m) where m.round >= 3 && m.qualityDeltaBase != nil:
+                return "r\(m.round) \(m.client) \(m.status) \(m.qualityDeltaBase!.bitPattern)"
+            case .alert(let a) where a.round >= 3: return "r\(a.round) \(a.client ?? "") \(a.reason)"
+            default: return nil
+            }
+        }
     }
 
     func testFedAdamResumesExactly() throws { try assertResumeIsExact(strategy: "fedadam") }
     func testScaffoldResumesExactly() throws { try assertResumeIsExact(strategy: "scaffold") }
     func testFedAvgMResumesExactly() throws { try assertResumeIsExact(strategy: "fedavgm") }
+
+    /// The privacy ledger and the operator's noise change survive a resume: 2 rounds + 3 resumed
+    /// spend exactly the ε of 5 straight rounds at the changed noise; a resume that forgets the
+    /// state spends another amount.
+    func testPrivacyLedgerResumes() throws {
+        let commands: [OperatorCommand] = [.setNoiseMultiplier(0.7), .dropClient("legal")]
+        let straight = try run(scenario(strategy: "fedavgm", rounds: 5), journal: temporaryPath("straight.sqlite"),
+                               resume: false, commands: commands)
+        let split = temporaryPath("split.sqlite")
+        _ = try run(scenario(strategy: "fedavgm", rounds: 2), journal: split, resume: false, commands: commands)
+        let resumed = try run(scenario(strategy: "fedavgm", rounds: 5), journal: split, resume: true)
+        let expected = try RDPAccountant.epsilon(noiseMultiplier: 0.7, sampleRate: 1, steps: 5, delta: 1e-5).epsilon
+        XCTAssertEqual(try XCTUnwrap(straight.epsilon), expected, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(resumed.epsilon), expected, accuracy: 1e-9)
+        XCTAssertFalse(tail(resumed).contains { $0.contains("legal done") }, "the operator's drop carries over")
+        let fresh = temporaryPath("fresh.sqlite")
+        _ = try run(scenario(strategy: "fedavgm", rounds: 2), journal: fresh, resume: false, commands: commands)
+        let unrestored = try run(scenario(strategy: "fedavgm", rounds: 5), journal: fresh, resume: true, restore: false)
+        XCTAssertNotEqual(try XCTUnwrap(unrestored.epsilon), expected, accuracy: 1e-6)
+    }
 
     func testOnlyTheLastRoundsStateIsKept() throws {
         let path = temporaryPath("kept.sqlite")

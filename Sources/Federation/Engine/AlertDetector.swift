@@ -1,41 +1,212 @@
 import Foundation
 
-/// Flags clients that look degraded, each with its reason: an outlying update norm,
-/// an update pointing against the others, own quality falling for consecutive rounds,
-/// or local training loss jumping above the client's own history.
+/// Flags clients that look degraded from relative evidence, never from fixed ratios: every
+/// signal is compared with the client's own recent history and with the round's other clients,
+/// both on robust scales (median and MAD), and the evidence is combined into one score per
+/// client per round. Severity comes from the score; the reason names the strongest signals.
+///
+/// Signals (each oriented so that larger means worse):
+/// - start-of-training loss: the loss of the global model on the client's own training batch,
+///   which rises when its data changes (degradation, label noise, backdoors);
+/// - cosine of its update to the others': falls when it trains toward something else;
+/// - log of its update norm: moves either way under corrupted or scaled updates;
+/// - its evaluation gain this round (`qualityDeltaLast`): stalls when the shared model stops
+///   helping it;
+/// - its task accuracy, when the data has labels.
+/// A signal the coordinator cannot see (cosines under secure aggregation) is left out.
 struct AlertDetector {
+    /// Score at or above which a client gets a warning, and a critical alert. Chosen from the
+    /// fault matrix of `fedpilot bench alerts` (see the README), not from one scenario.
+    static let warningScore = 4.0
+    static let criticalScore = 8.0
+    /// Rounds of a client's own history the comparison uses.
+    static let historyLength = 4
+
+    /// Kept for the journal's server-state format: consecutive eval-loss falls and best local loss.
     var qualityFalls: [String: Int] = [:]
     var bestLocalLoss: [String: Double] = [:]
+    /// Each client's signals in its recent unflagged rounds (flagged rounds do not become the
+    /// baseline, so a lasting fault keeps being flagged).
+    var history: [String: [SignalSample]] = [:]
 
-    /// Alerts for one completed round's client metrics.
-    mutating func inspect(_ metrics: [ClientRoundMetrics], round: Int) -> [Alert] {
+    /// Alerts for one completed round's client metrics; also writes each participant's
+    /// `anomalyScore` and `anomalyEvidence` into `metrics`.
+    mutating func inspect(_ metrics: inout [ClientRoundMetrics], round: Int) -> [Alert] {
+        let judged = metrics.indices.filter { [.done, .rejected].contains(metrics[$0].status) }
+        let samples = judged.map { SignalSample(metrics[$0]) }
+        var assessments: [String: Assessment] = [:]
+        for (k, i) in judged.enumerated() {
+            assessments[metrics[i].client] = assess(samples[k], client: metrics[i].client, among: samples)
+        }
         var alerts: [Alert] = []
-        let norms = metrics.compactMap(\.updateNorm).sorted()
-        let median = norms.isEmpty ? 0 : norms[norms.count / 2]
-        for m in metrics {
-            if let n = m.updateNorm, norms.count >= 3, median > 0, n > 3 * median {
-                alerts.append(Alert(round: round, client: m.client, severity: .warning,
-                                    reason: String(format: "update norm %.3g is %.1fx the round's median", n, n / median)))
+        for (k, i) in judged.enumerated() {
+            let client = metrics[i].client
+            let a = assessments[client]!
+            metrics[i].anomalyScore = a.score
+            metrics[i].anomalyEvidence = a.reason
+            if a.score >= Self.warningScore {
+                alerts.append(Alert(round: round, client: client, severity: a.score >= Self.criticalScore ? .critical : .warning,
+                                    reason: String(format: "anomaly score %.1f: ", a.score) + a.reason))
+            } else {
+                history[client, default: []].append(samples[k])
+                history[client] = Array(history[client]!.suffix(Self.historyLength))
             }
-            if let c = m.cosineToOthers, c < -0.15 {
-                alerts.append(Alert(round: round, client: m.client, severity: .warning,
-                                    reason: String(format: "update points against the others (cosine %.2f)", c)))
-            }
-            if let d = m.qualityDeltaLast {
-                qualityFalls[m.client] = d < 0 ? (qualityFalls[m.client] ?? 0) + 1 : 0
-                if let falls = qualityFalls[m.client], falls >= 2 {
-                    alerts.append(Alert(round: round, client: m.client, severity: .warning,
-                                        reason: "own eval loss worsened \(falls) rounds in a row"))
-                }
-            }
-            if let loss = m.localLossEnd, loss.isFinite {
-                if let best = bestLocalLoss[m.client], loss > 1.5 * best, loss - best > 0.5 {
-                    alerts.append(Alert(round: round, client: m.client, severity: .critical,
-                                        reason: String(format: "local training loss rose to %.2f from %.2f: its data may have degraded", loss, best)))
-                }
-                bestLocalLoss[m.client] = min(bestLocalLoss[m.client] ?? loss, loss)
-            }
+            if let d = metrics[i].qualityDeltaLast { qualityFalls[client] = d < 0 ? (qualityFalls[client] ?? 0) + 1 : 0 }
+            if let l = metrics[i].localLossEnd, l.isFinite { bestLocalLoss[client] = min(bestLocalLoss[client] ?? l, l) }
         }
         return alerts
+    }
+
+    /// One client's evidence.
+    struct Assessment {
+        var score: Double
+        var evidence: [Evidence]
+        var reason: String { evidence.prefix(2).map(\.text).joined(separator: "; ") }
+    }
+
+    struct Evidence {
+        var signal: Signal
+        var z: Double
+        var text: String
+    }
+
+    func assess(_ sample: SignalSample, client: String, among round: [SignalSample]) -> Assessment {
+        let past = history[client] ?? []
+        var evidence: [Evidence] = []
+        for signal in Signal.allCases {
+            guard let value = sample[signal] else { continue }
+            let others = round.compactMap { $0[signal] }
+            var best: Evidence?
+            func consider(_ z: Double, _ text: String) {
+                if z > (best?.z ?? 0) { best = Evidence(signal: signal, z: z, text: text) }
+            }
+            // Against the round's other clients, on the level itself, where levels compare
+            // across clients (cosines and norms; losses differ by domain).
+            if signal.levelsCompare, others.count >= 3 {
+                let z = signal.oriented(Robust.z(value, among: others, floor: signal.floor))
+                consider(z, signal.describeLevel(value: value, z: z))
+            }
+            // Against its own history, and that change against the others' changes.
+            let own = past.compactMap { $0[signal] }
+            if !own.isEmpty {
+                let change = value - Robust.median(own)
+                let selfScale = own.count >= 3 ? max(Robust.mad(own), signal.floor) : signal.floor
+                let selfZ = signal.oriented(change / selfScale)
+                let changes = round.compactMap { s -> Double? in
+                    guard let v = s[signal], let c = s.client.flatMap({ history[$0] })?.compactMap({ $0[signal] }), !c.isEmpty else { return nil }
+                    return v - Robust.median(c)
+                }
+                let crossZ = changes.count >= 3 ? signal.oriented(Robust.z(change, among: changes, floor: signal.floor)) : selfZ
+                let z = min(selfZ, crossZ)
+                consider(z, signal.describeChange(change: change, rounds: own.count, z: z))
+            }
+            if let best, best.z > 0 { evidence.append(best) }
+        }
+        evidence.sort { $0.z > $1.z }
+        // Root of the sum of squares of the positive evidence: one strong signal or several
+        // moderate ones.
+        let score = evidence.reduce(0) { $0 + $1.z * $1.z }.squareRoot()
+        return Assessment(score: score, evidence: evidence)
+    }
+}
+
+/// The signals the detector reads, each oriented so that larger is worse.
+enum Signal: String, CaseIterable, Codable, Sendable {
+    case lossStart = "loss_start", cosine, logNorm = "log_norm", evalGain = "eval_gain", accuracy
+
+    /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
+    var floor: Double {
+        switch self {
+        case .lossStart: return 0.15
+        case .cosine: return 0.1
+        case .logNorm: return 0.2
+        case .evalGain: return 0.03
+        case .accuracy: return 0.1
+        }
+    }
+
+    /// A z-score as evidence: the update norm is suspicious both ways, the rest one way.
+    func oriented(_ z: Double) -> Double { self == .logNorm ? abs(z) : z }
+
+    /// Whether clients' raw levels are comparable (otherwise only changes are compared).
+    var levelsCompare: Bool { self == .cosine || self == .logNorm }
+
+    func describeLevel(value: Double, z: Double) -> String {
+        switch self {
+        case .cosine: return String(format: "cosine to the others %.2f, %.1f MADs below the round's", -value, z)
+        case .logNorm: return String(format: "update norm %.3g, %.1f MADs from the round's", exp(value), z)
+        default: return String(format: "%@ %.1f MADs from the round's", rawValue, z)
+        }
+    }
+
+    func describeChange(change: Double, rounds: Int, z: Double) -> String {
+        let over = "over its last \(rounds) round\(rounds == 1 ? "" : "s")"
+        switch self {
+        case .lossStart: return String(format: "start-of-training loss %+.2f %@ (%.1f MADs)", change, over, z)
+        case .cosine: return String(format: "cosine %+.2f %@ (%.1f MADs)", -change, over, z)
+        case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
+        case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
+        case .accuracy: return String(format: "task accuracy %+.2f %@ (%.1f MADs)", -change, over, z)
+        }
+    }
+}
+
+/// One client's signals in one round, oriented so that larger is worse (nil: not seen).
+public struct SignalSample: Codable, Sendable, Equatable {
+    var client: String?
+    var lossStart: Double?
+    /// −cosine to the others.
+    var cosine: Double?
+    /// log of the update norm (two-sided: see `Signal.oriented`).
+    var logNorm: Double?
+    /// −(eval gain this round).
+    var evalGain: Double?
+    /// −task accuracy.
+    var accuracy: Double?
+
+    init(client: String? = nil, lossStart: Double? = nil, cosine: Double? = nil, logNorm: Double? = nil,
+         evalGain: Double? = nil, accuracy: Double? = nil) {
+        self.client = client; self.lossStart = lossStart; self.cosine = cosine; self.logNorm = logNorm
+        self.evalGain = evalGain; self.accuracy = accuracy
+    }
+
+    init(_ m: ClientRoundMetrics) {
+        client = m.client
+        lossStart = m.localLossStart.flatMap { $0.isFinite ? $0 : nil }
+        cosine = m.cosineToOthers.map { -$0 }
+        logNorm = m.updateNorm.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
+        evalGain = m.qualityDeltaLast.map { -$0 }
+        accuracy = nil
+    }
+
+    subscript(signal: Signal) -> Double? {
+        switch signal {
+        case .lossStart: return lossStart
+        case .cosine: return cosine
+        case .logNorm: return logNorm
+        case .evalGain: return evalGain
+        case .accuracy: return accuracy
+        }
+    }
+}
+
+/// Median, MAD and robust z-scores.
+enum Robust {
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        guard !s.isEmpty else { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// 1.4826 · median absolute deviation: the standard deviation for normal data.
+    static func mad(_ values: [Double]) -> Double {
+        let m = median(values)
+        return 1.4826 * median(values.map { abs($0 - m) })
+    }
+
+    /// (value − median) / max(MAD, floor) over `values` (which include `value`). Norm-like
+    /// signals (log norm) are two-sided; the rest one-sided, larger is worse.
+    static func z(_ value: Double, among values: [Double], floor: Double) -> Double {
+        (value - median(values)) / max(mad(values), floor)
     }
 }

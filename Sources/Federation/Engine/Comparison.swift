@@ -69,6 +69,12 @@ public struct Comparison: Sendable {
             var private_ = scenario
             private_.privacy.differentialPrivacy = true
             private_.privacy.noiseMultiplier = dp.noise
+            if private_.privacy.secureAggregation { private_.privacy.noise = .distributed }
+            if !PrivacyPosture.differentiallyPrivateStrategies.contains(private_.strategy.kind) {
+                // Robust aggregators and SCAFFOLD cannot back an ε (see PrivacyPosture): DP runs FedAvg.
+                progress("federated+dp: \(private_.strategy.kind.rawValue) cannot run with DP; using fedavg for this approach")
+                private_.strategy = StrategyConfig()
+            }
             let r = try runFederated(private_, model: model, name: "federated+dp", epsilon: dp.epsilon,
                                      recorder: recorder?("federated+dp", private_), observe: observe).result
             results.append(r)

@@ -1,5 +1,6 @@
 import Foundation
 import Privacy
+import SecureAggregation
 import TensorMath
 
 /// Client-level differential privacy (DP-FedAvg): clipping (fixed or adaptive), Gaussian noise
@@ -34,36 +35,52 @@ extension Coordinator {
                             enabled: privacy.differentialPrivacy, offRounds: roundsWithoutDP, clipNorm: clipNorm))
     }
 
-    /// Adds the round just aggregated to the privacy ledger. The sample of `selected` clients out
-    /// of all is treated as Poisson sampling with q = selected / population (an approximation:
-    /// selection draws a fixed number). `noiseScale` < 1 when fewer clients than planned added
-    /// their noise share (secure aggregation with dropouts): the round's σ is z·noiseScale.
+    /// Adds the round just aggregated to the privacy ledger: the Poisson-subsampled Gaussian
+    /// mechanism with q = the scenario's selection fraction (the secret sampling `select` does
+    /// under DP). `noiseScale` < 1 when fewer clients than planned added their noise share
+    /// (secure aggregation with dropouts): the round's σ is z·noiseScale.
     func account(round: Int, selected: Int, noiseScale: Double = 1) {
         guard privacy.differentialPrivacy, privacy.noiseMultiplier > 0 else { roundsWithoutDP.append(round); return }
-        let q = min(1, Double(selected) / Double(max(1, clientSpecs.count)))
+        let q = min(1, max(Double.leastNonzeroMagnitude, scenario.selection.fraction))
         do { try accountant.compose(noiseMultiplier: privacy.noiseMultiplier * noiseScale, sampleRate: q, steps: 1) } catch {
             roundsWithoutDP.append(round)
         }
     }
 
-    /// Central DP: clip every update to C, weigh them equally and add Gaussian noise so that the
-    /// mean carries N(0, (z_Δ C / n)²). With adaptive clipping, also moves C toward the target
-    /// quantile from the noised count of updates within it.
-    func privatize(_ updates: inout [ClientUpdate], rng: inout SeededRandom) {
-        let c = Float(clipNorm), n = Float(updates.count)
-        let std = Float(updateNoiseMultiplier) * c / n.squareRoot()
+    /// Why DP cannot be turned on for this run's strategy (an operator command), or nil.
+    func refuseDifferentialPrivacy() -> String? {
+        var p = privacy
+        p.differentialPrivacy = true
+        let refusals = PrivacyPosture.refusals(privacy: p, strategy: strategy.kind)
+        guard !refusals.isEmpty else { return nil }
+        let reason = refusals.map(\.description).joined(separator: "; ")
+        sink(.alert(Alert(round: completedRounds, client: nil, severity: .warning, reason: "DP stays off: \(reason)")))
+        return reason
+    }
+
+    /// Central DP (DP-FedAvg): every update clipped to C and weighed the same, Gaussian noise of
+    /// std z_Δ·C added to their sum from a cryptographic generator, divided by the number of
+    /// updates: the mean carries N(0, (z_Δ C / n)²). Self-reported example counts play no part.
+    /// With adaptive clipping, also moves C toward the target quantile from the noised count of
+    /// updates within it.
+    func privateMean(_ updates: [ClientUpdate]) -> [Float] {
+        let c = clipNorm, n = Double(updates.count), d = global.values.count
+        var sum = [Double](repeating: 0, count: d)
         var norms: [Double] = []
-        for i in updates.indices {
-            let norm = Float(UpdateGeometry.norm(updates[i].delta))
-            norms.append(Double(norm))
+        for u in updates {
+            let norm = UpdateGeometry.norm(u.delta)
+            norms.append(norm)
             let factor = norm > c ? c / norm : 1
-            for j in updates[i].delta.indices { updates[i].delta[j] = updates[i].delta[j] * factor + std * rng.normal() }
-            updates[i].exampleCount = 1
+            for j in 0..<d { sum[j] += Double(u.delta[j]) * factor }
         }
-        if adaptiveClip != nil {
-            let noise = Double(rng.normal()) * countNoiseStd
-            adaptClip(noisedFraction: adaptiveClip!.noisedFraction(norms: norms, noise: noise))
+        let noise = SecureNoise.gaussian(count: d, std: updateNoiseMultiplier * c)
+        var mean = [Float](repeating: 0, count: d)
+        for j in 0..<d { mean[j] = Float((sum[j] + noise[j]) / n) }
+        if let clip = adaptiveClip {
+            let countNoise = SecureNoise.gaussian(count: 1, std: countNoiseStd)[0]
+            adaptClip(noisedFraction: clip.noisedFraction(norms: norms, noise: countNoise))
         }
+        return mean
     }
 
     /// C ← C·exp(−η(b̄ − γ)), published in the next privacy event.

@@ -59,6 +59,8 @@ public final class Coordinator: @unchecked Sendable {
         self.transport = transport
         self.clientSpecs = scenario.clients
         self.trainCounts = trainCounts
+        let refusals = PrivacyPosture.refusals(privacy: scenario.privacy, strategy: scenario.strategy.kind)
+        guard refusals.isEmpty else { throw PrivacyPostureError(file: scenario.sourcePath, refusals: refusals) }
         self.sink = sink
         self.global = try start ?? LoRAAdapter(model: base.config, config: scenario.lora, seed: scenario.seed)
         self.tensorSizes = global.slots.flatMap { [$0.aCount, $0.bCount] }
@@ -129,8 +131,8 @@ public final class Coordinator: @unchecked Sendable {
             case .readmitClient(let c):
                 applied = excluded.remove(c) != nil
             case .setDifferentialPrivacy(let on):
-                applied = privacy.differentialPrivacy != on
-                privacy.differentialPrivacy = on
+                applied = privacy.differentialPrivacy != on && (!on || refuseDifferentialPrivacy() == nil)
+                if applied { privacy.differentialPrivacy = on }
             case .setNoiseMultiplier(let s):
                 applied = s >= 0
                 if applied { privacy.noiseMultiplier = s }
@@ -208,6 +210,7 @@ public final class Coordinator: @unchecked Sendable {
                 // Marks every participant whose masked input is not in the sum as dropped.
                 let secure = try secureAggregate(round: round, participants: updates, metrics: &metrics, rng: &rng)
                 let stepped = try linear.step(global: global.values, mean: secure.mean)
+                guard stepped.allSatisfy(\.isFinite) else { throw NonFiniteAggregate() }
                 strategy = linear
                 if let b = secure.clippedFraction { adaptClip(noisedFraction: b) }
                 outcome = AggregationOutcome(global: stepped, rejected: [],
@@ -221,10 +224,28 @@ public final class Coordinator: @unchecked Sendable {
                 }
                 return fail(round, "secure aggregation failed: \(error); the global adapter is unchanged")
             }
+        } else if privacy.differentialPrivacy {
+            guard var linear = strategy as? any MeanAggregationStrategy else {
+                return fail(round, "strategy \(strategy.kind.rawValue) cannot aggregate with differential privacy")
+            }
+            do {
+                let stepped = try linear.step(global: global.values, mean: privateMean(updates))
+                guard stepped.allSatisfy(\.isFinite) else { throw NonFiniteAggregate() }
+                strategy = linear
+                outcome = AggregationOutcome(global: stepped, rejected: [],
+                                             weights: Dictionary(uniqueKeysWithValues: updates.map { ($0.client, 1 / Double(updates.count)) }))
+            } catch {
+                return fail(round, "aggregation failed: \(error); the global adapter is unchanged")
+            }
+            account(round: round, selected: selected.count)
         } else {
-            if privacy.differentialPrivacy { privatize(&updates, rng: &rng) }
-            do { outcome = try strategy.aggregate(global: global.values, updates: updates) } catch {
-                return fail(round, "aggregation failed: \(error)")
+            let before = strategy
+            do {
+                outcome = try strategy.aggregate(global: global.values, updates: updates)
+                guard outcome.global.allSatisfy(\.isFinite) else { throw NonFiniteAggregate() }
+            } catch {
+                strategy = before
+                return fail(round, "aggregation failed: \(error); the global adapter is unchanged")
             }
             account(round: round, selected: selected.count)
         }
@@ -249,6 +270,7 @@ public final class Coordinator: @unchecked Sendable {
             m.aggregationWeight = outcome.weights[client]
             completed.append(m)
         }
+        var final: [ClientRoundMetrics] = []
         for spec in clientSpecs {
             var m = metrics[spec.id] ?? ClientRoundMetrics(client: spec.id, round: round, status: excluded.contains(spec.id) ? .excluded : .idle)
             if let g = completed.first(where: { $0.client == spec.id }) { m = g }
@@ -258,11 +280,15 @@ public final class Coordinator: @unchecked Sendable {
                 if let l = lastEval[spec.id] { m.qualityDeltaLast = l - loss }
                 lastEval[spec.id] = loss
             }
-            lastClientMetrics[spec.id] = m
-            sink(.clientUpdate(m))
-            if let i = completed.firstIndex(where: { $0.client == spec.id }) { completed[i] = m }
+            final.append(m)
         }
-        for alert in alerts.inspect(completed, round: round) { sink(.alert(alert)) }
+        let raised = alerts.inspect(&final, round: round)
+        for m in final {
+            lastClientMetrics[m.client] = m
+            sink(.clientUpdate(m))
+            if let i = completed.firstIndex(where: { $0.client == m.client }) { completed[i] = m }
+        }
+        for alert in raised { sink(.alert(alert)) }
         if privacy.differentialPrivacy || scenario.privacy.differentialPrivacy { publishPrivacy(round: round) }
         let norms = completed.compactMap(\.updateNorm)
         let all = Array(metrics.values)
@@ -289,13 +315,21 @@ public final class Coordinator: @unchecked Sendable {
         return nil
     }
 
-    /// Samples this round's participants among the online, admitted clients.
+    /// Samples this round's participants among the online, admitted clients: a fixed-size sample
+    /// from the run's seeded generator, or, with differential privacy, secret Poisson sampling
+    /// (each online client with probability `fraction`) from a cryptographic generator, which is
+    /// what the accountant's amplification by sampling assumes.
     func select(round: Int, rng: inout SeededRandom) -> [String] {
         let online = clientSpecs.filter { spec in
             !excluded.contains(spec.id)
                 && !scenario.faults.contains { $0.client == spec.id && $0.kind == .dropout && $0.isActive(inRound: round) }
                 && Double(rng.uniform()) < scenario.selection.availability
         }.map(\.id)
+        if privacy.differentialPrivacy {
+            var secret = SystemRandomNumberGenerator()
+            let q = scenario.selection.fraction
+            return online.filter { _ in q >= 1 || Double.random(in: 0..<1, using: &secret) < q }
+        }
         let wanted = max(min(scenario.selection.minimumClients, online.count),
                          Int((Double(online.count) * scenario.selection.fraction).rounded(.up)))
         var pool = online
@@ -341,6 +375,7 @@ public final class Coordinator: @unchecked Sendable {
             guard reply.client == spec.id, reply.round == round, reply.delta.count == expected else {
                 throw PayloadError(offset: 0, reason: "reply is for client \(reply.client), round \(reply.round), \(reply.delta.count) values")
             }
+            try reply.checkFinite()
         } catch {
             m.status = .failed
             sink(.alert(Alert(round: round, client: spec.id, severity: .critical, reason: "local round failed: \(error)")))
@@ -384,11 +419,22 @@ public final class Coordinator: @unchecked Sendable {
         var perClient: [String: Double] = [:]
         var weighted = 0.0, weight = 0.0
         var domains: [String: (Double, Int)] = [:]
-        let losses = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
-            try? transport.evaluate(client: client, request: request)
+        let answers = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
+            Result { try transport.evaluate(client: client, request: request) }
         })
-        for (spec, answer) in zip(clientSpecs, losses) {
-            guard let loss = answer ?? nil else { continue }
+        for (spec, answer) in zip(clientSpecs, answers) {
+            let loss: Double
+            switch answer {
+            case .success(let value?)? where value.isFinite: loss = value
+            case .success(let value?)?:
+                sink(.alert(Alert(round: round, client: spec.id, severity: .critical,
+                                  reason: "evaluation gave a non-finite loss (\(value)); left out of the global mean")))
+                continue
+            case .failure(let error)?:
+                sink(.alert(Alert(round: round, client: spec.id, severity: .warning, reason: "evaluation failed: \(error)")))
+                continue
+            default: continue   // no validation data, or not asked
+            }
             perClient[spec.id] = loss
             let w = Double(max(1, trainCounts[spec.id] ?? 1))
             weighted += loss * w
@@ -398,4 +444,9 @@ public final class Coordinator: @unchecked Sendable {
         }
         return (perClient, weight > 0 ? weighted / weight : nil, domains.mapValues { $0.0 / Double($0.1) })
     }
+}
+
+/// The strategy's new global adapter holds NaN or infinity; the round fails and the adapter stays.
+struct NonFiniteAggregate: Error, CustomStringConvertible {
+    var description: String { "the aggregate holds non-finite values" }
 }

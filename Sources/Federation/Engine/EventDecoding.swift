@@ -46,6 +46,7 @@ extension FederationEvent {
             m.bytesUp = int("bytes_up") ?? 0; m.bytesDown = int("bytes_down") ?? 0
             m.simulatedSeconds = dbl("simulated_seconds") ?? 0; m.trainSeconds = dbl("train_seconds") ?? 0
             m.aggregationWeight = dbl("aggregation_weight")
+            m.anomalyScore = dbl("anomaly_score"); m.anomalyEvidence = str("anomaly_evidence")
             self = .clientUpdate(m)
         case "round_completed":
             let domains = (o["domain_eval_loss"] as? [String: Any])?.compactMapValues { v -> Double? in

@@ -88,6 +88,7 @@ public enum FederationEvent: Sendable, Equatable {
             put("compute_seconds", m.computeSeconds)
             put("bytes_up", m.bytesUp); put("bytes_down", m.bytesDown); put("simulated_seconds", m.simulatedSeconds)
             put("train_seconds", m.trainSeconds); put("aggregation_weight", m.aggregationWeight)
+            if let score = m.anomalyScore { put("anomaly_score", score); put("anomaly_evidence", m.anomalyEvidence ?? "") }
         case .roundCompleted(let m):
             put("selected", m.selected); put("aggregated", m.aggregated); put("dropped", m.dropped)
             put("global_eval_loss", m.globalEvalLoss); put("base_eval_loss", m.baseEvalLoss)
@@ -112,9 +113,26 @@ public enum FederationEvent: Sendable, Equatable {
         return o
     }
 
-    /// One line of JSON.
+    /// One line of JSON. JSON has no NaN or infinity: a non-finite number is written as null
+    /// (engine checks keep them out of metrics; this is the last line of defence). Never `{}`:
+    /// if the object still cannot be written, the line keeps `type` and `round` and says why.
     public var jsonLine: String {
-        let data = (try? JSONSerialization.data(withJSONObject: jsonObject, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
+        if let data = try? JSONSerialization.data(withJSONObject: Self.finite(jsonObject), options: options) {
+            return String(decoding: data, as: UTF8.self)
+        }
+        let fallback: [String: Any] = ["type": type, "round": round, "error": "the event's fields could not be written as JSON"]
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: fallback, options: options)) ?? Data(), as: UTF8.self)
+    }
+
+    /// `value` with every non-finite floating-point number replaced by null.
+    static func finite(_ value: Any) -> Any {
+        switch value {
+        case let d as Double: return d.isFinite ? d : NSNull()
+        case let f as Float: return f.isFinite ? f : NSNull()
+        case let dict as [String: Any]: return dict.mapValues(finite)
+        case let list as [Any]: return list.map(finite)
+        default: return value
+        }
     }
 }

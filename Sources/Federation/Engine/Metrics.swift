@@ -62,6 +62,10 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var trainSeconds: Double
     /// Weight the aggregation gave this update.
     public var aggregationWeight: Double?
+    /// The alert detector's combined evidence that this client degraded this round (0: none),
+    /// and its strongest signals in words.
+    public var anomalyScore: Double?
+    public var anomalyEvidence: String?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status

@@ -82,6 +82,20 @@ public struct RoundReply: Sendable, Equatable {
 
     static let magic: UInt32 = 0x5055_5046  // "FPUP"
 
+    /// Throws unless every number a client reports is finite: the update, its norm, the control
+    /// delta, and the local losses when training ran. The coordinator checks this where a reply
+    /// enters, so a diverged or hostile client cannot push NaN into the aggregate or the events.
+    public func checkFinite() throws {
+        func bad(_ what: String) -> NonFiniteReply { NonFiniteReply(client: client, round: round, what: what) }
+        if let i = delta.firstIndex(where: { !$0.isFinite }) {
+            throw bad("update value \(i) of \(delta.count) is \(delta[i]) (\(delta.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }) non-finite)")
+        }
+        if let c = controlDelta, let i = c.firstIndex(where: { !$0.isFinite }) { throw bad("control delta value \(i) is \(c[i])") }
+        if !updateNorm.isFinite { throw bad("update norm is \(updateNorm)") }
+        if steps > 0, !lossStart.isFinite || !lossEnd.isFinite { throw bad("local loss went from \(lossStart) to \(lossEnd)") }
+        if exampleCount < 0 || steps < 0 || tokens < 0 { throw bad("negative counts (examples \(exampleCount), steps \(steps), tokens \(tokens))") }
+    }
+
     public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
         var out = Data()
         WireVersion.writeHeader(Self.magic, to: &out)
@@ -173,4 +187,12 @@ public struct EvaluationRequest: Sendable, Equatable {
         global = try TensorCodec.decode(&r)
         try r.expectEnd()
     }
+}
+
+/// A client's reply (or its own training) produced a non-finite number; the update is rejected.
+public struct NonFiniteReply: Error, CustomStringConvertible {
+    public var client: String
+    public var round: Int
+    public var what: String
+    public var description: String { "non-finite numbers from \(client) in round \(round): \(what); update rejected" }
 }

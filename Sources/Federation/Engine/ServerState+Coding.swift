@@ -34,6 +34,8 @@ extension ServerState {
         var baseGlobalEval: Double?
         var qualityFalls: [String: Int]
         var bestLocalLoss: [String: Double]
+        /// Absent in journals written before the relative detector.
+        var alertHistory: [String: [SignalSample]]?
         var strategyClients: [String]
         var vectors: [VectorEntry]
     }
@@ -53,7 +55,7 @@ extension ServerState {
         let header = Header(round: round, strategy: strategy.rawValue, accountant: accountant,
                             roundsWithoutDP: roundsWithoutDP, privacy: privacy, excluded: excluded,
                             baseEval: baseEval, baseGlobalEval: baseGlobalEval, qualityFalls: qualityFalls,
-                            bestLocalLoss: bestLocalLoss, strategyClients: strategyState.clients, vectors: entries)
+                            bestLocalLoss: bestLocalLoss, alertHistory: alertHistory, strategyClients: strategyState.clients, vectors: entries)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -128,7 +130,7 @@ extension ServerState {
         self.init(round: header.round, strategy: kind, strategyState: state, accountant: header.accountant,
                   roundsWithoutDP: header.roundsWithoutDP, privacy: header.privacy, excluded: header.excluded,
                   baseEval: header.baseEval, baseGlobalEval: header.baseGlobalEval, qualityFalls: header.qualityFalls,
-                  bestLocalLoss: header.bestLocalLoss)
+                  bestLocalLoss: header.bestLocalLoss, alertHistory: header.alertHistory ?? [:])
     }
 
     static func append(_ x: UInt32, to out: inout Data) {

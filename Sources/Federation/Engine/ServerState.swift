@@ -23,15 +23,17 @@ public struct ServerState: Sendable, Equatable {
     /// The alert detector's memory: consecutive quality falls and best local loss per client.
     public var qualityFalls: [String: Int]
     public var bestLocalLoss: [String: Double]
+    /// The alert detector's baseline: each client's signals in its recent unflagged rounds.
+    public var alertHistory: [String: [SignalSample]] = [:]
 
     public init(round: Int, strategy: StrategyKind, strategyState: StrategyState = .empty, accountant: RDPAccountant = .init(),
                 roundsWithoutDP: [Int] = [], privacy: OperatorPrivacy = .init(PrivacyConfig()), excluded: [String] = [],
                 baseEval: [String: Double] = [:], baseGlobalEval: Double? = nil, qualityFalls: [String: Int] = [:],
-                bestLocalLoss: [String: Double] = [:]) {
+                bestLocalLoss: [String: Double] = [:], alertHistory: [String: [SignalSample]] = [:]) {
         self.round = round; self.strategy = strategy; self.strategyState = strategyState; self.accountant = accountant
         self.roundsWithoutDP = roundsWithoutDP; self.privacy = privacy; self.excluded = excluded
         self.baseEval = baseEval; self.baseGlobalEval = baseGlobalEval; self.qualityFalls = qualityFalls
-        self.bestLocalLoss = bestLocalLoss
+        self.bestLocalLoss = bestLocalLoss; self.alertHistory = alertHistory
     }
 }
 
@@ -64,7 +66,7 @@ extension Coordinator {
         ServerState(round: round ?? completedRounds, strategy: strategy.kind, strategyState: strategy.savedState, accountant: accountant,
                     roundsWithoutDP: roundsWithoutDP, privacy: OperatorPrivacy(privacy, adaptiveClipNorm: adaptiveClip?.clipNorm), excluded: excluded.sorted(),
                     baseEval: baseline?.perClient ?? baseEval, baseGlobalEval: baseline?.global,
-                    qualityFalls: alerts.qualityFalls, bestLocalLoss: alerts.bestLocalLoss)
+                    qualityFalls: alerts.qualityFalls, bestLocalLoss: alerts.bestLocalLoss, alertHistory: alerts.history)
     }
 
     /// Restores a saved state before `run()`: the strategy's buffers, the privacy ledger, the
@@ -94,5 +96,6 @@ extension Coordinator {
         baseline = (state.baseEval, state.baseGlobalEval)
         alerts.qualityFalls = state.qualityFalls
         alerts.bestLocalLoss = state.bestLocalLoss
+        alerts.history = state.alertHistory
     }
 }

@@ -76,6 +76,10 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
             controlDelta = delta.indices.map { -server[$0] - delta[$0] / kEta }
         }
         let norm = UpdateGeometry.norm(delta)
+        // A diverged run must not be encoded: int8 quantization would turn NaN into ±127·scale.
+        try RoundReply(client: spec.id, round: task.round, delta: delta, updateNorm: norm, exampleCount: data.train.count,
+                       steps: result.steps, tokens: result.tokens, lossStart: result.losses.first ?? .nan,
+                       lossEnd: result.losses.last ?? .nan, computeSeconds: 0, controlDelta: controlDelta).checkFinite()
         if task.secureAggregation { keepForSecureAggregation(round: task.round, delta: delta) }
         let reply = RoundReply(client: spec.id, round: task.round, delta: task.secureAggregation ? [] : delta, updateNorm: norm,
                                exampleCount: data.train.count,
