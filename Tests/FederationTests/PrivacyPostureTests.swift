@@ -1,5 +1,6 @@
 import Foundation
 import Privacy
+import TensorMath
 import XCTest
 @testable import Federation
 

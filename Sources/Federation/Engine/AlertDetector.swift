@@ -1,5 +1,11 @@
 import Foundation
 
+/// The thresholds `AlertDetector` uses, for the benchmark's report.
+public enum AlertBenchDefaults {
+    public static var warning: Double { AlertDetector.warningScore }
+    public static var critical: Double { AlertDetector.criticalScore }
+}
+
 /// Flags clients that look degraded from relative evidence, never from fixed ratios: every
 /// signal is compared with the client's own recent history and with the round's other clients,
 /// both on robust scales (median and MAD), and the evidence is combined into one score per
@@ -19,14 +25,17 @@ struct AlertDetector {
     /// fault matrix of `fedpilot bench alerts` (see the README), not from one scenario.
     static let warningScore = 4.0
     static let criticalScore = 8.0
+    /// Rounds scoring below this become the client's baseline; others (suspicious or flagged)
+    /// do not, so a lasting fault keeps being flagged.
+    static let quietScore = 2.0
     /// Rounds of a client's own history the comparison uses.
     static let historyLength = 4
 
     /// Kept for the journal's server-state format: consecutive eval-loss falls and best local loss.
     var qualityFalls: [String: Int] = [:]
     var bestLocalLoss: [String: Double] = [:]
-    /// Each client's signals in its recent unflagged rounds (flagged rounds do not become the
-    /// baseline, so a lasting fault keeps being flagged).
+    /// Each client's signals, relative to their round's median, in its recent unflagged rounds
+    /// (flagged rounds do not become the baseline, so a lasting fault keeps being flagged).
     var history: [String: [SignalSample]] = [:]
 
     /// Alerts for one completed round's client metrics; also writes each participant's
@@ -34,9 +43,13 @@ struct AlertDetector {
     mutating func inspect(_ metrics: inout [ClientRoundMetrics], round: Int) -> [Alert] {
         let judged = metrics.indices.filter { [.done, .rejected].contains(metrics[$0].status) }
         let samples = judged.map { SignalSample(metrics[$0]) }
+        // Each value relative to the round's median: a shift every client shares (the global
+        // model improving) cancels, and what stays is the client's own position.
+        let residuals = samples.map { $0.residual(among: samples) }
         var assessments: [String: Assessment] = [:]
         for (k, i) in judged.enumerated() {
-            assessments[metrics[i].client] = assess(samples[k], client: metrics[i].client, among: samples)
+            assessments[metrics[i].client] = assess(samples[k], residual: residuals[k], client: metrics[i].client,
+                                                    among: samples, residuals: residuals)
         }
         var alerts: [Alert] = []
         for (k, i) in judged.enumerated() {
@@ -47,8 +60,9 @@ struct AlertDetector {
             if a.score >= Self.warningScore {
                 alerts.append(Alert(round: round, client: client, severity: a.score >= Self.criticalScore ? .critical : .warning,
                                     reason: String(format: "anomaly score %.1f: ", a.score) + a.reason))
-            } else {
-                history[client, default: []].append(samples[k])
+            }
+            if a.score < Self.quietScore {
+                history[client, default: []].append(residuals[k])
                 history[client] = Array(history[client]!.suffix(Self.historyLength))
             }
             if let d = metrics[i].qualityDeltaLast { qualityFalls[client] = d < 0 ? (qualityFalls[client] ?? 0) + 1 : 0 }
@@ -70,7 +84,8 @@ struct AlertDetector {
         var text: String
     }
 
-    func assess(_ sample: SignalSample, client: String, among round: [SignalSample]) -> Assessment {
+    func assess(_ sample: SignalSample, residual: SignalSample, client: String, among round: [SignalSample],
+                residuals: [SignalSample]) -> Assessment {
         let past = history[client] ?? []
         var evidence: [Evidence] = []
         for signal in Signal.allCases {
@@ -86,14 +101,15 @@ struct AlertDetector {
                 let z = signal.oriented(Robust.z(value, among: others, floor: signal.floor))
                 consider(z, signal.describeLevel(value: value, z: z))
             }
-            // Against its own history, and that change against the others' changes.
+            // Against its own history (positions relative to the round's median), on its own
+            // scale, and that change against the other clients' changes: both must agree.
             let own = past.compactMap { $0[signal] }
-            if !own.isEmpty {
-                let change = value - Robust.median(own)
+            if let position = residual[signal], !own.isEmpty {
+                let change = position - Robust.median(own)
                 let selfScale = own.count >= 3 ? max(Robust.mad(own), signal.floor) : signal.floor
                 let selfZ = signal.oriented(change / selfScale)
-                let changes = round.compactMap { s -> Double? in
-                    guard let v = s[signal], let c = s.client.flatMap({ history[$0] })?.compactMap({ $0[signal] }), !c.isEmpty else { return nil }
+                let changes = residuals.compactMap { r -> Double? in
+                    guard let v = r[signal], let c = r.client.flatMap({ history[$0] })?.compactMap({ $0[signal] }), !c.isEmpty else { return nil }
                     return v - Robust.median(c)
                 }
                 let crossZ = changes.count >= 3 ? signal.oriented(Robust.z(change, among: changes, floor: signal.floor)) : selfZ
@@ -177,6 +193,18 @@ public struct SignalSample: Codable, Sendable, Equatable {
         logNorm = m.updateNorm.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         evalGain = m.qualityDeltaLast.map { -$0 }
         accuracy = nil
+    }
+
+    /// This sample minus the median of the round's other clients for every signal (nil where
+    /// missing); leaving itself out keeps a faulty client from dragging its own reference.
+    func residual(among round: [SignalSample]) -> SignalSample {
+        func r(_ signal: Signal) -> Double? {
+            guard let v = self[signal] else { return nil }
+            let others = round.filter { $0.client != client }.compactMap { $0[signal] }
+            return others.isEmpty ? v : v - Robust.median(others)
+        }
+        return SignalSample(client: client, lossStart: r(.lossStart), cosine: r(.cosine), logNorm: r(.logNorm),
+                            evalGain: r(.evalGain), accuracy: r(.accuracy))
     }
 
     subscript(signal: Signal) -> Double? {

@@ -1,0 +1,98 @@
+import XCTest
+@testable import Federation
+
+/// The relative detector, one signal at a time: each client against its own history and against
+/// the round's other clients, on robust scales.
+final class AlertDetectorTests: XCTestCase {
+    let clients = ["a", "b", "c", "d"]
+
+    /// Healthy rounds: losses fall together, cosines and norms wobble a little.
+    func healthy(round r: Int, client i: Int) -> ClientRoundMetrics {
+        var m = ClientRoundMetrics(client: clients[i], round: r, status: .done)
+        let wobble = Double((r * 7 + i * 3) % 5) / 5 - 0.4   // deterministic, in [-0.4, 0.4]
+        m.localLossStart = 5.0 + 0.3 * Double(i) - 0.1 * Double(r) + 0.03 * wobble
+        m.localLossEnd = m.localLossStart! - 0.2
+        m.cosineToOthers = 0.25 + 0.05 * Double(i) + 0.02 * wobble
+        m.updateNorm = 0.02 * (1 + 0.1 * Double(i)) * (1 + 0.05 * wobble)
+        m.qualityDeltaLast = 0.08 + 0.01 * wobble
+        return m
+    }
+
+    func runRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void = { _, _ in }) -> [[ClientRoundMetrics]] {
+        var detector = AlertDetector()
+        var out: [[ClientRoundMetrics]] = []
+        for r in 1...count {
+            var round = clients.indices.map { healthy(round: r, client: $0) }
+            for i in round.indices { fault(r, &round[i]) }
+            _ = detector.inspect(&round, round: r)
+            out.append(round)
+        }
+        return out
+    }
+
+    func score(_ rounds: [[ClientRoundMetrics]], round: Int, client: String) -> Double {
+        rounds[round - 1].first { $0.client == client }!.anomalyScore!
+    }
+
+    func testHealthyRoundsRaiseNothing() {
+        let rounds = runRounds(8)
+        for round in rounds { for m in round { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, "\(m.client) r\(m.round)") } }
+    }
+
+    func testStartOfTrainingLossJumpIsFlagged() {
+        let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += 0.9 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("start-of-training loss"))
+        XCTAssertLessThan(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
+        // A lasting fault keeps being flagged: flagged rounds do not become the baseline.
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "b"), AlertDetector.warningScore)
+    }
+
+    func testCosineDropAgainstTheOthersIsFlagged() {
+        let rounds = runRounds(5) { r, m in if r >= 3, m.client == "c" { m.cosineToOthers = -0.1 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 3, client: "c"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[2].first { $0.client == "c" }!.anomalyEvidence!.contains("cosine"))
+    }
+
+    func testAnUpdatePointingAgainstTheOthersIsCriticalInTheFirstRound() {
+        let rounds = runRounds(1) { _, m in if m.client == "d" { m.cosineToOthers = -0.6 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 1, client: "d"), AlertDetector.criticalScore)
+    }
+
+    func testNormOutlierBothWaysIsFlagged() {
+        for factor in [0.2, 5.0] {
+            let rounds = runRounds(4) { r, m in if r >= 3, m.client == "a" { m.updateNorm! *= factor } }
+            XCTAssertGreaterThanOrEqual(score(rounds, round: 3, client: "a"), AlertDetector.warningScore, "×\(factor)")
+            XCTAssertTrue(rounds[2].first { $0.client == "a" }!.anomalyEvidence!.contains("norm"), "×\(factor)")
+        }
+    }
+
+    func testStalledEvalGainAddsEvidence() {
+        let alone = runRounds(5) { r, m in if r >= 4, m.client == "b" { m.qualityDeltaLast = 0.0 } }
+        XCTAssertTrue(alone[3].first { $0.client == "b" }!.anomalyEvidence!.contains("eval gain"))
+        XCTAssertGreaterThan(score(alone, round: 4, client: "b"), 1)
+    }
+
+    /// A shift every client shares (a better global model lowers every loss) is not evidence.
+    func testACommonShiftIsNotAnAnomaly() {
+        let rounds = runRounds(6) { r, m in if r >= 4 { m.localLossStart! -= 0.8; m.updateNorm! *= 0.5 } }
+        for m in rounds[3] { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+    }
+
+    /// Under secure aggregation the coordinator has no cosines: the other signals still work.
+    func testWithoutCosinesTheLossStillFlags() {
+        let rounds = runRounds(5) { r, m in
+            m.cosineToOthers = nil
+            if r >= 4, m.client == "a" { m.localLossStart! += 1.0 }
+        }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
+    }
+
+    func testRobustStatistics() {
+        XCTAssertEqual(Robust.median([3, 1, 2]), 2)
+        XCTAssertEqual(Robust.median([4, 1, 2, 3]), 2.5)
+        XCTAssertEqual(Robust.mad([1, 2, 3, 4, 100]), 1.4826, accuracy: 1e-12)
+        XCTAssertEqual(Robust.z(100, among: [1, 2, 3, 4, 100], floor: 0.1), 97 / 1.4826, accuracy: 1e-9)
+        XCTAssertEqual(Robust.z(3.05, among: [3, 3, 3.05], floor: 0.5), 0.1, accuracy: 1e-12, "the floor bounds the scale")
+    }
+}
