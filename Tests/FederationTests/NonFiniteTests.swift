@@ -109,3 +109,38 @@ final class NaNTransport: ClientTransport, @unchecked Sendable {
     var parallelClients: Int { 1 }
     func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T { try body() }
 }
+
+/// An operator's drop that arrives while the client trains keeps its update out of the aggregate.
+final class DropWhileTrainingTests: XCTestCase {
+    func testADropDuringTrainingKeepsTheUpdateOut() throws {
+        let clients = [("a", "clinical-hospital-a.jsonl"), ("b", "aml-alerts.jsonl"), ("c", "legal-clauses.jsonl")]
+        let scenario = try EngineTestSupport.scenario(clients: clients, rounds: 2)
+        let recorder = EngineTestSupport.Recorder()
+        let pilot = try PilotBuilder.build(scenario, sink: recorder.record)
+        let transport = HookTransport(inner: pilot.transport)
+        let coordinator = try Coordinator(scenario: scenario, base: pilot.coordinator.base, transport: transport,
+                                          trainCounts: pilot.coordinator.trainCounts, sink: recorder.record)
+        transport.onExchange = { client in if client == "b" { coordinator.commands.send(.dropClient("b")) } }
+        coordinator.run()
+        let first = try XCTUnwrap(recorder.completedRounds.first)
+        XCTAssertEqual(first.aggregated, ["a", "c"], "b trained in round 1, but the operator dropped it before aggregation")
+        XCTAssertEqual(recorder.clientMetrics(round: 1, client: "b")?.status, .excluded)
+        XCTAssertTrue(recorder.events.contains {
+            if case .alert(let a) = $0 { return a.client == "b" && a.reason.contains("during round 1") } else { return false }
+        })
+        XCTAssertFalse(recorder.completedRounds[1].selected.contains("b"), "and it is not selected afterwards")
+    }
+}
+
+/// Forwards to another transport and calls `onExchange` as each client starts training.
+final class HookTransport: ClientTransport, @unchecked Sendable {
+    let inner: any ClientTransport
+    var onExchange: (String) -> Void = { _ in }
+    init(inner: any ClientTransport) { self.inner = inner }
+    func exchange(client: String, task: Data) throws -> Data {
+        onExchange(client)
+        return try inner.exchange(client: client, task: task)
+    }
+    func evaluate(client: String, request: Data) throws -> Double? { try inner.evaluate(client: client, request: request) }
+    func secureAggregation(client: String, message: Data) throws -> Data { try inner.secureAggregation(client: client, message: message) }
+}

@@ -200,8 +200,10 @@ public struct SignalSample: Codable, Sendable, Equatable {
     func residual(among round: [SignalSample]) -> SignalSample {
         func r(_ signal: Signal) -> Double? {
             guard let v = self[signal] else { return nil }
+            // With fewer than three others, their median is not robust to one outlier among
+            // them: use the whole round's.
             let others = round.filter { $0.client != client }.compactMap { $0[signal] }
-            return others.isEmpty ? v : v - Robust.median(others)
+            return others.count >= 3 ? v - Robust.median(others) : v - Robust.median(others + [v])
         }
         return SignalSample(client: client, lossStart: r(.lossStart), cosine: r(.cosine), logNorm: r(.logNorm),
                             evalGain: r(.evalGain), accuracy: r(.accuracy))

@@ -193,6 +193,19 @@ public final class Coordinator: @unchecked Sendable {
             metrics[specs[i].id] = m
             sink(.clientUpdate(m))   // uploading, or dropped, timed out, failed
         })
+        // A step boundary before aggregation: an operator who drops a client while it trains
+        // means "keep its update out", so its update is discarded if it has not been aggregated.
+        applyCommands(commands.drain())
+        for update in updates where excluded.contains(update.client) {
+            guard var m = metrics[update.client] else { continue }
+            m.status = .excluded
+            metrics[update.client] = m
+            deltas[update.client] = nil
+            sink(.clientUpdate(m))
+            sink(.alert(Alert(round: round, client: update.client, severity: .info,
+                              reason: "dropped by the operator during round \(round): its update is left out of this round's aggregate")))
+        }
+        updates.removeAll { excluded.contains($0.client) }
         guard updates.count >= scenario.selection.minimumClients, !updates.isEmpty else {
             for (_, var m) in metrics where m.status == .uploading { m.status = .dropped; sink(.clientUpdate(m)) }
             return fail(round, "only \(updates.count) updates arrived; the round needs \(max(1, scenario.selection.minimumClients))")
