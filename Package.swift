@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "Journal",
-            dependencies: ["Federation", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Federation", "Llama", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The shareable run report (HTML with inline SVG charts, and CSV files) built from a journal.
         .target(
@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "fedpilot",
             dependencies: [
-                "Llama", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard", "Report", "Deployment",
+                "Llama", "TensorMath", "Federation", "Journal", "Privacy", "SecureAggregation", "Dashboard", "Report", "Deployment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -84,7 +84,7 @@ struct BenchAlerts: ParsableCommand {
         var lines = [String(format: "%d runs in %.0f s; warning at score %.1f, critical at %.1f", runs, seconds, s.warning, s.critical),
                      "kind            severity  runs  within 1  within 2  median rounds"]
         for c in s.cells {
-            lines.append(String(format: "%-15@ %8.1f  %4d  %7.0f%%  %7.0f%%  %@", c.kind.rawValue, c.severity, c.runs,
+            lines.append(c.kind.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " %8.1f  %4d  %7.0f%%  %7.0f%%  %@", c.severity, c.runs,
                                 100 * Double(c.within1) / Double(max(1, c.runs)), 100 * Double(c.within2) / Double(max(1, c.runs)),
                                 c.median.map { String(format: "%.1f", $0) } ?? "-"))
         }
