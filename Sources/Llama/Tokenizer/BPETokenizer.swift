@@ -84,7 +84,7 @@ public final class BPETokenizer: Sendable {
             throw TokenizerError.countMismatch(field: "scores", count: scores.count, expectedField: "tokens", expectedCount: tokens.count)
         }
         if let bad = scores.firstIndex(where: { !$0.isFinite }) {
-            throw TokenizerError.invalidJSON(field: "scores", reason: "element \(bad) is \(scores[bad]), not a finite number")
+            throw TokenizerError.invalidScore(field: "scores", index: bad, value: scores[bad])
         }
         try self.init(tokens: tokens, merges: [], tokenTypes: tokenTypes, bosTokenID: bosTokenID,
                       eosTokenID: eosTokenID, padTokenID: padTokenID, addBOS: addBOS, preTokenizer: .gpt2,
