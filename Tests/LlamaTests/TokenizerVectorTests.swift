@@ -92,6 +92,30 @@ final class TokenizerVectorTests: XCTestCase {
     func testMPT() throws { try check("mpt", sentencePiece: false) }
     func testCommandR() throws { try check("command-r", sentencePiece: false) }
 
+    /// `fedpilot model tokenize --json` on vocabulary-only files prints the vectors' ids, with no BOS.
+    func testTokenizeCommandOnVocabularyOnlyFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/debug/fedpilot").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("no debug binary at \(binary)") }
+        for name in ["llama-spm", "llama-bpe"] {
+            let (tokenizer, vectors) = try load(name)
+            let index = try XCTUnwrap(vectors.inputs.firstIndex(of: " Hello World!"))
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["model", "tokenize", (Self.directory as NSString).appendingPathComponent("ggml-vocab-\(name).gguf"),
+                           "--text", vectors.inputs[index], "--json"]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, name)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], name)
+            XCTAssertEqual(json["token_ids"] as? [Int], vectors.expected[index], name)
+            XCTAssertEqual(json["tokens"] as? [String], vectors.expected[index].map { tokenizer.token($0) }, name)
+        }
+    }
+
     func testVectorFileParsing() throws {
         let v = try Self.parse(inp: "a\n__ggml_vocab_test__\n\n__ggml_vocab_test__\nb\nc\n__ggml_vocab_test__\n",
                                out: " 1 2\n\n3\n", name: "t")

@@ -304,8 +304,9 @@ public final class BPETokenizer: Sendable {
         }
     }
 
-    /// Decodes ids to text (byte-level decoding; invalid UTF-8 becomes U+FFFD, one per maximal invalid
-    /// subsequence as in Rust's `from_utf8_lossy`). Ids outside the vocabulary are ignored; with
+    /// Decodes ids to text (byte-level decoding, or ▁ as a space and `<0xXX>` as its byte for SentencePiece,
+    /// keeping the space prefix the encoder added, as llama.cpp's pieces do; invalid UTF-8 becomes U+FFFD,
+    /// one per maximal invalid subsequence as in Rust's `from_utf8_lossy`). Ids outside the vocabulary are ignored; with
     /// `skipSpecial`, control and unknown tokens are left out.
     public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
         var bytes: [UInt8] = []
