@@ -116,6 +116,28 @@ final class TokenizerVectorTests: XCTestCase {
         }
     }
 
+    /// Gemma 3 (a SentencePiece file without the space prefix, with user-defined whitespace tokens)
+    /// against transformers' GemmaTokenizer on the same inputs (`Fixtures/gemma3_tokenizer.json`,
+    /// scripts/make_gemma_tokenizer_fixture.py). Needs `models/gemma-3-270m-q4_k_m.gguf` or
+    /// `$FEDPILOT_GEMMA`; nothing fetches that 253 MB file in CI yet, so this skips when it is absent.
+    func testGemma3AgainstTransformers() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = ProcessInfo.processInfo.environment["FEDPILOT_GEMMA"]
+            ?? root.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no Gemma 3 GGUF at \(path)") }
+        struct Fixture: Decodable {
+            struct Case: Decodable { var text: String; var ids: [Int] }
+            var cases: [Case]
+        }
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "gemma3_tokenizer", withExtension: "json", subdirectory: "Fixtures"))
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        let tokenizer = try BPETokenizer(gguf: GGUFFile(path: path))
+        XCTAssertTrue(tokenizer.isSentencePiece)
+        let failures = fixture.cases.filter { tokenizer.encode($0.text, addSpecial: false, parseSpecial: false) != $0.ids }
+        XCTAssertEqual(failures.map(\.text), [], "gemma3: \(failures.count) of \(fixture.cases.count) differ")
+        print("TokenizerVectorTests: gemma3: \(fixture.cases.count - failures.count) of \(fixture.cases.count) cases match")
+    }
+
     func testVectorFileParsing() throws {
         let v = try Self.parse(inp: "a\n__ggml_vocab_test__\n\n__ggml_vocab_test__\nb\nc\n__ggml_vocab_test__\n",
                                out: " 1 2\n\n3\n", name: "t")
