@@ -7,7 +7,7 @@ import TensorMath
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model", abstract: "Inspect and run a model file.",
-        subcommands: [ModelInfo.self, ModelLogits.self, ModelGenerate.self])
+        subcommands: [ModelInfo.self, ModelTokenize.self, ModelLogits.self, ModelGenerate.self])
 }
 
 struct ModelInfo: ParsableCommand {

@@ -132,9 +132,12 @@ final class GGUFTests: XCTestCase {
 
     func testUnsupportedTypeIsReportedOnUseNotOnOpen() throws {
         var w = GGUFWriter()
-        w.addRaw("q5", shape: [32], type: .q5_0, bytes: Data(count: 22))
+        w.addRaw("q3", shape: [256], type: .q3_K, bytes: Data(count: 110))
         let f = try parse(w)
-        XCTAssertThrowsError(try f.tensor("q5")) { XCTAssertTrue("\($0)".contains("Q5_0")) }
+        XCTAssertThrowsError(try f.tensor("q3")) {
+            XCTAssertEqual("\($0)", "crafted.gguf: tensor 'q3' has type Q3_K, which FedPilot cannot dequantize "
+                           + "(supported: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, BF16)")
+        }
         XCTAssertThrowsError(try f.tensor("nope")) { XCTAssertTrue("\($0)".contains("'nope' is missing")) }
     }
 }

@@ -44,7 +44,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// Whether FedPilot can turn this type into `Float`.
     public var isDequantizable: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q4_0, .q4_1, .q8_0, .q4_K, .q6_K: return true
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return true
         default: return false
         }
     }
@@ -56,6 +56,9 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         let (product, overflow) = (count / e).multipliedReportingOverflow(by: b)
         return overflow ? nil : product
     }
+
+    /// The types ``isDequantizable`` accepts, for error messages.
+    public static var dequantizable: [GGMLType] { allCases.filter(\.isDequantizable) }
 
     /// Display name as ggml spells it.
     public var name: String { String(describing: self).uppercased() }

@@ -29,7 +29,7 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
         case .unknownTensorType(let f, let t, let ty):
             return "\(f): tensor '\(t)' has unknown ggml type \(ty)"
         case .unsupportedTensorType(let f, let t, let ty):
-            return "\(f): tensor '\(t)' has type \(ty), which FedPilot cannot dequantize"
+            return "\(f): tensor '\(t)' has type \(ty), which FedPilot cannot dequantize (supported: \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")))"
         case .tensorOutOfRange(let f, let t, let o, let s, let fs):
             return "\(f): tensor '\(t)' data [\(o), \(o + s)) lies outside the file (\(fs) bytes)"
         case .missingTensor(let f, let t):

@@ -1,9 +1,23 @@
 import Foundation
 
-/// GPT-2 style byte-level BPE tokenizer (SmolLM2, StarCoder, GPT-2 vocabularies), matching Hugging Face
-/// `tokenizers` output exactly. Immutable after construction, so one instance can be shared across tasks.
+/// A BPE tokenizer of one of two kinds, matching Hugging Face `tokenizers` and llama.cpp output exactly:
+/// - byte-level BPE with ranked merges after a pre-tokenizer (GPT-2, SmolLM2, StarCoder, Llama 3, Qwen2
+///   vocabularies; GGUF `tokenizer.ggml.model = gpt2`);
+/// - SentencePiece BPE with token scores, the ▁ space marker and `<0xXX>` byte fallback (Llama 2,
+///   TinyLlama, Mistral, Phi-3 vocabularies; GGUF `tokenizer.ggml.model = llama`).
+///
+/// Immutable after construction, so one instance can be shared across tasks.
 public final class BPETokenizer: Sendable {
-    /// Token strings by id, in byte-level form ("Ġthe") except for literal special tokens.
+    /// What runs on text between literal special tokens.
+    enum Algorithm: Sendable {
+        /// Pre-tokenizer, then ranked merges over byte-level symbols.
+        case byteLevel
+        /// Score-ordered merges over characters. `scores` has one entry per token; with
+        /// `addSpacePrefix`, a space is put before text that starts the input or follows a literal token.
+        case sentencePiece(scores: [Float], addSpacePrefix: Bool)
+    }
+
+    /// Token strings by id, in vocabulary form ("Ġthe", "▁the", "<0x0A>"); literal special tokens as written.
     let tokens: [String]
     /// GGUF token type code of every token.
     let tokenTypes: [UInt8]
@@ -15,7 +29,9 @@ public final class BPETokenizer: Sendable {
     private let decodedBytes: [UInt8]
     private let decodedOffsets: [Int]
     let specialTokens: SpecialTokenMatcher
+    /// Unused by SentencePiece vocabularies.
     let preTokenizer: PreTokenizer
+    let algorithm: Algorithm
 
     /// Beginning-of-sequence token id, if the vocabulary defines one.
     public let bosTokenID: Int?
@@ -25,8 +41,16 @@ public final class BPETokenizer: Sendable {
     public let padTokenID: Int?
     /// Whether `encode(_:addSpecial: true)` prepends the BOS token.
     public let addsBOS: Bool
-    /// The pre-tokenizer this tokenizer splits text with.
-    public var preTokenizerKind: PreTokenizerKind { preTokenizer.kind }
+    /// The pre-tokenizer this tokenizer splits text with; nil for SentencePiece vocabularies, which have none.
+    public var preTokenizerKind: PreTokenizerKind? {
+        if case .byteLevel = algorithm { return preTokenizer.kind }
+        return nil
+    }
+    /// Whether this is a SentencePiece (▁ and byte-fallback) vocabulary.
+    public var isSentencePiece: Bool {
+        if case .sentencePiece = algorithm { return true }
+        return false
+    }
 
     /// Number of tokens in the vocabulary.
     public var vocabularySize: Int { tokens.count }
@@ -38,9 +62,38 @@ public final class BPETokenizer: Sendable {
     /// - Control (3) and unknown (2) tokens are matched literally in text when encoding with
     ///   `parseSpecial: true`; user-defined (4) tokens always. Without `tokenTypes` every token is normal.
     /// - A token string listed twice resolves to its first id in ``id(of:)`` and merges.
-    public init(
+    public convenience init(
         tokens: [String], merges: [String], tokenTypes: [Int32]?, bosTokenID: Int?, eosTokenID: Int?,
         padTokenID: Int?, addBOS: Bool, preTokenizer: PreTokenizerKind
+    ) throws {
+        try self.init(tokens: tokens, merges: merges, tokenTypes: tokenTypes, bosTokenID: bosTokenID,
+                      eosTokenID: eosTokenID, padTokenID: padTokenID, addBOS: addBOS, preTokenizer: preTokenizer,
+                      algorithm: .byteLevel)
+    }
+
+    /// A SentencePiece BPE vocabulary (llama.cpp's "SPM"): tokens with scores (higher merges first),
+    /// GGUF token types, and `<0xXX>` byte tokens for characters that are not tokens.
+    ///
+    /// Spaces are written as ▁ (U+2581) before merging. With `addSpacePrefix`, text that starts the
+    /// input or follows a literal token gets a leading space, as llama.cpp does.
+    public convenience init(
+        sentencePieceTokens tokens: [String], scores: [Float], tokenTypes: [Int32]?, bosTokenID: Int?,
+        eosTokenID: Int?, padTokenID: Int?, addBOS: Bool, addSpacePrefix: Bool
+    ) throws {
+        guard scores.count == tokens.count else {
+            throw TokenizerError.countMismatch(field: "scores", count: scores.count, expectedField: "tokens", expectedCount: tokens.count)
+        }
+        if let bad = scores.firstIndex(where: { !$0.isFinite }) {
+            throw TokenizerError.invalidScore(field: "scores", index: bad, value: scores[bad])
+        }
+        try self.init(tokens: tokens, merges: [], tokenTypes: tokenTypes, bosTokenID: bosTokenID,
+                      eosTokenID: eosTokenID, padTokenID: padTokenID, addBOS: addBOS, preTokenizer: .gpt2,
+                      algorithm: .sentencePiece(scores: scores, addSpacePrefix: addSpacePrefix))
+    }
+
+    private init(
+        tokens: [String], merges: [String], tokenTypes: [Int32]?, bosTokenID: Int?, eosTokenID: Int?,
+        padTokenID: Int?, addBOS: Bool, preTokenizer: PreTokenizerKind, algorithm: Algorithm
     ) throws {
         guard !tokens.isEmpty else { throw TokenizerError.emptyVocabulary(field: "tokens") }
         let n = tokens.count
@@ -68,19 +121,41 @@ public final class BPETokenizer: Sendable {
         let table = try Self.buildMergeTable(merges, ids)
 
         var byteTokens = [Int32](repeating: -1, count: 256)
-        for b in 0..<256 {
-            let text = String(Character(Unicode.Scalar(ByteLevel.scalarForByte[b])!))
-            if let id = ids.id(of: text) { byteTokens[b] = Int32(id) }
-        }
-
-        // Decoding follows Hugging Face's ByteLevel decoder: a token whose scalars are all in the byte
-        // alphabet decodes to those bytes, any other token to its own UTF-8 text.
         var decoded: [UInt8] = []
         decoded.reserveCapacity(n * 8)
         var offsets = [Int](repeating: 0, count: n + 1)
-        for (i, t) in tokens.enumerated() {
-            if !ByteLevel.decode(t, appendingTo: &decoded) { decoded.append(contentsOf: t.utf8) }
-            offsets[i + 1] = decoded.count
+        switch algorithm {
+        case .byteLevel:
+            for b in 0..<256 {
+                let text = String(Character(Unicode.Scalar(ByteLevel.scalarForByte[b])!))
+                if let id = ids.id(of: text) { byteTokens[b] = Int32(id) }
+            }
+            // Decoding follows Hugging Face's ByteLevel decoder: a token whose scalars are all in the byte
+            // alphabet decodes to those bytes, any other token to its own UTF-8 text.
+            for (i, t) in tokens.enumerated() {
+                if !ByteLevel.decode(t, appendingTo: &decoded) { decoded.append(contentsOf: t.utf8) }
+                offsets[i + 1] = decoded.count
+            }
+        case .sentencePiece:
+            // Byte b is the token "<0xBB>", or else the one-character token of that byte (llama.cpp).
+            for b in 0..<256 {
+                let hex = String(b, radix: 16, uppercase: true)
+                let name = "<0x" + (b < 16 ? "0" : "") + hex + ">"
+                if let id = ids.id(of: name) {
+                    byteTokens[b] = Int32(id)
+                } else if b < 0x80, let id = ids.id(of: String(UnicodeScalar(UInt8(b)))) {
+                    byteTokens[b] = Int32(id)
+                }
+            }
+            // A byte token decodes to its byte, any other token to its text with ▁ as a space.
+            for (i, t) in tokens.enumerated() {
+                if types[i] == BPETokenType.byte, let b = SentencePiece.byteValue(t) {
+                    decoded.append(b)
+                } else {
+                    SentencePiece.unescape(t, appendingTo: &decoded)
+                }
+                offsets[i + 1] = decoded.count
+            }
         }
 
         var literals: [SpecialTokenMatcher.Entry] = []
@@ -97,6 +172,7 @@ public final class BPETokenizer: Sendable {
         self.decodedOffsets = offsets
         self.specialTokens = SpecialTokenMatcher(literals)
         self.preTokenizer = PreTokenizer(kind: preTokenizer)
+        self.algorithm = algorithm
         self.bosTokenID = bosTokenID
         self.eosTokenID = eosTokenID
         self.padTokenID = padTokenID
@@ -144,6 +220,9 @@ public final class BPETokenizer: Sendable {
         return table
     }
 
+    /// The vocabulary form of token `id` ("Ġthe", "▁the", "<0x0A>"), or "" outside the vocabulary.
+    public func token(_ id: Int) -> String { id >= 0 && id < tokens.count ? tokens[id] : "" }
+
     /// The id of a token given in its vocabulary form (e.g. "Ġthe", "<|im_start|>"), or nil.
     public func id(of token: String) -> Int? { tokenIDs.id(of: token) }
 
@@ -160,13 +239,15 @@ public final class BPETokenizer: Sendable {
         text.withUTF8 { bytes in
             var state = EncodeState()
             var pos = 0
+            var afterLiteral = true  // the input start counts as following a literal token (SentencePiece prefix)
             while pos < bytes.count {
                 guard let match = specialTokens.nextMatch(in: bytes, from: pos, parseSpecial: parseSpecial) else {
-                    encodeOrdinary(bytes, pos..<bytes.count, &state, &out)
+                    encodeOrdinary(bytes, pos..<bytes.count, afterLiteral: afterLiteral, &state, &out)
                     break
                 }
-                encodeOrdinary(bytes, pos..<match.start, &state, &out)
+                encodeOrdinary(bytes, pos..<match.start, afterLiteral: afterLiteral, &state, &out)
                 out.append(match.id)
+                afterLiteral = true
                 pos = match.end
             }
         }
@@ -177,25 +258,55 @@ public final class BPETokenizer: Sendable {
     private struct EncodeState {
         var pre = PreTokenizerScratch()
         var merger = BPEMerger()
+        var sentencePiece = SentencePieceMerger()
+        /// Escaped text (SentencePiece) or the byte-level form of one pre-token (``PreTokenizerKind/ignoresMerges``).
+        var text: [UInt8] = []
     }
 
-    /// Pre-tokenizes and BPE-encodes text that contains no literal special tokens.
+    /// Encodes text that contains no literal special tokens. `afterLiteral` says whether it starts the
+    /// input or follows a literal token (where SentencePiece adds its space prefix).
     private func encodeOrdinary(
-        _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ state: inout EncodeState, _ out: inout [Int]
+        _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, afterLiteral: Bool,
+        _ state: inout EncodeState, _ out: inout [Int]
     ) {
         guard !range.isEmpty else { return }
+        if case let .sentencePiece(scores, addSpacePrefix) = algorithm {
+            state.text.removeAll(keepingCapacity: true)
+            if addSpacePrefix && afterLiteral { state.text.append(contentsOf: SentencePiece.spaceMarker) }
+            for b in bytes[range] {
+                if b == 0x20 { state.text.append(contentsOf: SentencePiece.spaceMarker) } else { state.text.append(b) }
+            }
+            state.text.withUnsafeBufferPointer { text in
+                scores.withUnsafeBufferPointer { scores in
+                    byteTokens.withUnsafeBufferPointer { byteTokens in
+                        state.sentencePiece.encode(text, ids: tokenIDs, scores: scores, byteTokens: byteTokens, into: &out)
+                    }
+                }
+            }
+            return
+        }
         preTokenizer.split(bytes, range, scratch: &state.pre)
+        let wholeWords = preTokenizer.kind.ignoresMerges
         byteTokens.withUnsafeBufferPointer { byteTokens in
             var start = range.lowerBound
             for end in state.pre.ends {
+                defer { start = end }
+                if wholeWords, end - start > 1 {
+                    state.text.removeAll(keepingCapacity: true)
+                    for b in bytes[start..<end] { ByteLevel.appendScalar(of: b, to: &state.text) }
+                    if let id = state.text.withUnsafeBufferPointer({ tokenIDs.id(of: $0) }) {
+                        out.append(id)
+                        continue
+                    }
+                }
                 state.merger.encode(bytes, start, end, byteTokens: byteTokens, merges: merges, into: &out)
-                start = end
             }
         }
     }
 
-    /// Decodes ids to text (byte-level decoding; invalid UTF-8 becomes U+FFFD, one per maximal invalid
-    /// subsequence as in Rust's `from_utf8_lossy`). Ids outside the vocabulary are ignored; with
+    /// Decodes ids to text (byte-level decoding, or ▁ as a space and `<0xXX>` as its byte for SentencePiece,
+    /// keeping the space prefix the encoder added, as llama.cpp's pieces do; invalid UTF-8 becomes U+FFFD,
+    /// one per maximal invalid subsequence as in Rust's `from_utf8_lossy`). Ids outside the vocabulary are ignored; with
     /// `skipSpecial`, control and unknown tokens are left out.
     public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
         var bytes: [UInt8] = []

@@ -31,6 +31,18 @@ enum ByteLevel {
         return String(out)
     }
 
+    /// Appends the UTF-8 encoding of byte `b`'s scalar (one or two bytes, all below U+0144).
+    @inline(__always)
+    static func appendScalar(of b: UInt8, to out: inout [UInt8]) {
+        let v = scalarForByte[Int(b)]
+        if v < 0x80 {
+            out.append(UInt8(v))
+        } else {
+            out.append(UInt8(0xC0 | (v >> 6)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        }
+    }
+
     /// The raw bytes of byte-level text, or nil if some scalar is not in the alphabet.
     static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []

@@ -141,6 +141,7 @@ extension TokenizerError {
         case let .emptyVocabulary(f): return .emptyVocabulary(field: r(f))
         case let .countMismatch(f, c, e, ec): return .countMismatch(field: r(f), count: c, expectedField: r(e), expectedCount: ec)
         case let .invalidTokenType(f, i, v): return .invalidTokenType(field: r(f), index: i, value: v)
+        case let .invalidScore(f, i, v): return .invalidScore(field: r(f), index: i, value: v)
         case let .malformedMerge(f, i, m): return .malformedMerge(field: r(f), index: i, merge: m)
         case let .unknownMergeToken(f, i, m, t): return .unknownMergeToken(field: r(f), index: i, merge: m, token: t)
         case let .mergeResultNotInVocabulary(f, i, m, t): return .mergeResultNotInVocabulary(field: r(f), index: i, merge: m, result: t)

@@ -6,6 +6,20 @@ public enum PreTokenizerKind: String, Sendable, CaseIterable {
     /// Every `\p{N}` scalar on its own, then the GPT-2 pattern on the text between them
     /// (SmolLM2's `Sequence[Digits(individual_digits: true), ByteLevel]`; llama.cpp pre type "smollm").
     case smollm
+    /// The Llama 3 pattern: case-insensitive contractions, a letter run with one leading non-letter,
+    /// digit runs of at most three, punctuation runs that take trailing newlines, newline runs
+    /// (llama.cpp pre type "llama-bpe"; ``PreTokenizer/scanLlama3``).
+    case llama3
+    /// The Llama 3 pattern with single digits (Qwen2; llama.cpp pre type "qwen2").
+    case qwen2
+
+    /// The GGUF `tokenizer.ggml.pre` names accepted, for error messages.
+    public static let ggufNames = ["gpt2", "gpt-2", "mpt", "olmo", "smollm", "starcoder", "refact", "command-r",
+                                   "codeshell", "llama-bpe", "llama3", "llama-v3", "qwen2", "deepseek-r1-qwen"]
+
+    /// Whether a pre-token that is itself a vocabulary token is emitted whole, without merging
+    /// (Hugging Face `BPE.ignore_merges`, set by Llama 3's tokenizer).
+    var ignoresMerges: Bool { self == .llama3 }
 
     /// The kind for a GGUF `tokenizer.ggml.pre` value, or nil when that pre-tokenizer is not provided here.
     public init?(ggufPre: String) {
@@ -14,6 +28,10 @@ public enum PreTokenizerKind: String, Sendable, CaseIterable {
             self = .gpt2
         case "smollm", "starcoder", "refact", "command-r", "codeshell":
             self = .smollm  // llama.cpp uses the same regex list ("\p{N}", GPT-2) for all of these.
+        case "llama-bpe", "llama3", "llama-v3":
+            self = .llama3
+        case "qwen2", "deepseek-r1-qwen":
+            self = .qwen2
         default:
             return nil
         }
@@ -91,6 +109,10 @@ struct PreTokenizer: Sendable {
                         segment = i + 1
                     }
                     Self.scanGPT2(bytes, starts, classes, segment, count, &ends)
+                case .llama3:
+                    Self.scanLlama3(bytes, starts, classes, 0, count, maxDigits: 3, &ends)
+                case .qwen2:
+                    Self.scanLlama3(bytes, starts, classes, 0, count, maxDigits: 1, &ends)
                 }
             }
         }

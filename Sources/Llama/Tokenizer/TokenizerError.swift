@@ -8,6 +8,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     case countMismatch(field: String, count: Int, expectedField: String, expectedCount: Int)
     /// A token type code outside the GGUF range 0...6.
     case invalidTokenType(field: String, index: Int, value: Int32)
+    /// A token score that is NaN or infinite.
+    case invalidScore(field: String, index: Int, value: Float)
     /// A merge rule that is not of the form `"left right"`.
     case malformedMerge(field: String, index: Int, merge: String)
     /// A merge rule whose left or right side is not a token of the vocabulary.
@@ -31,6 +33,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
             return "tokenizer: \(field) has \(count) entries but \(expectedField) has \(expectedCount)"
         case let .invalidTokenType(field, index, value):
             return "tokenizer: \(field)[\(index)] = \(value) is not a GGUF token type (0...6)"
+        case let .invalidScore(field, index, value):
+            return "tokenizer: \(field)[\(index)] = \(value) is not a finite number"
         case let .malformedMerge(field, index, merge):
             return "tokenizer: \(field)[\(index)] = \(quoted(merge)) is not of the form \"left right\""
         case let .unknownMergeToken(field, index, merge, token):
