@@ -40,9 +40,9 @@ final class AlertDetectorTests: XCTestCase {
     }
 
     func testStartOfTrainingLossJumpIsFlagged() {
-        let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += 0.9 } }
+        let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += 0.9; m.localLossEnd! += 0.9 } }
         XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
-        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("start-of-training loss"))
+        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("local training loss"))
         XCTAssertLessThan(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
         // A lasting fault keeps being flagged: flagged rounds do not become the baseline.
         XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "b"), AlertDetector.warningScore)
@@ -75,7 +75,7 @@ final class AlertDetectorTests: XCTestCase {
 
     /// A shift every client shares (a better global model lowers every loss) is not evidence.
     func testACommonShiftIsNotAnAnomaly() {
-        let rounds = runRounds(6) { r, m in if r >= 4 { m.localLossStart! -= 0.8; m.updateNorm! *= 0.5 } }
+        let rounds = runRounds(6) { r, m in if r >= 4 { m.localLossStart! -= 0.8; m.localLossEnd! -= 0.8; m.updateNorm! *= 0.5 } }
         for m in rounds[3] { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
     }
 
@@ -83,7 +83,7 @@ final class AlertDetectorTests: XCTestCase {
     func testWithoutCosinesTheLossStillFlags() {
         let rounds = runRounds(5) { r, m in
             m.cosineToOthers = nil
-            if r >= 4, m.client == "a" { m.localLossStart! += 1.0 }
+            if r >= 4, m.client == "a" { m.localLossStart! += 1.0; m.localLossEnd! += 1.0 }
         }
         XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
     }
