@@ -60,7 +60,7 @@ final class KeyLifecycleTests: XCTestCase {
         XCTAssertNil(try tls.checkClientCredentials("fresh"))
         try tls.issue(.client(name: "soon"), days: 10)
         let warning = try XCTUnwrap(try tls.checkClientCredentials("soon"))
-        XCTAssertTrue(warning.contains("expires in 9 days"), warning)
+        XCTAssertTrue(warning.contains("expires in 10 days"), warning)
         try tls.issue(.client(name: "old"), days: 30, now: Date().addingTimeInterval(-40 * 86_400))
         XCTAssertThrowsError(try tls.checkClientCredentials("old")) {
             XCTAssertTrue("\($0)".hasPrefix("\(tls.clientCertificate("old")): certificate expired on "), "\($0)")
@@ -71,7 +71,7 @@ final class KeyLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try tls.checkCoordinatorCredentials()) { XCTAssertTrue("\($0)".contains("expired"), "\($0)") }
         try tls.issue(.server(host: "127.0.0.1"), days: 5)
         let lines = try tls.checkCoordinatorCredentials()
-        XCTAssertTrue(lines.contains { $0.warning && $0.event.contains("server.pem: certificate expires in 4 days") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.warning && $0.event.contains("server.pem: certificate expires in 5 days") }, "\(lines)")
         XCTAssertTrue(lines.contains { !$0.warning && $0.event.hasPrefix("server certificate serial ") }, "\(lines)")
     }
 
@@ -146,7 +146,7 @@ final class KeyLifecycleTests: XCTestCase {
 
         let expiring = await session(port: port, tls, "support")
         XCTAssertEqual(expiring, "setup")
-        XCTAssertTrue(notices.all.contains { if case .credentials("support", let e, true) = $0 { return e.contains("expires in 2 days") } else { return false } },
+        XCTAssertTrue(notices.all.contains { if case .credentials("support", let e, true) = $0 { return e.contains("expires in 3 days") } else { return false } },
                       "\(notices.all)")
         await server.stop()
     }

@@ -101,9 +101,9 @@ extension TLSDirectory {
         return "\(file): certificate expires in \(Self.days(left)) (\(day.string(from: certificate.notValidAfter))); issue a new one before then"
     }
 
-    /// "3 days", "1 day", "less than a day".
+    /// "3 days", "1 day", "less than a day", to the nearest day.
     static func days(_ seconds: Double) -> String {
-        let d = Int(seconds / 86_400)
+        let d = Int((seconds / 86_400).rounded())
         return d == 0 ? "less than a day" : d == 1 ? "1 day" : "\(d) days"
     }
 
