@@ -37,9 +37,9 @@ extension ProcessTests {
         for c in clients {
             joins[c] = try launch(joinArguments(c, port: port) + (c == "law-firm" ? ["--retry-for", "3"] : []), output: c)
         }
-        XCTAssertTrue(wait(serve, timeout: 120), "serve did not finish: \(output("serve"))")
+        guard wait(serve, timeout: 120) else { return XCTFail("serve did not finish: \(output("serve"))") }
         XCTAssertEqual(serve.terminationStatus, 0, output("serve.err"))
-        XCTAssertTrue(wait(joins["law-firm"]!, timeout: 30))
+        guard wait(joins["law-firm"]!, timeout: 30) else { return XCTFail("the revoked client still runs: \(output("law-firm"))") }
         XCTAssertNotEqual(joins["law-firm"]!.terminationStatus, 0, "the revoked client was not admitted")
         let trail = try RunJournal(readingFrom: journal).auditTrail()
         let refusals = trail.filter { $0.actor == "law-firm" && !$0.applied }
@@ -70,7 +70,7 @@ extension ProcessTests {
         let serverKey = tlsDir + "/server-key.pem"
         chmod(serverKey, 0o644)
         let serve = try launch(serveArguments(port: freePort()) + ["--join-timeout", "1"], output: "serve")
-        XCTAssertTrue(wait(serve, timeout: 30))
+        guard wait(serve, timeout: 30) else { return XCTFail("serve started with an exposed key") }
         XCTAssertEqual(serve.terminationStatus, 1)
         let serveError = try String(contentsOfFile: work + "/serve.err", encoding: .utf8)
         XCTAssertEqual(serveError, "fedpilot: \(serverKey): private key is readable by group or others (mode 644); run `chmod 600 \(serverKey)`\n")
@@ -78,7 +78,7 @@ extension ProcessTests {
         let clientKey = tlsDir + "/client-hospital-a-key.pem"
         chmod(clientKey, 0o640)
         let join = try launch(joinArguments("hospital-a", port: freePort()), output: "join")
-        XCTAssertTrue(wait(join, timeout: 30))
+        guard wait(join, timeout: 30) else { return XCTFail("join ran with an exposed key") }
         XCTAssertEqual(join.terminationStatus, 1)
         let joinError = try String(contentsOfFile: work + "/join.err", encoding: .utf8)
         XCTAssertEqual(joinError, "fedpilot: \(clientKey): private key is readable by group or others (mode 640); run `chmod 600 \(clientKey)`\n")
