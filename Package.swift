@@ -64,7 +64,8 @@ let package = Package(
         ),
         .target(
             name: "Federation",
-            dependencies: ["Llama", "TensorMath", "Privacy", "SecureAggregation", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["Llama", "TensorMath", "Privacy", "SecureAggregation", .product(name: "TOMLKit", package: "TOMLKit"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(
@@ -106,7 +107,7 @@ let package = Package(
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama", "Privacy", "TensorMath"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation", "Privacy"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation", "Privacy", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Journal", "Federation", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),
         .testTarget(

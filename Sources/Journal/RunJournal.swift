@@ -21,7 +21,7 @@ public final class RunJournal: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         do { db = try DatabaseQueue(path: path) } catch {
-            throw JournalError(path: path, reason: "cannot open: \(error)")
+            throw JournalError(path: path, reason: JournalError.explain(error))
         }
         try migrate()
     }
@@ -33,6 +33,9 @@ public final class RunJournal: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw JournalError(path: path, reason: "no such file (write one with `fedpilot run SCENARIO --journal PATH`)")
         }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw JournalError(path: path, reason: "is empty, not a FedPilot journal")
+        }
         var configuration = Configuration()
         configuration.readonly = true
         do {
@@ -42,7 +45,7 @@ public final class RunJournal: @unchecked Sendable {
                 throw JournalError(path: path, reason: "not a FedPilot journal (no \(tables.joined(separator: ", ")) table)")
             }
         } catch let e as JournalError { throw e } catch {
-            throw JournalError(path: path, reason: "not a FedPilot journal or unreadable: \(error)")
+            throw JournalError(path: path, reason: JournalError.explain(error))
         }
     }
 
@@ -97,19 +100,25 @@ public final class RunJournal: @unchecked Sendable {
                 t.column("data", .blob).notNull()
             }
         }
+        migrator.registerMigration("v3-scenario-hash") { db in
+            // The scenario's canonical hash (ScenarioFingerprint), checked by --resume; NULL in older journals.
+            try db.alter(table: "run") { t in t.add(column: "scenario_hash", .text) }
+        }
         do { try migrator.migrate(db) } catch {
-            throw JournalError(path: path, reason: "not a FedPilot journal or unreadable: \(error)")
+            throw JournalError(path: path, reason: JournalError.explain(error))
         }
     }
 
-    /// Records the scenario once, at the start of a new run.
+    /// Records the scenario once, at the start of a new run: its text, its canonical hash
+    /// (`ScenarioFingerprint`, nil when `text` is not TOML) and the run's effective seed.
     public func begin(scenario: Scenario, text: String) throws {
+        let hash = (try? ScenarioFingerprint(text: text, path: scenario.sourcePath))?.hash
         try db.write { db in
             if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run") == 0 {
                 try db.execute(sql: """
-                    INSERT INTO run (id, scenario_path, scenario_text, scenario_name, model, seed, started_at)
-                    VALUES (1, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [scenario.sourcePath, text, scenario.name, scenario.modelPath, Int64(bitPattern: scenario.seed), Date()])
+                    INSERT INTO run (id, scenario_path, scenario_text, scenario_name, model, seed, started_at, scenario_hash)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [scenario.sourcePath, text, scenario.name, scenario.modelPath, Int64(bitPattern: scenario.seed), Date(), hash])
             }
         }
     }
@@ -211,14 +220,21 @@ public final class RunJournal: @unchecked Sendable {
 
     // MARK: Reading
 
+    /// Reads from the database; SQLite's errors become a `JournalError` naming the file.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let e as JournalError { throw e } catch let e as DatabaseError {
+            throw JournalError(path: path, reason: JournalError.explain(e))
+        }
+    }
+
     /// The last round that completed or failed (0 when none).
     public func lastRound() throws -> Int {
-        try db.read { try Int.fetchOne($0, sql: "SELECT MAX(round) FROM round") ?? 0 }
+        try read { try Int.fetchOne($0, sql: "SELECT MAX(round) FROM round") ?? 0 }
     }
 
     /// The global adapter saved after `round` (the latest when nil), as PEFT safetensors bytes.
     public func adapterData(round: Int? = nil) throws -> (round: Int, data: Data)? {
-        try db.read { db in
+        try read { db in
             let row: Row?
             if let round {
                 row = try Row.fetchOne(db, sql: "SELECT round, adapter FROM round WHERE round = ? AND adapter IS NOT NULL", arguments: [round])
@@ -231,26 +247,26 @@ public final class RunJournal: @unchecked Sendable {
 
     /// The recorded scenario text and path.
     public func scenario() throws -> (path: String, text: String)? {
-        try db.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT scenario_path, scenario_text FROM run WHERE id = 1").map { ($0["scenario_path"], $0["scenario_text"]) }
         }
     }
 
     /// Every recorded event as (round, type, json), in order.
     public func events() throws -> [(round: Int, type: String, json: String)] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT round, type, json FROM event ORDER BY id").map { ($0["round"], $0["type"], $0["json"]) }
         }
     }
 
     /// When the run began (nil when no run was recorded).
     public func startedAt() throws -> Date? {
-        try db.read { try Date.fetchOne($0, sql: "SELECT started_at FROM run WHERE id = 1") }
+        try read { try Date.fetchOne($0, sql: "SELECT started_at FROM run WHERE id = 1") }
     }
 
     /// The operator audit trail (actor "operator") with the time each action was recorded.
     public func auditEntries() throws -> [(at: Date, round: Int, action: String, applied: Bool)] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT at, round, action, applied FROM audit WHERE actor = 'operator' ORDER BY id")
                 .map { ($0["at"], $0["round"], $0["action"], $0["applied"]) }
         }
@@ -258,15 +274,24 @@ public final class RunJournal: @unchecked Sendable {
 
     /// The operator audit trail (actor "operator").
     public func audit() throws -> [(round: Int, action: String, applied: Bool)] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT round, action, applied FROM audit WHERE actor = 'operator' ORDER BY id")
                 .map { ($0["round"], $0["action"], $0["applied"]) }
         }
     }
 
+    /// The audit trail other than the operator's: key-management, certificate and
+    /// transport/security events, with their time and actor.
+    public func securityAuditEntries() throws -> [(at: Date, round: Int, actor: String, action: String, applied: Bool)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT at, round, actor, action, applied FROM audit WHERE actor <> 'operator' ORDER BY id")
+                .map { ($0["at"], $0["round"], $0["actor"], $0["action"], $0["applied"]) }
+        }
+    }
+
     /// The whole audit trail: operator actions, key-management and transport/security events, with their actor.
     public func auditTrail() throws -> [(round: Int, actor: String, action: String, applied: Bool)] {
-        try db.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT round, actor, action, applied FROM audit ORDER BY id")
                 .map { ($0["round"], $0["actor"], $0["action"], $0["applied"]) }
         }
@@ -276,5 +301,21 @@ public final class RunJournal: @unchecked Sendable {
 public struct JournalError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
     public var description: String { "\(path): \(reason)" }
+
+    /// SQLite's error as one plain sentence (no result codes or SQL), with what to do about it.
+    static func explain(_ error: any Error) -> String {
+        guard let e = error as? DatabaseError else { return "cannot be read as a journal: \(error)" }
+        switch e.resultCode.primaryResultCode {
+        case .SQLITE_NOTADB: return "is not a SQLite database, so not a FedPilot journal (damaged, or another kind of file)"
+        case .SQLITE_CORRUPT: return "is damaged (truncated or overwritten); use a copy of the journal, or start a new run"
+        case .SQLITE_CANTOPEN: return "cannot be opened (check that the file and its directory exist and are accessible)"
+        case .SQLITE_PERM, .SQLITE_READONLY: return "cannot be written (check its permissions)"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return "is in use by another process"
+        case .SQLITE_FULL: return "cannot grow: the disk is full"
+        case .SQLITE_IOERR: return "cannot be read: input/output error"
+        default: return "cannot be used as a journal: \(e.message ?? "SQLite error \(e.resultCode.rawValue)")"
+        }
+    }
 }

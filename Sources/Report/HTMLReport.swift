@@ -30,6 +30,7 @@ public enum HTMLReport {
         h += privacy(r)
         h += timeline(r)
         h += operatorActions(r)
+        h += securityAudit(r)
         h += clientsTable(r)
         h += footer(r, csvFiles: csvFiles)
         h += "</body>\n</html>\n"
@@ -224,6 +225,20 @@ public enum HTMLReport {
             s += "<tr><td>\(Markup.escape(CSVTables.timestamp(a.at)))</td><td>\(a.round)</td><td>\(Markup.escape(a.action))</td><td>\(a.applied ? "yes" : "no effect")</td></tr>"
         }
         if r.audit.isEmpty { s += "<tr><td colspan=\"4\">no operator actions were recorded</td></tr>" }
+        return s + "</tbody></table>\n</section>\n"
+    }
+
+    /// The journal's key-management and security audit trail, when it has one.
+    static func securityAudit(_ r: RunRecord) -> String {
+        guard !r.securityAudit.isEmpty else { return "" }
+        var s = "<section id=\"security-audit\"><h2>Keys and security</h2>\n<table class=\"audit security\"><caption>Security audit trail "
+            + "(certificates, revocations, expiry warnings, joins and refusals)</caption>"
+            + "<thead><tr><th>time (UTC)</th><th>round</th><th>actor</th><th>event</th><th>outcome</th></tr></thead><tbody>"
+        for a in r.securityAudit {
+            let outcome = a.applied ? (a.action.hasPrefix("warning: ") ? "warning" : "recorded") : "refused"
+            s += "<tr class=\"\(outcome)\"><td>\(Markup.escape(CSVTables.timestamp(a.at)))</td><td>\(a.round)</td><td>\(Markup.escape(a.actor))</td>"
+                + "<td>\(Markup.escape(a.action))</td><td>\(outcome)</td></tr>"
+        }
         return s + "</tbody></table>\n</section>\n"
     }
 

@@ -54,12 +54,17 @@ extension RunRecord {
             }
             let audit = try journal.auditEntries().map { AuditEntry(at: $0.at, round: $0.round, action: $0.action, applied: $0.applied) }
             var record = RunRecord(source: path, events: events, audit: audit)
+            record.securityAudit = try journal.securityAuditEntries().map {
+                SecurityAuditEntry(at: $0.at, round: $0.round, actor: $0.actor, action: $0.action, applied: $0.applied)
+            }
             record.startedAt = try journal.startedAt()
             if let s = try journal.scenario() {
                 record.description = ScenarioLoader.recordedDescription(s.text)
             }
             return record
-        } catch let e as ReportError { throw e } catch {
+        } catch let e as ReportError { throw e } catch let e as JournalError {
+            throw ReportError(path: path, reason: e.reason)
+        } catch {
             throw ReportError(path: path, reason: "cannot be read as a journal: \(error)")
         }
     }

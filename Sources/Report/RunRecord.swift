@@ -23,6 +23,9 @@ public struct RunRecord: Sendable {
     public var clientRounds: [ClientRoundRow] = []
     public var alerts: [Alert] = []
     public var audit: [AuditEntry] = []
+    /// The journal's key-management and security audit trail (certificates in use, expiry
+    /// warnings, revoked or refused clients, joins); empty for JSON-lines input.
+    public var securityAudit: [SecurityAuditEntry] = []
     public var finish: Finish?
     /// Recorded events, all kinds.
     public var eventCount = 0
@@ -81,6 +84,20 @@ public struct AuditEntry: Sendable, Equatable {
     public var round: Int
     public var action: String
     public var applied: Bool
+}
+
+/// One line of the journal's security audit trail.
+public struct SecurityAuditEntry: Sendable, Equatable {
+    public var at: Date
+    public var round: Int
+    /// "coordinator", "transport", a client's certificate name, or "unauthenticated".
+    public var actor: String
+    public var action: String
+    /// False for a refusal.
+    public var applied: Bool
+    public init(at: Date, round: Int, actor: String, action: String, applied: Bool) {
+        self.at = at; self.round = round; self.actor = actor; self.action = action; self.applied = applied
+    }
 }
 
 /// One mark on the run's timeline: an alert, a client dropping out, a failed or missing

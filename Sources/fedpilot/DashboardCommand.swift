@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
             var scenario: Scenario? = nil
             let events: [FederationEvent]
             if head.starts(with: Data("SQLite format 3".utf8)) {
-                let journal = try RunJournal(path: file)
+                let journal = try RunJournal(readingFrom: file)
                 events = try journal.events().enumerated().map { i, row in
                     guard let e = FederationEvent(jsonLine: row.json) else {
                         throw ValidationError("\(file): event \(i + 1) (\(row.type)) cannot be read")

@@ -15,8 +15,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard FileManager.default.fileExists(atPath: journal) else { throw ModelFileError.notFound(file: journal) }
-            let j = try RunJournal(path: journal)
+            let j = try RunJournal(readingFrom: journal)
             guard let saved = try j.adapterData(round: round) else {
                 let last = try j.lastRound()
                 throw ValidationError(round.map { "\(journal) has no adapter for round \($0)" }

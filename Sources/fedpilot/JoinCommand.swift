@@ -43,6 +43,9 @@ struct JoinCommand: AsyncParsableCommand {
                     throw ValidationError("\(file): cannot read (issue it with `fedpilot certs issue --client \(clientName)`)")
                 }
             }
+            if let warning = try tls.checkClientCredentials(clientName) {
+                FileHandle.standardError.write(Data("fedpilot: warning: \(warning)\n".utf8))
+            }
             var options = RemoteClient.Options(host: address.host, port: address.port, tls: tls, name: clientName, dataPath: data,
                                                format: parsedFormat, modelPath: model, defaultModelPath: defaultModelPath)
             options.retryFor = retryFor

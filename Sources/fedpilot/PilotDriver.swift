@@ -24,7 +24,20 @@ struct PilotJournal {
     static func open(scenario: Scenario, scenarioPath: String, journal: String?, resume: String?, model: EngineModel) throws -> PilotJournal {
         var out = PilotJournal()
         guard let path = resume ?? journal else { return out }
-        let j = try RunJournal(path: path)
+        if let journal, resume != nil, journal != resume {
+            throw ValidationError("--journal \(journal) and --resume \(path) name different files; --resume alone continues a run in its journal")
+        }
+        let text = (try? String(contentsOfFile: scenarioPath, encoding: .utf8)) ?? ""
+        let j: RunJournal
+        if resume != nil {
+            j = try RunJournal(resuming: path)
+            if let warning = try j.checkResume(scenario: scenario, text: text) {
+                FileHandle.standardError.write(Data("fedpilot: warning: \(warning)\n".utf8))
+            }
+        } else {
+            try RunJournal.refuseForeignFile(at: path)
+            j = try RunJournal(path: path)
+        }
         let last = try j.lastRound()
         if resume == nil, last > 0 {
             throw ValidationError("\(path) already holds \(last) rounds; use --resume \(path) to continue it")
@@ -33,7 +46,7 @@ struct PilotJournal {
             out.point = try j.resumePoint(model: model.model.config, lora: scenario.lora)
             if let warning = out.point.warning { FileHandle.standardError.write(Data("fedpilot: warning: \(warning)\n".utf8)) }
         }
-        try j.begin(scenario: scenario, text: (try? String(contentsOfFile: scenarioPath, encoding: .utf8)) ?? "")
+        try j.begin(scenario: scenario, text: text)
         out.journal = j
         return out
     }

@@ -100,7 +100,29 @@ struct ServeCommand: ParsableCommand {
         case .rejected(let peer, let identity, let reason):
             journal?.recordSecurity(round: round, actor: identity ?? "unauthenticated", action: "refused from \(peer): \(reason)", applied: false)
             sink(.alert(.make(round: round, client: nil, severity: .warning, reason: notice.description)))
+        case .credentials(let actor, let event, let warning):
+            // Certificates in use go to the audit trail only; warnings and rotations are also shown as alerts.
+            if let rotation = rotation(event, journal: journal) {
+                journal?.recordSecurity(round: round, actor: actor, action: rotation, applied: true)
+                if log { FileHandle.standardError.write(Data("fedpilot serve: \(rotation)\n".utf8)) }
+                sink(.alert(.make(round: round, client: nil, severity: .info, reason: rotation)))
+            }
+            journal?.recordSecurity(round: round, actor: actor, action: (warning ? "warning: " : "") + event, applied: true)
+            if warning {
+                sink(.alert(.make(round: round, client: actor == "coordinator" ? nil : actor, severity: .warning, reason: notice.description)))
+            }
         }
+    }
+
+    /// When a resumed run's server certificate is not the one its journal last recorded: a line
+    /// saying it was rotated (`fedpilot certs rotate --server`), with both serials.
+    static func rotation(_ event: String, journal: RunJournal?) -> String? {
+        let prefix = "server certificate serial "
+        guard event.hasPrefix(prefix), let journal,
+              let last = try? journal.auditTrail().last(where: { $0.actor == "coordinator" && $0.action.hasPrefix(prefix) }) else { return nil }
+        func serial(_ s: String) -> Substring { s.dropFirst(prefix.count).prefix { $0 != " " } }
+        guard serial(last.action) != serial(event) else { return nil }
+        return "server certificate rotated: serial \(serial(last.action)) replaced by \(serial(event))"
     }
 }
 

@@ -48,6 +48,25 @@ final class ProcessTests: XCTestCase {
         XCTAssertEqual(completed.compactMap { $0["round"] as? Int }, [1, 2, 3])
         let round2 = events.filter { $0["type"] as? String == "client_update" && $0["round"] as? Int == 2 && $0["client"] as? String == "law-firm" }
         XCTAssertEqual(round2.last?["status"] as? String, "failed", "\(round2)")
+        // Which clients each round aggregated: all four before the kill, the other three after it
+        // (law-firm's round-2 update never arrived, and it is gone for round 3).
+        let survivors = Set(clients).subtracting(["law-firm"])
+        func aggregated(_ rounds: [[String: Any]]) -> [Int: Set<String>] {
+            Dictionary(rounds.compactMap { e in (e["round"] as? Int).map { ($0, Set(e["aggregated"] as? [String] ?? [])) } },
+                       uniquingKeysWith: { a, _ in a })
+        }
+        let printed = aggregated(completed)
+        XCTAssertEqual(printed[1], Set(clients), "round 1 aggregates every client")
+        XCTAssertEqual(printed[2], survivors, "round 2 aggregates the three that answered")
+        XCTAssertEqual(printed[3], survivors, "round 3 aggregates the three still connected")
+        for round in 2...3 {
+            let done = events.filter { $0["type"] as? String == "client_update" && $0["round"] as? Int == round && $0["status"] as? String == "done" }
+            XCTAssertEqual(Set(done.compactMap { $0["client"] as? String }), survivors, "round \(round): clients reported done")
+        }
+        // The journal records the same.
+        let recorded = try RunJournal(readingFrom: journal).events().filter { $0.type == "round_completed" }
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.json.utf8))) as? [String: Any] }
+        XCTAssertEqual(aggregated(recorded), printed)
         let finished = events.first { $0["type"] as? String == "run_finished" }
         XCTAssertEqual(finished?["round"] as? Int, 3)
         XCTAssertEqual(finished?["stopped"] as? Bool, false)
@@ -70,6 +89,16 @@ final class ProcessTests: XCTestCase {
         let journalAfterKill = try RunJournal(path: journal).lastRound()
         XCTAssertGreaterThanOrEqual(journalAfterKill, 1)
 
+        // While the coordinator is down its certificate is rotated: the CA stays as it was, so
+        // the clients reconnect to the new certificate, and the resumed run records the rotation.
+        let ca = try Data(contentsOf: URL(fileURLWithPath: tlsDir + "/ca.pem")), caKey = try Data(contentsOf: URL(fileURLWithPath: tlsDir + "/ca-key.pem"))
+        let oldServer = try Data(contentsOf: URL(fileURLWithPath: tlsDir + "/server.pem"))
+        let rotated = try run(["certs", "rotate", "--dir", tlsDir, "--server"])
+        XCTAssertEqual(rotated.status, 0, rotated.output)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: tlsDir + "/ca.pem")), ca)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: tlsDir + "/ca-key.pem")), caKey)
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: tlsDir + "/server.pem")), oldServer)
+
         let second = try launch(serveArguments(port: port) + ["--resume", journal], output: "serve2")
         XCTAssertTrue(wait(second, timeout: 120), "the restarted coordinator did not finish: \(output("serve2"))")
         XCTAssertEqual(second.terminationStatus, 0, output("serve2") + output("serve2.err"))
@@ -81,6 +110,9 @@ final class ProcessTests: XCTestCase {
         XCTAssertEqual(try j.lastRound(), 3)
         let completed = try j.events().filter { $0.type == "round_completed" }.map(\.round)
         XCTAssertEqual(completed, [1, 2, 3], "each round completed exactly once")
+        let trail = try j.auditTrail()
+        XCTAssertEqual(trail.filter { $0.actor == "coordinator" && $0.action.hasPrefix("server certificate rotated") }.count, 1,
+                       "\(trail.map(\.action))")
         let resumed = lines("serve2").filter { $0["type"] as? String == "round_completed" }.compactMap { $0["round"] as? Int }
         XCTAssertEqual(resumed, Array((journalAfterKill + 1)...3))
     }

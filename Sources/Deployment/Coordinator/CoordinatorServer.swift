@@ -21,11 +21,12 @@ public final class CoordinatorServer: @unchecked Sendable {
                 setup: @escaping @Sendable (String) -> Fedpilot_Deployment_V1_Setup?) throws {
         self.transport = transport
         let caText = try tls.read(tls.caCertificate, what: "CA certificate")
-        _ = try tls.read(tls.serverCertificate, what: "server certificate (issue one with `fedpilot certs issue --server HOST`)")
         _ = try tls.read(tls.serverKey, what: "server key")
+        let credentials = try tls.checkCoordinatorCredentials()
         let authority = try Certificate(pemEncoded: caText)
         let notify = transport.notify
-        let verifier = PeerVerifier(authority: authority, notify: notify)
+        for c in credentials { notify(.credentials(actor: "coordinator", event: c.event, warning: c.warning)) }
+        let verifier = PeerVerifier(authority: authority, tls: tls, notify: notify)
         let security = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
             certificateChain: [.file(path: tls.serverCertificate, format: .pem)],
             privateKey: .file(path: tls.serverKey, format: .pem)

@@ -10,14 +10,19 @@ public struct CertificateAuthority {
     public let certificate: Certificate
     let key: P256.Signing.PrivateKey
 
-    /// Creates a new CA valid for `years` years.
-    public static func create(name: String = "FedPilot deployment CA", years: Int = 10) throws -> CertificateAuthority {
+    /// How long a new CA is valid unless told otherwise (`certs init --days`).
+    public static let defaultCADays = 3650
+    /// How long a new client or server certificate is valid unless told otherwise (`certs issue --days`).
+    public static let defaultLeafDays = 365
+
+    /// Creates a new CA valid for `days` days from `now`.
+    public static func create(name: String = "FedPilot deployment CA", days: Int = defaultCADays, now: Date = Date()) throws -> CertificateAuthority {
+        try checkDays(days)
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
             OrganizationName("FedPilot")
             CommonName(name)
         }
-        let now = Date()
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
             Critical(KeyUsage(keyCertSign: true, cRLSign: true))
@@ -25,7 +30,7 @@ public struct CertificateAuthority {
         }
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(years) * 365 * 86_400),
+            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(days) * 86_400),
             issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
             issuerPrivateKey: .init(key))
         return CertificateAuthority(certificate: certificate, key: key)
@@ -53,8 +58,10 @@ public struct CertificateAuthority {
         case server(host: String)
     }
 
-    /// Issues a certificate with a fresh P-256 key; returns both.
-    public func issue(_ role: Role, days: Int = 825) throws -> (certificate: Certificate, key: P256.Signing.PrivateKey) {
+    /// Issues a certificate valid for `days` days from `now` (never beyond the CA's own expiry)
+    /// with a fresh P-256 key; returns both.
+    public func issue(_ role: Role, days: Int = defaultLeafDays, now: Date = Date()) throws -> (certificate: Certificate, key: P256.Signing.PrivateKey) {
+        try Self.checkDays(days)
         let leafKey = P256.Signing.PrivateKey()
         let commonName: String
         let usage: ExtendedKeyUsage.Usage
@@ -77,7 +84,6 @@ public struct CertificateAuthority {
             OrganizationName("FedPilot")
             CommonName(commonName)
         }
-        let now = Date()
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
             Critical(KeyUsage(digitalSignature: true))
@@ -88,10 +94,18 @@ public struct CertificateAuthority {
         }
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(leafKey.publicKey),
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(days) * 86_400),
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: min(now.addingTimeInterval(Double(days) * 86_400), certificate.notValidAfter),
             issuer: self.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
             issuerPrivateKey: .init(key))
         return (certificate, leafKey)
+    }
+
+    /// A validity period must be at least a day and at most 100 years.
+    static func checkDays(_ days: Int) throws {
+        guard (1...36_500).contains(days) else {
+            throw DeploymentError.badCredentials("--days \(days) is out of range: give a validity period of 1 to 36500 days")
+        }
     }
 
     /// Names go into file names and certificates: letters, digits, '.', '-', '_' only.

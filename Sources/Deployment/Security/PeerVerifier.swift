@@ -7,8 +7,13 @@ import X509
 /// (swift-certificates' RFC 5280 verifier), and reports each refusal so it reaches the
 /// journal's audit trail. A verified chain is handed to the gRPC transport, which exposes its
 /// leaf to the service as the peer certificate.
+///
+/// Each handshake (a first connection or a reconnect) also reads the CA-signed revocation list
+/// (crl.pem) afresh and refuses a revoked certificate, refuses an expired one with its date,
+/// and reports one that expires within `TLSDirectory.expiryWarningDays`.
 struct PeerVerifier: Sendable {
     let authority: Certificate
+    let tls: TLSDirectory
     let notify: @Sendable (TransportNotice) -> Void
 
     func verify(_ presented: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>) {
@@ -25,12 +30,26 @@ struct PeerVerifier: Sendable {
                 promise.succeed(.failed)
                 return
             }
+            var expiring: String?
+            if leaf.issuer == authority.subject {
+                do { expiring = try TLSDirectory.checkValidity(leaf, file: "certificate of '\(leaf.commonName ?? "?")'") } catch {
+                    notify(.rejected(peer: "TLS handshake", identity: leaf.commonName, reason: "certificate refused: \(error)"))
+                    promise.succeed(.failed)
+                    return
+                }
+            }
             var verifier = Verifier(rootCertificates: CertificateStore([authority])) {
                 RFC5280Policy(validationTime: Date())
             }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst()))
             switch result {
             case .validCertificate(let validated):
+                if let refusal = revocationRefusal(leaf) {
+                    notify(.rejected(peer: "TLS handshake", identity: leaf.commonName, reason: refusal))
+                    promise.succeed(.failed)
+                    return
+                }
+                if let expiring { notify(.credentials(actor: leaf.commonName ?? "unnamed", event: expiring, warning: true)) }
                 do {
                     let nio = try validated.map { try NIOSSLCertificate(bytes: Array($0.serializeAsPEM().derBytes), format: .der) }
                     promise.succeed(.certificateVerified(VerificationMetadata(NIOSSL.ValidatedCertificateChain(nio))))
@@ -44,6 +63,20 @@ struct PeerVerifier: Sendable {
                 promise.succeed(.failed)
             }
         }
+    }
+}
+
+extension PeerVerifier {
+    /// Why `leaf` is refused by the revocation list, or nil when it is not on it. A list that
+    /// cannot be read or does not verify refuses every client (fail closed) until it is fixed.
+    func revocationRefusal(_ leaf: Certificate) -> String? {
+        let list: RevocationList?
+        do { list = try tls.revocations(verifiedBy: authority) } catch {
+            return "the revocation list cannot be used, so no client is admitted: \(error)"
+        }
+        guard let entry = list?.entry(for: leaf.serialNumber) else { return nil }
+        return "certificate revoked: serial \(RevocationList.hex(leaf.serialNumber)) is on \(tls.revocationList) since "
+            + ISO8601DateFormatter().string(from: entry.revokedAt)
     }
 }
 

@@ -7,8 +7,11 @@ import X509
 ///     ca.pem, ca-key.pem                    the CA (`certs init`); ca-key.pem stays with the operator
 ///     server.pem, server-key.pem            the coordinator (`certs issue --server HOST`)
 ///     client-NAME.pem, client-NAME-key.pem  one client (`certs issue --client NAME`)
+///     crl.pem                               revoked certificates (`certs revoke --client NAME`)
 ///
-/// A coordinator needs ca.pem and the server pair; a client needs ca.pem and its own pair.
+/// A coordinator needs ca.pem, the server pair and crl.pem when there is one; a client needs
+/// ca.pem and its own pair. Private keys are written 0600, and `serve` and `join` refuse a key
+/// that group or others can read.
 public struct TLSDirectory: Sendable {
     public let path: String
 
@@ -20,17 +23,18 @@ public struct TLSDirectory: Sendable {
     public var serverKey: String { file("server-key.pem") }
     public func clientCertificate(_ name: String) -> String { file("client-\(name).pem") }
     public func clientKey(_ name: String) -> String { file("client-\(name)-key.pem") }
+    public var revocationList: String { file("crl.pem") }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     /// Writes a new CA; refuses to overwrite one.
     @discardableResult
-    public func initialize() throws -> CertificateAuthority {
+    public func initialize(days: Int = CertificateAuthority.defaultCADays) throws -> CertificateAuthority {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         guard !FileManager.default.fileExists(atPath: caCertificate) else {
             throw DeploymentError.badCredentials("\(caCertificate) already exists; remove it to start a new CA (every certificate it issued stops working)")
         }
-        let ca = try CertificateAuthority.create()
+        let ca = try CertificateAuthority.create(days: days)
         try write(ca.keyPEM, to: caKey, secret: true)
         try write(try ca.certificate.serializeAsPEM().pemString, to: caCertificate, secret: false)
         return ca
@@ -39,10 +43,10 @@ public struct TLSDirectory: Sendable {
     /// Issues a certificate signed by this directory's CA and writes it with its key.
     /// - Returns: the paths written (certificate, key).
     @discardableResult
-    public func issue(_ role: CertificateAuthority.Role) throws -> (certificate: String, key: String) {
-        let ca = try CertificateAuthority(certificatePEM: read(caCertificate, what: "CA certificate (run `fedpilot certs init` first)"),
-                                          keyPEM: read(caKey, what: "CA key"))
-        let issued = try ca.issue(role)
+    public func issue(_ role: CertificateAuthority.Role, days: Int = CertificateAuthority.defaultLeafDays,
+                      now: Date = Date()) throws -> (certificate: String, key: String) {
+        let ca = try authority()
+        let issued = try ca.issue(role, days: days, now: now)
         let paths: (String, String)
         switch role {
         case .client(let name): paths = (clientCertificate(name), clientKey(name))
@@ -73,9 +77,27 @@ public struct TLSDirectory: Sendable {
         return text
     }
 
-    private func write(_ text: String, to file: String, secret: Bool) throws {
-        let created = FileManager.default.createFile(atPath: file, contents: Data(text.utf8),
-                                                     attributes: [.posixPermissions: secret ? 0o600 : 0o644])
-        guard created else { throw DeploymentError.badCredentials("\(file): cannot write") }
+    /// The CA with its key (for issuing and revoking).
+    func authority() throws -> CertificateAuthority {
+        try CertificateAuthority(certificatePEM: read(caCertificate, what: "CA certificate (run `fedpilot certs init` first)"),
+                                 keyPEM: read(caKey, what: "CA key"))
+    }
+
+    /// Writes `text` to `file` through a temporary file created with its final mode (0600 for
+    /// a secret, else 0644) and renamed over it, so a key is never readable by others, not even
+    /// for a moment, and a reader never sees half a file.
+    func write(_ text: String, to file: String, secret: Bool) throws {
+        let mode: mode_t = secret ? 0o600 : 0o644
+        let temporary = file + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else { throw DeploymentError.badCredentials("\(file): cannot write (\(String(cString: strerror(errno))))") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let ok = written == bytes.count && fchmod(fd, mode) == 0 && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(temporary, file) == 0 else {
+            unlink(temporary)
+            throw DeploymentError.badCredentials("\(file): cannot write (\(String(cString: strerror(errno))))")
+        }
     }
 }
