@@ -42,7 +42,7 @@ let package = Package(
         // Hand-written AVX2/FMA kernels (pre-packed GEMM for the frozen weights).
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma"], .when(platforms: [.linux]))]
+            cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"], .when(platforms: [.linux]))]
         ),
         .target(
             name: "TensorMath",

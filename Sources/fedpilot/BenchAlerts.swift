@@ -41,7 +41,7 @@ struct BenchAlerts: ParsableCommand {
                 guard let k = StrategyKind(rawValue: String(s)) else { throw ValidationError("--strategies: unknown strategy \"\(s)\"") }
                 return k
             }
-            let engine = try EngineModel.load(path: base.modelPath)
+            let engine = try EngineModel.load(path: base.modelPath, compute: base.compute)
             let began = Date()
             let runs = try AlertBench.run(base: base, model: engine, matrix: matrix) { done, total, run in
                 if !json {

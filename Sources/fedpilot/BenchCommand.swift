@@ -21,6 +21,7 @@ struct BenchForward: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Independent forward passes run at once (Swift concurrency), each on its own batch.") var parallel: Int = 1
     @Option(help: "Timed iterations (after one warm-up).") var iterations: Int = 3
+    @Option(help: "Frozen-weight products: f32, or int8 (weights kept in the file's quantized blocks).") var compute: ComputeMode = .f32
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -28,7 +29,7 @@ struct BenchForward: ParsableCommand {
             guard batch > 0, seq > 1, threads > 0, parallel > 0, iterations > 0 else {
                 throw ValidationError("--batch, --seq, --threads, --parallel and --iterations must be positive (seq > 1)")
             }
-            let m = try ModelLoader.load(path: model).model
+            let m = try ModelLoader.load(path: model, compute: compute).model
             ComputeThreads.setBLAS(threads)
             var rng = SeededRandom(seed: 1)
             let tokens = (0..<batch).map { _ in (0..<seq).map { _ in Int(rng.next() % UInt64(m.config.vocabSize)) } }
@@ -42,11 +43,14 @@ struct BenchForward: ParsableCommand {
             let result: [String: Any] = [
                 "eval_tokens_per_s": tokensPerSecond, "seconds": seconds, "batch": batch, "seq": seq,
                 "blas_threads": threads, "parallel": parallel, "iterations": iterations,
-                "peak_rss_bytes": ProcessStats.peakResidentBytes,
+                "peak_rss_bytes": ProcessStats.peakResidentBytes, "compute": compute.rawValue,
+                "frozen_gemm": m.frozenGemm.rawValue, "quantized_weight_bytes": m.quantizedWeightBytes,
+                "load_average": ProcessStats.loadAverage,
             ]
             if json { try printJSON(result) } else {
-                print(String(format: "forward: %.1f tokens/s (batch %d x seq %d, %d BLAS threads, %d in parallel), peak RSS %.0f MB",
-                             tokensPerSecond, batch, seq, threads, parallel, Double(ProcessStats.peakResidentBytes) / 1e6))
+                print(String(format: "forward: %.1f tokens/s (batch %d x seq %d, %d BLAS threads, %d in parallel), peak RSS %.0f MB, compute %@ (frozen GEMM %@), load average %.2f",
+                             tokensPerSecond, batch, seq, threads, parallel, Double(ProcessStats.peakResidentBytes) / 1e6,
+                             compute.rawValue, m.frozenGemm.rawValue, ProcessStats.loadAverage))
             }
         }
     }

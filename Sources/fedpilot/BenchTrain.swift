@@ -16,6 +16,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Training loops run at once over the shared model (in-process clients side by side); figures are totals.")
     var parallel: Int = 1
+    @Option(help: "Frozen-weight products: f32, or int8 (weights kept in the file's quantized blocks).") var compute: ComputeMode = .f32
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -24,7 +25,7 @@ struct BenchTrain: ParsableCommand {
                 throw ValidationError("--batch, --rank, --steps, --threads and --parallel must be positive and --seq above 1")
             }
             ComputeThreads.setBLAS(threads)
-            let base = try ModelLoader.load(path: model).model
+            let base = try ModelLoader.load(path: model, compute: compute).model
             let lora = LoRAConfig(rank: rank, alpha: Float(2 * rank), targets: try LoRATarget.parseList(targets))
             let trainer = try LoRATrainingModel(base: base, config: lora)
             let start = try LoRAAdapter(model: base.config, config: lora, seed: 1)
@@ -52,15 +53,16 @@ struct BenchTrain: ParsableCommand {
             let result: [String: Any] = [
                 "train_tokens_per_s": tokens / trainSeconds, "eval_tokens_per_s": tokens / evalSeconds,
                 "peak_rss_bytes": ProcessStats.peakResidentBytes, "train_step_seconds": trainSeconds / Double(steps),
-                "frozen_gemm": base.frozenGemm.rawValue, "packed_weight_bytes": base.packedWeightBytes, "batch": batch, "seq": seq, "rank": rank,
+                "frozen_gemm": base.frozenGemm.rawValue, "packed_weight_bytes": base.packedWeightBytes,
+                "compute": compute.rawValue, "quantized_weight_bytes": base.quantizedWeightBytes, "load_average": ProcessStats.loadAverage, "batch": batch, "seq": seq, "rank": rank,
                 "targets": lora.targets.map(\.rawValue), "trainable_parameters": adapter.parameterCount,
                 "steps": steps, "blas_threads": threads, "parallel": parallel,
             ]
             if json { try printJSON(result) } else {
-                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB, %d trainable parameters, %.0f MB packed weights, frozen GEMM: \(base.frozenGemm.rawValue)",
+                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB, %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights, frozen GEMM: \(base.frozenGemm.rawValue), load average %.2f",
                              tokens / trainSeconds, trainSeconds / Double(steps), tokens / evalSeconds,
                              Double(ProcessStats.peakResidentBytes) / 1e6, adapter.parameterCount,
-                             Double(base.packedWeightBytes) / 1e6))
+                             Double(base.packedWeightBytes) / 1e6, Double(base.quantizedWeightBytes) / 1e6, ProcessStats.loadAverage))
             }
         }
     }

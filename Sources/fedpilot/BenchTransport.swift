@@ -18,7 +18,7 @@ struct BenchTransport: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds))
-            let model = try EngineModel.load(path: loaded.modelPath)
+            let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
             guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
             var local: [Double] = [], remote: [Double] = [], bytes = 0
             for _ in 0..<repeats {

@@ -31,7 +31,7 @@ struct CompareCommand: ParsableCommand {
         let code: Int32 = try reportingErrors {
             let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds))
             let recorder = try journalRecorder(for: loaded)
-            let model = try EngineModel.load(path: loaded.modelPath)
+            let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
             let q = min(1, loaded.selection.fraction)
             let noise = try RDPAccountant.noiseMultiplier(targetEpsilon: epsilon, delta: loaded.privacy.delta,
                                                           sampleRate: q, steps: loaded.rounds)

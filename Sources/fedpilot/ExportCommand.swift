@@ -24,7 +24,7 @@ struct ExportCommand: ParsableCommand {
             }
             guard let recorded = try j.scenario() else { throw ValidationError("\(journal) records no scenario") }
             let scenario = try ScenarioLoader.parse(recorded.text, path: recorded.path)
-            let model = try EngineModel.load(path: scenario.modelPath)
+            let model = try EngineModel.load(path: scenario.modelPath, compute: scenario.compute)
             let adapter = try LoRAAdapter(safetensors: saved.data, path: journal, model: model.model.config, config: scenario.lora)
             let gguf = scenario.modelPath.hasSuffix(".gguf") ? try? GGUFFile(path: scenario.modelPath) : nil
             try PEFTFormat.write(adapter, to: peft, baseModel: PEFTFormat.baseModelID(path: scenario.modelPath, gguf: gguf))

@@ -12,14 +12,15 @@ struct ModelLogits: ParsableCommand {
     @Option(help: "How many next-token candidates to list.") var top: Int = 5
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "A PEFT adapter directory to apply (adapter_config.json + adapter_model.safetensors).") var adapter: String?
+    @Option(help: "Frozen-weight products: f32, or int8 (weights kept in the file's quantized blocks).") var compute: ComputeMode = .f32
 
     func run() throws {
         try reportingErrors {
             guard top > 0 else { throw ValidationError("--top must be positive") }
-            let loaded = try LoadedModel(path: model, adapter: adapter)
+            let loaded = try LoadedModel(path: model, adapter: adapter, compute: compute)
             let ids = loaded.tokenizer.encode(prompt)
             guard !ids.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
-            let logits = loaded.model.logits([ids])
+            let logits = try loaded.adapter.map { try loaded.model.logits([ids], adapter: $0) } ?? loaded.model.logits([ids])
             let vocab = loaded.model.config.vocabSize
             let last = Array(logits.data[((ids.count - 1) * vocab)..<(ids.count * vocab)])
             let best = TopK.indices(last, k: min(top, vocab))
@@ -61,18 +62,28 @@ enum TopK {
 struct LoadedModel {
     let model: LlamaModel
     let tokenizer: BPETokenizer
+    /// An int8 model's adapter, applied unmerged (a merge would give an F32 model).
+    let adapter: LoRAAdapter?
 
-    /// - Parameter adapter: a PEFT adapter directory folded into the weights.
-    init(path: String, adapter: String? = nil) throws {
-        let loaded = try ModelLoader.load(path: path)
+    /// - Parameter adapter: a PEFT adapter directory folded into the weights (with `compute:
+    ///   .int8`, kept apart in `adapter` and applied unmerged).
+    init(path: String, adapter: String? = nil, compute: ComputeMode = .f32) throws {
+        let loaded = try ModelLoader.load(path: path, compute: compute)
         guard let tokenizer = loaded.tokenizer else {
             throw ModelFileError.notFound(file: (path as NSString).appendingPathComponent("tokenizer.json"))
         }
-        if let adapter {
+        if let adapter, compute == .int8 {
+            self.model = loaded.model
+            self.adapter = try PEFTFormat.read(directory: adapter, model: loaded.model.config)
+        } else if let adapter {
             self.model = try loaded.model.merged(with: PEFTFormat.read(directory: adapter, model: loaded.model.config))
+            self.adapter = nil
         } else {
             self.model = loaded.model
+            self.adapter = nil
         }
         self.tokenizer = tokenizer
     }
 }
+
+extension ComputeMode: ExpressibleByArgument {}

@@ -34,7 +34,7 @@ struct RunCommand: ParsableCommand {
         let exitCode: Int32 = try reportingErrors {
             let overrides = ScenarioOverrides(rounds: rounds, seed: seed)
             let loaded = try ScenarioLoader.load(path: scenario, overrides: overrides)
-            let model = try EngineModel.load(path: loaded.modelPath)
+            let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
             let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
             let output = PilotOutput(headless: headless, plain: plain, paused: paused)
             return try drivePilot(loaded, journal: opened, output: output) { sink in

@@ -45,7 +45,7 @@ struct ServeCommand: ParsableCommand {
             }
             if let n = parallelClients, n < 1 { throw ValidationError("--parallel-clients must be at least 1, got \(n)") }
             let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds, seed: seed))
-            let model = try EngineModel.load(path: loaded.modelPath)
+            let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
             let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
             let output = PilotOutput(headless: headless, plain: plain, paused: paused)
             let wanted = min(waitFor ?? loaded.clients.count, loaded.clients.count)

@@ -390,6 +390,15 @@ final class ScenarioTests: XCTestCase {
                     "unknown fault kind \"crash\"", "degrade, dropout, straggler, lossy_link, corrupt_update")
     }
 
+    func testModelComputeModeParsesAndUnknownValuesNameTheKey() throws {
+        func with(_ line: String) -> String { Self.minimal.replacingOccurrences(of: "path = \"tiny\"\n", with: "path = \"tiny\"\n" + line + "\n") }
+        XCTAssertEqual(try parse(Self.minimal).compute, .f32)
+        XCTAssertEqual(try parse(with("compute = \"int8\"")).compute, .int8)
+        XCTAssertEqual(try parse(with("compute = \"f32\"")).compute, .f32)
+        assertError(with("compute = \"fp16\""), kind: .invalidValue, at: "model.compute", "unknown compute mode \"fp16\"", "f32, int8")
+        assertError(with("compute = 8"), kind: .wrongType, at: "model.compute", "expected string")
+    }
+
     func testLoRAValidationIsReportedUnderLora() {
         assertError(Self.minimal + "[lora]\ntargets = [\"q\", \"q_proj\"]\n", kind: .invalidValue, at: "lora", "targets lists a module twice")
         assertError(Self.minimal + "[lora]\ntargets = []\n", kind: .invalidValue, at: "lora", "targets must name at least one")

@@ -16,6 +16,7 @@
 //   backward dX[m, in] = dY[m, out] · W -> B = W  (k = out, n = in):  ck_pack_b_nn
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,59 @@ void ck_set_tuning_large_a(double a_bytes, int kc_outer);
 /// out[3] calls that ran alone because the worker was busy with another caller,
 /// out[4] times the worker moved off the caller's CPU.
 void ck_pool_stats(long out[5]);
+
+
+// ---- Products with weights kept in ggml's quantized blocks (quant_gemm.c) ----
+//
+// A weight W[n, k] is n rows of k/32 blocks, in the GGUF byte layout (little-endian f16):
+//   Q4_0 (18 bytes): d, 16 bytes of nibbles;      w = (q - 8) · d
+//   Q4_1 (20 bytes): d, m, 16 bytes of nibbles;   w = q · d + m
+//   Q8_0 (34 bytes): d, 32 signed bytes;          w = q · d
+// In a nibble byte j, the low nibble is element j and the high one element j + 16.
+// k must be a multiple of 32.
+
+/// Block type codes (ggml's type ids).
+#define CK_Q4_0 2
+#define CK_Q4_1 3
+#define CK_Q8_0 8
+
+/// An activation block: 32 int8 values, scale d (x ≈ q · d) and s = d · Σq.
+typedef struct {
+    float d;
+    float s;
+    int8_t q[32];
+} ck_q8_block;
+
+/// Bytes per weight block of `type`, 0 for an unsupported type.
+int ck_quant_block_bytes(int type);
+
+/// Dequantizes k elements (whole blocks) of a `type` row into dst.
+void ck_dequantize_row(int type, const void *src, int k, float *dst);
+
+/// Quantizes k floats (whole blocks) to Q8_0 weight blocks (round to nearest, d = amax / 127).
+void ck_quantize_row_q8_0(const float *x, int k, void *dst);
+
+/// Quantizes m rows of A[m, k] (leading dimension lda) to m · k/32 activation blocks.
+void ck_q8_quantize_rows(const float *a, int m, int k, long lda, ck_q8_block *dst);
+
+/// C[m, j] (+)= Σ_t A[m, t] · W[j, t] for the weight rows j in [n0, n1), from the
+/// quantized activations aq (ck_q8_quantize_rows) in integer arithmetic.
+void ck_qgemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const void *w,
+                   float *c, long ldc, int accumulate, int n0, int n1);
+
+/// Naive reference: c[m, n] = A · Wᵀ in double over the dequantized weights; with aq
+/// non-null the activations are the dequantized aq instead of A.
+void ck_qgemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq,
+                  const void *w, double *c);
+
+/// The input gradient dX[i, :] (+)= Σ_j dY[i, j] · W[j, :] for the rows i in [i0, i1) of
+/// dY[m, n] (leading dimension lddy) and dX[m, k] (lddx), with W[n, k] dequantized block by
+/// block in registers (F32 FMA).
+void ck_qgemm_backward_rows(int type, int m, int n, int k, const float *dy, long lddy, const void *w,
+                            float *dx, long lddx, int accumulate, int i0, int i1);
+
+/// Naive reference: dx[m, k] = dY · W in double over the dequantized weights.
+void ck_qgemm_backward_ref(int type, int m, int n, int k, const float *dy, long lddy, const void *w, double *dx);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,7 @@ public enum PilotBuilder {
     public static func build(_ scenario: Scenario, start: LoRAAdapter? = nil, startRound: Int = 0,
                              model preloaded: EngineModel? = nil, parallelClients: Int? = nil,
                              sink: @escaping EventSink) throws -> Pilot {
-        let engineModel = try preloaded ?? EngineModel.load(path: scenario.modelPath)
+        let engineModel = try preloaded ?? EngineModel.load(path: scenario.modelPath, compute: scenario.compute)
         let trainingModel = try LoRATrainingModel(base: engineModel.model, config: scenario.lora)
         let datasets = try loadClientData(scenario)
         var training = scenario.training

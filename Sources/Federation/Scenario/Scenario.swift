@@ -22,6 +22,8 @@ public struct Scenario: Sendable, Equatable {
     public var pooledData: PooledDataSpec?
     public var faults: [FaultSpec]
     public var privacy: PrivacyConfig
+    /// How products with the frozen base weights are computed (`[model] compute`).
+    public var compute: ComputeMode = .f32
     /// How adapters are encoded on the wire, in both directions.
     public var payload: PayloadEncoding = .int8
     /// Pace rounds to their simulated network time (for demos); off in tests and benchmarks.

@@ -66,7 +66,7 @@ enum ScenarioSchema {
     static let top = ["name", "description", "seed", "rounds", "payload", "real_time_pacing", "model", "lora", "training",
                       "selection", "strategy", "evaluation", "link", "data", "clients", "faults", "privacy",
                       "probe_prompts"]
-    static let model = ["path"]
+    static let model = ["path", "compute"]
     static let lora = ["rank", "alpha", "dropout", "targets"]
     static let training = ["steps", "epochs", "batch_size", "sequence_length", "learning_rate", "warmup_steps",
                            "min_lr_ratio", "weight_decay", "max_grad_norm", "packing"]
@@ -163,6 +163,7 @@ struct ScenarioParser {
         }
         try modelTable.requireKnownKeys(ScenarioSchema.model, elsewhere: ScenarioSchema.home)
         let modelPath = try modelTable.requiredString("path", hint: "a GGUF file or checkpoint directory, relative to the working directory")
+        let compute = try modelTable.choice("compute", ComputeMode.self, noun: "compute mode") ?? .f32
 
         let lora = try self.lora(top.table("lora", display: "[lora]"))
         var training = try self.training(top.table("training", display: "[training]"))
@@ -185,6 +186,7 @@ struct ScenarioParser {
                                 strategy: strategy, evaluation: evaluation, clients: clients, pooledData: pooled?.spec,
                                 faults: faults, privacy: privacy)
         scenario.payload = payload
+        scenario.compute = compute
         scenario.realTimePacing = realTimePacing
         return scenario
     }

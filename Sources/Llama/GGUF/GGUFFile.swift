@@ -209,6 +209,13 @@ public final class GGUFFile: Sendable {
         return out
     }
 
+    /// Calls `body` with a tensor's raw bytes in the file (`info.byteCount` bytes; valid only
+    /// during the call), without converting them.
+    public func withRawTensor<R>(_ name: String, _ body: (GGUFTensorInfo, UnsafeRawPointer) throws -> R) throws -> R {
+        guard let info = tensorInfo(name) else { throw ModelFileError.missingTensor(file: path, tensor: name) }
+        return try bytes.withUnsafeBytes { raw in try body(info, raw.baseAddress! + info.fileOffset) }
+    }
+
     /// Integer metadata, or an error naming the key.
     public func int(_ key: String) throws -> Int {
         guard let v = metadata[key] else { throw ModelFileError.missingMetadata(file: path, key: key) }

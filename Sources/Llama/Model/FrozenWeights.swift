@@ -8,6 +8,9 @@ public enum FrozenGemm: String, Sendable, CaseIterable {
     case packed
     /// OpenBLAS `sgemm` on the row-major weights (which it re-packs on every call).
     case blas
+    /// Integer products (`QuantGemm`) against the weights kept in their file's quantized
+    /// blocks (`QuantizedWeights`); chosen by `ComputeMode.int8` at load, never by the environment.
+    case int8
 
     /// `FEDPILOT_GEMM=blas` selects OpenBLAS, for A/B comparisons; otherwise the packed
     /// kernel, when this build has its AVX2 micro-kernel (else OpenBLAS).
@@ -69,7 +72,7 @@ extension LlamaModel {
         switch id {
         case .head: return stored.outputProjection
         case .layer(let i, let target):
-            precondition(packedLayers == nil, "the projections of a packed model exist only packed")
+            precondition(packedLayers == nil && quantized == nil, "the projections of a packed or int8 model exist only in that form")
             let l = stored.layers[i]
             switch target {
             case .q: return l.wq
@@ -80,6 +83,17 @@ extension LlamaModel {
             case .up: return l.up
             case .down: return l.down
             }
+        }
+    }
+
+    /// Bytes of the frozen matrices kept quantized (`.int8`; 0 otherwise).
+    public var quantizedWeightBytes: Int { quantized?.byteCount ?? 0 }
+
+    /// The quantized frozen weight `id` (`.int8` only).
+    func quantizedWeight(_ id: FrozenWeightID) -> QuantizedMatrix {
+        switch id {
+        case .head: return quantized!.outputProjection
+        case .layer(let i, let target): return quantized!.layers[i][LoRATarget.allCases.firstIndex(of: target)!]
         }
     }
 
@@ -100,6 +114,10 @@ extension LlamaModel {
     func frozenForward(_ id: FrozenWeightID, _ x: UnsafePointer<Float>, rows: Int,
                        out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         guard rows > 0 else { return }
+        if frozenGemm == .int8 {
+            QuantGemm.forward(x: x, rows: rows, weight: quantizedWeight(id), out: out, accumulate: accumulate)
+            return
+        }
         if frozenGemm == .packed && (rows >= FrozenGemm.minimumPackedRows || id != .head) {
             PackedGemm.forward(x: x, rows: rows, weight: packed(id, .forward), out: out, accumulate: accumulate)
             return
@@ -116,6 +134,10 @@ extension LlamaModel {
     func frozenBackward(_ id: FrozenWeightID, _ dOut: UnsafePointer<Float>, rows: Int,
                         dInput: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         guard rows > 0 else { return }
+        if frozenGemm == .int8 {
+            QuantGemm.backward(dOut: dOut, rows: rows, weight: quantizedWeight(id), dInput: dInput, accumulate: accumulate)
+            return
+        }
         if frozenGemm == .packed && (rows >= FrozenGemm.minimumPackedRows || id != .head) {
             PackedGemm.backward(dOut: dOut, rows: rows, weight: packed(id, .backward), dInput: dInput, accumulate: accumulate)
             return

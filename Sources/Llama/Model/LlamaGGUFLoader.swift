@@ -45,8 +45,9 @@ public enum LlamaGGUFLoader {
 
     /// Loads and dequantizes every weight, un-permuting `attn_q`/`attn_k` rows from
     /// llama.cpp's adjacent-pair RoPE order into Hugging Face's rotate-half order.
-    public static func load(_ file: GGUFFile) throws -> LlamaModel {
+    public static func load(_ file: GGUFFile, compute: ComputeMode = .f32) throws -> LlamaModel {
         let c = try config(file)
+        if compute == .int8 { return try loadQuantized(file, config: c) }
         func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
         var layers: [LlamaLayerWeights] = []
         for i in 0..<c.layerCount {
@@ -67,6 +68,62 @@ public enum LlamaGGUFLoader {
             finalNorm: try vector("output_norm.weight"),
             lmHead: file.tensorInfo("output.weight") == nil ? nil : try file.tensor("output.weight"))
         return try LlamaModel(config: c, weights: weights, source: file.path)
+    }
+
+    /// Loads the model for `ComputeMode.int8`: each projection matrix, the embedding and an
+    /// untied head are copied block for block from the file (the query and key rows moved to
+    /// Hugging Face order as whole rows of blocks), never dequantized. A matrix of another type
+    /// (F32, F16, Q4_K, Q6_K, ...) is dequantized and requantized to Q8_0, one matrix at a time.
+    static func loadQuantized(_ file: GGUFFile, config c: LlamaConfig) throws -> LlamaModel {
+        func matrix(_ name: String, ropeHeads: Int? = nil) throws -> QuantizedMatrix {
+            let direct: QuantizedMatrix? = try file.withRawTensor(name) { info, raw in
+                guard let type = QuantBlockType(info.type), info.shape.count == 2, info.shape[1] % 32 == 0 else { return nil }
+                let rows = info.shape[0], cols = info.shape[1]
+                let order = ropeHeads.map { ggufRowOrder(rows: rows, heads: $0) }
+                return QuantizedMatrix(type: type, rows: rows, cols: cols, source: raw, rowOrder: order)
+            }
+            if let direct { return direct }
+            var w = try file.tensor(name)
+            if let heads = ropeHeads { w = unpermuteRoPERows(w, heads: heads) }
+            guard w.shape.count == 2, w.shape[1] % 32 == 0 else {
+                throw ModelFileError.invalidMetadata(file: file.path, key: name,
+                                                     reason: "int8 compute needs a 2-D tensor with a multiple of 32 columns, found \(w.shape)")
+            }
+            return QuantizedMatrix(quantizingToQ8_0: w)
+        }
+        func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
+        var norms: [LlamaLayerWeights] = []
+        var layers: [[QuantizedMatrix]] = []
+        let empty = Tensor(zeros: [0, 0])
+        for i in 0..<c.layerCount {
+            let b = "blk.\(i)."
+            norms.append(LlamaLayerWeights(
+                attentionNorm: try vector(b + "attn_norm.weight"), wq: empty, wk: empty, wv: empty, wo: empty,
+                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty))
+            layers.append([
+                try matrix(b + "attn_q.weight", ropeHeads: c.headCount),
+                try matrix(b + "attn_k.weight", ropeHeads: c.kvHeadCount),
+                try matrix(b + "attn_v.weight"), try matrix(b + "attn_output.weight"),
+                try matrix(b + "ffn_gate.weight"), try matrix(b + "ffn_up.weight"), try matrix(b + "ffn_down.weight"),
+            ])
+        }
+        let quantized = QuantizedWeights(
+            layers: layers, embedding: try matrix("token_embd.weight"),
+            lmHead: file.tensorInfo("output.weight") == nil ? nil : try matrix("output.weight"))
+        let kept = LlamaWeights(embedding: empty, layers: norms, finalNorm: try vector("output_norm.weight"), lmHead: nil)
+        return try LlamaModel(config: c, norms: kept, quantized: quantized, source: file.path)
+    }
+
+    /// For each Hugging Face row, the GGUF row it comes from (see `unpermuteRoPERows`).
+    static func ggufRowOrder(rows: Int, heads: Int) -> [Int] {
+        let hd = rows / heads, half = hd / 2
+        var order = [Int](repeating: 0, count: rows)
+        for h in 0..<heads {
+            for i in 0..<half {
+                for s in 0..<2 { order[h * hd + s * half + i] = h * hd + 2 * i + s }
+            }
+        }
+        return order
     }
 
     /// GGUF row `h*hd + 2i + s` holds Hugging Face row `h*hd + s*hd/2 + i`

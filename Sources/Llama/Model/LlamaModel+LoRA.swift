@@ -19,7 +19,8 @@ extension LlamaModel {
             case .down: fold(&w.layers[s.layer].down)
             }
         }
-        return try LlamaModel(config: config, weights: w, gemm: frozenGemm)
+        // An int8 model's merge is an F32 model (the merged weights are no longer the file's blocks).
+        return try LlamaModel(config: config, weights: w, gemm: frozenGemm == .int8 ? .fromEnvironment : frozenGemm)
     }
 
     /// Throws unless `adapter` was laid out for this model.

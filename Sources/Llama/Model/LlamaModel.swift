@@ -16,6 +16,9 @@ public final class LlamaModel: Sendable {
     let stored: LlamaWeights
     /// `.packed`: each block's projections, indexed by `LoRATarget.allCases` order.
     let packedLayers: [[PackedMatrix]]?
+    /// `.int8`: the frozen weights kept in quantized blocks (no F32 copy); `stored` then holds
+    /// only the norms.
+    let quantized: QuantizedWeights?
     /// Packed copies of the LM head, built on first use and shared by all users.
     let packedWeights = PackedWeightStore()
     let rope: RoPE
@@ -23,6 +26,7 @@ public final class LlamaModel: Sendable {
     /// All weights in row-major form. With the packed kernel the blocks' projections are
     /// rebuilt from their packed copy (bit-exact) on every access, a full copy: read it once.
     public var weights: LlamaWeights {
+        if let quantized { return quantized.dequantized(norms: stored) }
         guard let packedLayers else { return stored }
         var w = stored
         for (i, packs) in packedLayers.enumerated() {
@@ -48,9 +52,11 @@ public final class LlamaModel: Sendable {
         if let problem = config.validationProblem {
             throw ModelFileError.invalidMetadata(file: source, key: "config", reason: problem)
         }
+        precondition(gemm != .int8, "LlamaModel: int8 compute needs quantized weights (init(config:norms:quantized:))")
         try weights.validate(against: config, source: source)
         self.config = config
         self.frozenGemm = gemm
+        self.quantized = nil
         if gemm == .packed {
             var kept = weights
             let empty = Tensor(zeros: [0, 0])
@@ -68,6 +74,44 @@ public final class LlamaModel: Sendable {
             stored = weights
         }
         self.rope = RoPE(headDim: config.headDim, theta: config.ropeTheta, maxPositions: config.maxPositions)
+    }
+
+    /// Wraps frozen weights kept in quantized blocks (`FrozenGemm.int8`); `norms` supplies the
+    /// norm vectors (its matrices are ignored and may be empty).
+    public init(config: LlamaConfig, norms: LlamaWeights, quantized: QuantizedWeights, source: String = "model") throws {
+        if let problem = config.validationProblem {
+            throw ModelFileError.invalidMetadata(file: source, key: "config", reason: problem)
+        }
+        try quantized.validate(against: config, source: source)
+        try norms.validateNorms(against: config, source: source)
+        self.config = config
+        self.frozenGemm = .int8
+        self.quantized = quantized
+        var kept = norms
+        let empty = Tensor(zeros: [0, 0])
+        kept.embedding = empty
+        kept.lmHead = nil
+        for i in kept.layers.indices {
+            kept.layers[i].wq = empty; kept.layers[i].wk = empty; kept.layers[i].wv = empty
+            kept.layers[i].wo = empty; kept.layers[i].gate = empty; kept.layers[i].up = empty
+            kept.layers[i].down = empty
+        }
+        stored = kept
+        packedLayers = nil
+        self.rope = RoPE(headDim: config.headDim, theta: config.ropeTheta, maxPositions: config.maxPositions)
+    }
+
+    /// Copies the embedding rows of `tokens` into `x` (`tokens.count × hiddenSize` floats),
+    /// dequantizing them when the embedding is kept quantized.
+    func embed(_ tokens: [Int], into x: UnsafeMutablePointer<Float>) {
+        let d = config.hiddenSize
+        if let q = quantized {
+            for (i, token) in tokens.enumerated() { q.embedding.dequantizeRow(token, into: x + i * d) }
+            return
+        }
+        stored.embedding.data.withUnsafeBufferPointer { e in
+            for (i, token) in tokens.enumerated() { (x + i * d).update(from: e.baseAddress! + token * d, count: d) }
+        }
     }
 
     /// Logits for every position of `batch` sequences of equal length `T`:
@@ -174,13 +218,7 @@ public final class LlamaModel: Sendable {
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabSize }, "token id outside the vocabulary of \(c.vocabSize)")
         var x = Tensor(zeros: [n, d])
-        stored.embedding.data.withUnsafeBufferPointer { e in
-            x.data.withUnsafeMutableBufferPointer { xp in
-                for (i, token) in tokens.enumerated() {
-                    (xp.baseAddress! + i * d).update(from: e.baseAddress! + token * d, count: d)
-                }
-            }
-        }
+        x.data.withUnsafeMutableBufferPointer { embed(tokens, into: $0.baseAddress!) }
         let positions = (0..<n).map { Int32(start + $0 % t) }
         let shape = AttentionShape(batch: batch, queries: t, keys: start + t, heads: c.headCount,
                                    kvHeads: c.kvHeadCount, headDim: c.headDim)

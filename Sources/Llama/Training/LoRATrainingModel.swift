@@ -125,11 +125,7 @@ public final class LoRATrainingModel: Sendable {
         }
 
         // Forward. The residual stream lives in each layer's xIn / xMid slot.
-        w.embedding.data.withUnsafeBufferPointer { e in
-            for (i, token) in batch.tokens.enumerated() {
-                (s + layers[0].xIn + i * d).update(from: e.baseAddress! + token * d, count: d)
-            }
-        }
+        base.embed(batch.tokens, into: s + layers[0].xIn)
         positions.withUnsafeBufferPointer { pos in
             for (li, lw) in w.layers.enumerated() {
                 let a = layers[li]

@@ -1,0 +1,439 @@
+// Products with weights kept in ggml's quantized blocks (Q4_0, Q4_1, Q8_0), in int8.
+// See include/CKernels.h for the API and the block layouts.
+//
+// Forward  C[m, n] (+)= A[m, k] · Wᵀ, W[n, k] in blocks of 32 along k:
+//   1. each row of A is quantized on the fly to ck_q8_block (32 int8 values, one F32 scale
+//      d = amax / 127, and s = d · Σq for the weight types with an offset);
+//   2. per (activation block, weight block) the integer dot product Σ qa·qw is formed with
+//      vpmaddubsw (u8 × s8 -> pairs of s16) and vpmaddwd (s16 pairs -> s32), converted to
+//      F32 and scaled by d_a·d_w in an FMA; the offset of Q4_1 (m_w) and Q4_0 (-8·d_w)
+//      enters as offset · s_a per block.
+//   Tile: 4 activation rows x 2 weight rows (8 accumulators): each weight block is unpacked
+//   once per 4 rows and each activation block loaded once per 2 weight rows.
+//   vpmaddubsw needs one unsigned operand: the 4-bit nibbles are unsigned already; for
+//   Q8_0 the weight's sign moves onto the activation (|w| · sign(w)·a).
+//
+
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#define CQ_AVX2 1
+#else
+#define CQ_AVX2 0
+#endif
+
+#define QK 32
+
+static inline float half_to_float(const uint8_t *p) {
+    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
+#if CQ_AVX2
+    return _cvtsh_ss(h);
+#else
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (man == 0) { bits = sign; }
+        else {  // subnormal: normalise
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) { man <<= 1; exp--; }
+            man &= 0x3FF;
+            bits = sign | (exp << 23) | (man << 13);
+        }
+    } else if (exp == 31) { bits = sign | 0x7F800000u | (man << 13); }
+    else { bits = sign | ((exp - 15 + 127) << 23) | (man << 13); }
+    float f; memcpy(&f, &bits, 4); return f;
+#endif
+}
+
+int ck_quant_block_bytes(int type) {
+    switch (type) {
+    case CK_Q4_0: return 18;
+    case CK_Q4_1: return 20;
+    case CK_Q8_0: return 34;
+    default: return 0;
+    }
+}
+
+void ck_dequantize_row(int type, const void *src, int k, float *dst) {
+    const uint8_t *b = (const uint8_t *)src;
+    const int bb = ck_quant_block_bytes(type);
+    for (int blk = 0; blk < k / QK; ++blk, b += bb, dst += QK) {
+        const float d = half_to_float(b);
+        switch (type) {
+        case CK_Q4_0:
+            for (int j = 0; j < 16; ++j) {
+                dst[j] = (float)((b[2 + j] & 0x0F) - 8) * d;
+                dst[j + 16] = (float)((b[2 + j] >> 4) - 8) * d;
+            }
+            break;
+        case CK_Q4_1: {
+            const float mn = half_to_float(b + 2);
+            for (int j = 0; j < 16; ++j) {
+                dst[j] = (float)(b[4 + j] & 0x0F) * d + mn;
+                dst[j + 16] = (float)(b[4 + j] >> 4) * d + mn;
+            }
+            break;
+        }
+        case CK_Q8_0:
+            for (int j = 0; j < QK; ++j) dst[j] = (float)(int8_t)b[2 + j] * d;
+            break;
+        }
+    }
+}
+
+static inline uint16_t float_to_half(float f) {
+#if CQ_AVX2
+    return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+#else
+    // Round-to-nearest-even conversion for normal values; tiny values flush to zero.
+    uint32_t x; memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    int32_t exp = (int32_t)((x >> 23) & 0xFF) - 127 + 15;
+    uint32_t man = x & 0x7FFFFFu;
+    if (exp <= 0) return (uint16_t)sign;
+    if (exp >= 31) return (uint16_t)(sign | 0x7C00u);
+    uint32_t h = sign | ((uint32_t)exp << 10) | (man >> 13);
+    uint32_t rest = man & 0x1FFFu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) h++;
+    return (uint16_t)h;
+#endif
+}
+
+void ck_quantize_row_q8_0(const float *x, int k, void *dst) {
+    uint8_t *b = (uint8_t *)dst;
+    for (int blk = 0; blk < k / QK; ++blk, x += QK, b += 34) {
+        float amax = 0;
+        for (int j = 0; j < QK; ++j) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.0f;
+        const uint16_t dh = float_to_half(d);
+        b[0] = (uint8_t)(dh & 0xFF); b[1] = (uint8_t)(dh >> 8);
+        const float id = d > 0 ? 1.0f / d : 0.0f;
+        for (int j = 0; j < QK; ++j) {
+            float q = nearbyintf(x[j] * id);
+            q = fminf(127.0f, fmaxf(-127.0f, q));
+            b[2 + j] = (uint8_t)(int8_t)q;
+        }
+    }
+}
+
+void ck_q8_quantize_rows(const float *a, int m, int k, long lda, ck_q8_block *dst) {
+    const int nb = k / QK;
+    for (int i = 0; i < m; ++i) {
+        const float *x = a + (long)i * lda;
+        ck_q8_block *y = dst + (long)i * nb;
+        for (int blk = 0; blk < nb; ++blk, x += QK) {
+#if CQ_AVX2
+            __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+            __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+            const __m256 signBit = _mm256_set1_ps(-0.0f);
+            __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, v0), _mm256_andnot_ps(signBit, v1)),
+                                      _mm256_max_ps(_mm256_andnot_ps(signBit, v2), _mm256_andnot_ps(signBit, v3)));
+            __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(mx, 1), _mm256_castps256_ps128(mx));
+            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+            const float amax = _mm_cvtss_f32(m4);
+            const float d = amax / 127.0f;
+            const __m256 id = _mm256_set1_ps(d > 0 ? 1.0f / d : 0.0f);
+#define RND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+            v0 = _mm256_round_ps(_mm256_mul_ps(v0, id), RND);
+            v1 = _mm256_round_ps(_mm256_mul_ps(v1, id), RND);
+            v2 = _mm256_round_ps(_mm256_mul_ps(v2, id), RND);
+            v3 = _mm256_round_ps(_mm256_mul_ps(v3, id), RND);
+            __m256 sum = _mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3));
+            __m128 s4 = _mm_add_ps(_mm256_extractf128_ps(sum, 1), _mm256_castps256_ps128(sum));
+            s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+            s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+            __m256i i0 = _mm256_cvtps_epi32(v0), i1 = _mm256_cvtps_epi32(v1);
+            __m256i i2 = _mm256_cvtps_epi32(v2), i3 = _mm256_cvtps_epi32(v3);
+            // The packs interleave 128-bit lanes; the permutation restores element order.
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)y[blk].q, p);
+            y[blk].d = d;
+            y[blk].s = d * _mm_cvtss_f32(s4);
+#else
+            float amax = 0;
+            for (int j = 0; j < QK; ++j) amax = fmaxf(amax, fabsf(x[j]));
+            const float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+            int sum = 0;
+            for (int j = 0; j < QK; ++j) {
+                int q = (int)nearbyintf(x[j] * id);
+                y[blk].q[j] = (int8_t)q;
+                sum += q;
+            }
+            y[blk].d = d;
+            y[blk].s = d * (float)sum;
+#endif
+        }
+    }
+}
+
+#if CQ_AVX2
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// 4-bit nibbles of a block's 16 bytes -> 32 unsigned bytes (low nibbles first).
+static inline __m256i unpack_nibbles(const uint8_t *qs) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// R activation rows (R <= 4) against C weight rows (C <= 2): out[r * 2 + c] = dot(a_r, w_c).
+static inline __attribute__((always_inline)) void dot_tile(int type, int R, int C, int nb, const ck_q8_block *a, long astride,
+                                                           const uint8_t *w, long wstride, float *out) {
+    __m256 acc[8];
+    float off[8];
+    for (int t = 0; t < 8; ++t) { acc[t] = _mm256_setzero_ps(); off[t] = 0; }
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int bb = ck_quant_block_bytes(type);
+    for (int blk = 0; blk < nb; ++blk) {
+        __m256i qw[2];
+        float dw[2], ow[2];
+        for (int c = 0; c < C; ++c) {
+            const uint8_t *wb = w + c * wstride + (long)blk * bb;
+            dw[c] = half_to_float(wb);
+            if (type == CK_Q8_0) {
+                qw[c] = _mm256_loadu_si256((const __m256i *)(wb + 2));
+                ow[c] = 0;
+            } else {
+                qw[c] = unpack_nibbles(wb + (type == CK_Q4_1 ? 4 : 2));
+                ow[c] = type == CK_Q4_1 ? half_to_float(wb + 2) : -8.0f * dw[c];
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            const ck_q8_block *ab = a + r * astride + blk;
+            const __m256i qa = _mm256_loadu_si256((const __m256i *)ab->q);
+            for (int c = 0; c < C; ++c) {
+                __m256i p16;
+                if (type == CK_Q8_0) p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(qw[c], qw[c]), _mm256_sign_epi8(qa, qw[c]));
+                else p16 = _mm256_maddubs_epi16(qw[c], qa);
+                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+                acc[r * 2 + c] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw[c] * ab->d), acc[r * 2 + c]);
+                if (type != CK_Q8_0) off[r * 2 + c] += ow[c] * ab->s;
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) out[r * 2 + c] = hsum8(acc[r * 2 + c]) + off[r * 2 + c];
+}
+#else
+static void dot_tile(int type, int R, int C, int nb, const ck_q8_block *a, long astride,
+                     const uint8_t *w, long wstride, float *out) {
+    const int bb = ck_quant_block_bytes(type);
+    for (int r = 0; r < R; ++r) {
+        for (int c = 0; c < C; ++c) {
+            float total = 0;
+            const uint8_t *wb = w + c * wstride;
+            for (int blk = 0; blk < nb; ++blk, wb += bb) {
+                const ck_q8_block *ab = a + r * astride + blk;
+                const float dw = half_to_float(wb);
+                int sum = 0;
+                if (type == CK_Q8_0) {
+                    for (int j = 0; j < QK; ++j) sum += (int8_t)wb[2 + j] * ab->q[j];
+                    total += (float)sum * dw * ab->d;
+                } else {
+                    const uint8_t *qs = wb + (type == CK_Q4_1 ? 4 : 2);
+                    for (int j = 0; j < 16; ++j) sum += (qs[j] & 0x0F) * ab->q[j] + (qs[j] >> 4) * ab->q[j + 16];
+                    const float o = type == CK_Q4_1 ? half_to_float(wb + 2) : -8.0f * dw;
+                    total += (float)sum * dw * ab->d + o * ab->s;
+                }
+            }
+            out[r * 2 + c] = total;
+        }
+    }
+}
+#endif
+
+// Rows per block of A kept hot in cache while every weight row of the range streams past.
+#define Q_MC 64
+
+// One weight-row pair (or single row) against rows [i0, i1) of the quantized activations.
+static inline __attribute__((always_inline)) void cols_block(int type, int C, int nb, const ck_q8_block *aq, const uint8_t *wr, long rowBytes,
+                       float *c, long ldc, int accumulate, int i0, int i1, int j) {
+    float o[8];
+    int i = i0;
+    for (; i + 4 <= i1; i += 4) {
+        if (C == 2) dot_tile(type, 4, 2, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+        else dot_tile(type, 4, 1, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+        for (int r = 0; r < 4; ++r)
+            for (int cc = 0; cc < C; ++cc) {
+                float *cp = c + (long)(i + r) * ldc + j + cc;
+                *cp = accumulate ? *cp + o[r * 2 + cc] : o[r * 2 + cc];
+            }
+    }
+    const int rest = i1 - i;
+    if (rest == 0) return;
+    if (C == 2) {
+        if (rest == 3) dot_tile(type, 3, 2, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+        else if (rest == 2) dot_tile(type, 2, 2, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+        else dot_tile(type, 1, 2, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+    } else {
+        if (rest == 3) dot_tile(type, 3, 1, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+        else if (rest == 2) dot_tile(type, 2, 1, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+        else dot_tile(type, 1, 1, nb, aq + (long)i * nb, nb, wr, rowBytes, o);
+    }
+    for (int r = 0; r < rest; ++r)
+        for (int cc = 0; cc < C; ++cc) {
+            float *cp = c + (long)(i + r) * ldc + j + cc;
+            *cp = accumulate ? *cp + o[r * 2 + cc] : o[r * 2 + cc];
+        }
+}
+
+// Specialised per block type so the type tests fold away inside the tiles.
+#define Q_COLS_FOR(T)                                                                                     \
+    static void cols_##T(int nb, const ck_q8_block *aq, const uint8_t *w, long rowBytes, float *c,       \
+                         long ldc, int accumulate, int m, int n0, int n1) {                               \
+        for (int i0 = 0; i0 < m; i0 += Q_MC) {                                                            \
+            const int i1 = i0 + Q_MC < m ? i0 + Q_MC : m;                                                 \
+            int j = n0;                                                                                   \
+            for (; j + 2 <= n1; j += 2)                                                                   \
+                cols_block(T, 2, nb, aq, w + (long)j * rowBytes, rowBytes, c, ldc, accumulate, i0, i1, j); \
+            if (j < n1) cols_block(T, 1, nb, aq, w + (long)j * rowBytes, rowBytes, c, ldc, accumulate, i0, i1, j); \
+        }                                                                                                 \
+    }
+Q_COLS_FOR(CK_Q4_0)
+Q_COLS_FOR(CK_Q4_1)
+Q_COLS_FOR(CK_Q8_0)
+
+void ck_qgemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const void *w,
+                   float *c, long ldc, int accumulate, int n0, int n1) {
+    (void)n;
+    const int nb = k / QK;
+    const long rowBytes = (long)nb * ck_quant_block_bytes(type);
+    const uint8_t *wp = (const uint8_t *)w;
+    switch (type) {
+    case CK_Q4_0: cols_CK_Q4_0(nb, aq, wp, rowBytes, c, ldc, accumulate, m, n0, n1); break;
+    case CK_Q4_1: cols_CK_Q4_1(nb, aq, wp, rowBytes, c, ldc, accumulate, m, n0, n1); break;
+    case CK_Q8_0: cols_CK_Q8_0(nb, aq, wp, rowBytes, c, ldc, accumulate, m, n0, n1); break;
+    }
+}
+
+void ck_qgemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq,
+                  const void *w, double *c) {
+    const int nb = k / QK;
+    const long rowBytes = (long)nb * ck_quant_block_bytes(type);
+    float *wrow = (float *)ck_alloc(sizeof(float) * (size_t)(k > 0 ? k : 1));
+    float *arow = (float *)ck_alloc(sizeof(float) * (size_t)(k > 0 ? k : 1));
+    for (int j = 0; j < n; ++j) {
+        ck_dequantize_row(type, (const uint8_t *)w + (long)j * rowBytes, k, wrow);
+        for (int i = 0; i < m; ++i) {
+            const float *x = a + (long)i * lda;
+            if (aq) {
+                for (int blk = 0; blk < nb; ++blk)
+                    for (int t = 0; t < QK; ++t) arow[blk * QK + t] = (float)aq[(long)i * nb + blk].q[t] * aq[(long)i * nb + blk].d;
+                x = arow;
+            }
+            double s = 0;
+            for (int t = 0; t < k; ++t) s += (double)x[t] * (double)wrow[t];
+            c[(long)i * n + j] = s;
+        }
+    }
+    ck_free(wrow);
+    ck_free(arow);
+}
+
+// ---- Backward: dX[m, k] (+)= dY[m, n] · W ----
+// For each weight row j its blocks are dequantized in registers (bytes -> F32, times the block
+// scale, plus the offset) and added into 4 rows of dX at once: dX[r, :] += dY[r, j] · W[j, :].
+// F32 FMA; no F32 copy of W exists. dX rows (4 · k floats) stay in L1/L2 across j.
+
+#if CQ_AVX2
+// The 32 weights of a block as 4 x 8 floats.
+static inline void dequant_block(int type, const uint8_t *b, __m256 out[4]) {
+    const __m256 d = _mm256_set1_ps(half_to_float(b));
+    if (type == CK_Q8_0) {
+        const __m128i lo = _mm_loadu_si128((const __m128i *)(b + 2)), hi = _mm_loadu_si128((const __m128i *)(b + 18));
+        out[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d);
+        out[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), d);
+        out[2] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d);
+        out[3] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), d);
+        return;
+    }
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(b + (type == CK_Q4_1 ? 4 : 2)));
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    const __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+    const __m256 o = _mm256_set1_ps(type == CK_Q4_1 ? half_to_float(b + 2) : -8.0f * half_to_float(b));
+    out[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), d, o);
+    out[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), d, o);
+    out[2] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), d, o);
+    out[3] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), d, o);
+}
+#endif
+
+static inline __attribute__((always_inline)) void axpy_rows(int type, int R, int n, int k, const float *dy, long lddy,
+                                                            const uint8_t *w, long rowBytes, float *dx, long lddx) {
+    const int nb = k / QK, bb = ck_quant_block_bytes(type);
+#if CQ_AVX2
+    for (int j = 0; j < n; ++j) {
+        __m256 coef[4];
+        int any = 0;
+        for (int r = 0; r < R; ++r) {
+            const float v = dy[(long)r * lddy + j];
+            any |= v != 0.0f;
+            coef[r] = _mm256_set1_ps(v);
+        }
+        if (!any) continue;
+        const uint8_t *wb = w + (long)j * rowBytes;
+        for (int blk = 0; blk < nb; ++blk, wb += bb) {
+            __m256 wv[4];
+            dequant_block(type, wb, wv);
+            for (int r = 0; r < R; ++r) {
+                float *p = dx + (long)r * lddx + blk * QK;
+                for (int q = 0; q < 4; ++q)
+                    _mm256_storeu_ps(p + 8 * q, _mm256_fmadd_ps(coef[r], wv[q], _mm256_loadu_ps(p + 8 * q)));
+            }
+        }
+    }
+#else
+    float tmp[QK];
+    for (int j = 0; j < n; ++j) {
+        const uint8_t *wb = w + (long)j * rowBytes;
+        for (int blk = 0; blk < nb; ++blk, wb += bb) {
+            ck_dequantize_row(type, wb, QK, tmp);
+            for (int r = 0; r < R; ++r) {
+                const float c = dy[(long)r * lddy + j];
+                float *p = dx + (long)r * lddx + blk * QK;
+                for (int t = 0; t < QK; ++t) p[t] += c * tmp[t];
+            }
+        }
+    }
+#endif
+}
+
+void ck_qgemm_backward_rows(int type, int m, int n, int k, const float *dy, long lddy, const void *w,
+                            float *dx, long lddx, int accumulate, int i0, int i1) {
+    (void)m;
+    const long rowBytes = (long)(k / QK) * ck_quant_block_bytes(type);
+    if (!accumulate)
+        for (int i = i0; i < i1; ++i) memset(dx + (long)i * lddx, 0, sizeof(float) * (size_t)k);
+    const uint8_t *wp = (const uint8_t *)w;
+    int i = i0;
+    for (; i + 4 <= i1; i += 4) axpy_rows(type, 4, n, k, dy + (long)i * lddy, lddy, wp, rowBytes, dx + (long)i * lddx, lddx);
+    const int rest = i1 - i;
+    if (rest == 3) axpy_rows(type, 3, n, k, dy + (long)i * lddy, lddy, wp, rowBytes, dx + (long)i * lddx, lddx);
+    else if (rest == 2) axpy_rows(type, 2, n, k, dy + (long)i * lddy, lddy, wp, rowBytes, dx + (long)i * lddx, lddx);
+    else if (rest == 1) axpy_rows(type, 1, n, k, dy + (long)i * lddy, lddy, wp, rowBytes, dx + (long)i * lddx, lddx);
+}
+
+void ck_qgemm_backward_ref(int type, int m, int n, int k, const float *dy, long lddy, const void *w, double *dx) {
+    const long rowBytes = (long)(k / QK) * ck_quant_block_bytes(type);
+    float *wrow = (float *)ck_alloc(sizeof(float) * (size_t)(k > 0 ? k : 1));
+    for (long t = 0; t < (long)m * k; ++t) dx[t] = 0;
+    for (int j = 0; j < n; ++j) {
+        ck_dequantize_row(type, (const uint8_t *)w + (long)j * rowBytes, k, wrow);
+        for (int i = 0; i < m; ++i) {
+            const double c = dy[(long)i * lddy + j];
+            for (int t = 0; t < k; ++t) dx[(long)i * k + t] += c * (double)wrow[t];
+        }
+    }
+    ck_free(wrow);
+}

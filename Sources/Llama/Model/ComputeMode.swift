@@ -1,0 +1,29 @@
+import TensorMath
+
+/// How products with the frozen base weights are computed.
+public enum ComputeMode: String, Sendable, CaseIterable {
+    /// The weights dequantized to F32 at load; F32 products (`FrozenGemm.packed` or `.blas`).
+    case f32
+    /// The weights kept in their file's quantized blocks (Q4_0, Q4_1, Q8_0; other types are
+    /// requantized to Q8_0 at load); forward products in int8 (`QuantGemm`), input gradients
+    /// through blocks dequantized in registers. The LoRA path stays F32.
+    case int8
+
+    /// Parses `f32` / `int8`; nil otherwise.
+    public init?(name: String) { self.init(rawValue: name.lowercased()) }
+
+    /// The accepted spellings, for error messages.
+    public static var choices: String { allCases.map(\.rawValue).joined(separator: " | ") }
+}
+
+extension QuantBlockType {
+    /// The block type for a GGUF tensor type, when the int8 kernels read it directly.
+    init?(_ type: GGMLType) {
+        switch type {
+        case .q4_0: self = .q4_0
+        case .q4_1: self = .q4_1
+        case .q8_0: self = .q8_0
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import CKernels
+
+/// The ggml block types a `QuantizedMatrix` can hold (raw values are ggml's type ids).
+public enum QuantBlockType: Int32, Sendable, CaseIterable {
+    case q4_0 = 2
+    case q4_1 = 3
+    case q8_0 = 8
+
+    /// Bytes per block of 32 weights.
+    public var blockBytes: Int { Int(ck_quant_block_bytes(rawValue)) }
+
+    /// As ggml spells it.
+    public var name: String {
+        switch self {
+        case .q4_0: return "Q4_0"
+        case .q4_1: return "Q4_1"
+        case .q8_0: return "Q8_0"
+        }
+    }
+}
+
+/// A frozen weight `W[rows, cols]` kept in ggml's quantized blocks (32 weights per block along
+/// a row, the GGUF byte layout), never as F32: about 0.56 (Q4_0), 0.63 (Q4_1) or 1.06 (Q8_0)
+/// bytes per weight. Immutable after `init`, so it can be shared between threads.
+public final class QuantizedMatrix: @unchecked Sendable {
+    public let type: QuantBlockType
+    /// `out`: rows of `W`.
+    public let rows: Int
+    /// `in`: columns of `W` (a multiple of 32).
+    public let cols: Int
+    /// Bytes of one row's blocks.
+    public let rowBytes: Int
+    let blocks: UnsafeMutableRawPointer
+
+    /// Bytes held (the blocks only).
+    public var byteCount: Int { rows * rowBytes }
+
+    /// Copies `rows` rows of blocks from `source`, taking source row `rowOrder[r]` as row `r`
+    /// when given (a row permutation moves whole rows of blocks: nothing is dequantized).
+    public init(type: QuantBlockType, rows: Int, cols: Int, source: UnsafeRawPointer, rowOrder: [Int]? = nil) {
+        precondition(rows > 0 && cols > 0 && cols % 32 == 0, "QuantizedMatrix needs [rows, cols] with cols a multiple of 32, got [\(rows), \(cols)]")
+        precondition(rows <= Int(Int32.max) && cols <= Int(Int32.max))
+        precondition(rowOrder == nil || rowOrder!.count == rows)
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        rowBytes = cols / 32 * type.blockBytes
+        guard let raw = ck_alloc(rows * rowBytes) else { fatalError("QuantizedMatrix: out of memory for [\(rows), \(cols)]") }
+        blocks = raw
+        for r in 0..<rows {
+            let from = rowOrder?[r] ?? r
+            precondition(from >= 0 && from < rows)
+            (blocks + r * rowBytes).copyMemory(from: source + from * rowBytes, byteCount: rowBytes)
+        }
+    }
+
+    /// Quantizes an F32 weight `[rows, cols]` to Q8_0 (for models whose file holds F32/F16
+    /// weights, which then exist in F32 already).
+    public convenience init(quantizingToQ8_0 w: Tensor) {
+        precondition(w.shape.count == 2, "QuantizedMatrix needs a 2-D weight, got \(w.shape)")
+        let rows = w.shape[0], cols = w.shape[1]
+        precondition(cols % 32 == 0, "Q8_0 needs a multiple of 32 columns, got \(cols)")
+        let rowBytes = cols / 32 * QuantBlockType.q8_0.blockBytes
+        let tmp = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes, alignment: 64)
+        defer { tmp.deallocate() }
+        w.data.withUnsafeBufferPointer { wp in
+            for r in 0..<rows { ck_quantize_row_q8_0(wp.baseAddress! + r * cols, Int32(cols), tmp + r * rowBytes) }
+        }
+        self.init(type: .q8_0, rows: rows, cols: cols, source: UnsafeRawPointer(tmp))
+    }
+
+    /// Row `r` dequantized into `dst` (`cols` floats).
+    public func dequantizeRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows)
+        ck_dequantize_row(type.rawValue, blocks + r * rowBytes, Int32(cols), dst)
+    }
+
+    /// The whole weight dequantized to a row-major F32 tensor (a full copy: for export and
+    /// inspection, never on the compute path).
+    public func dequantized() -> Tensor {
+        var w = Tensor(zeros: [rows, cols])
+        w.data.withUnsafeMutableBufferPointer { wb in
+            for r in 0..<rows { dequantizeRow(r, into: wb.baseAddress! + r * cols) }
+        }
+        return w
+    }
+
+    deinit { ck_free(blocks) }
+}

@@ -1,0 +1,122 @@
+import XCTest
+@testable import TensorMath
+
+/// QuantGemm (int8 forward, dequantize-in-register backward) against the naive
+/// double-precision references, for every block type and shapes that are not multiples of
+/// the kernel's tiles (4 activation rows, 64-row blocks).
+final class QuantGemmTests: XCTestCase {
+    var rng = SeededRandom(seed: 77)
+
+    func uniform(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
+
+    /// A random `[rows, cols]` weight of `type`: random codes, realistic f16 scales (and minimums).
+    func randomWeight(_ type: QuantBlockType, rows: Int, cols: Int) -> QuantizedMatrix {
+        if type == .q8_0 { return QuantizedMatrix(quantizingToQ8_0: Tensor(shape: [rows, cols], data: uniform(rows * cols, scale: 0.1))) }
+        let blocks = rows * cols / 32, bb = type.blockBytes
+        var bytes = [UInt8](repeating: 0, count: blocks * bb)
+        func putHalf(_ v: Float, _ at: Int) {
+            let bits = Float16(v).bitPattern
+            bytes[at] = UInt8(bits & 0xFF); bytes[at + 1] = UInt8(bits >> 8)
+        }
+        for b in 0..<blocks {
+            let o = b * bb
+            putHalf(0.002 + 0.01 * rng.uniform(), o)
+            var q = o + 2
+            if type == .q4_1 { putHalf(-0.08 * rng.uniform(), o + 2); q = o + 4 }
+            for j in q..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
+        }
+        return bytes.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!) }
+    }
+
+    static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224)]
+
+    func testForwardMatchesTheReferenceOnOddShapesForEveryBlockType() {
+        for type in QuantBlockType.allCases {
+            for (m, n, k) in Self.shapes {
+                let w = randomWeight(type, rows: n, cols: k)
+                let x = uniform(m * k, scale: 3)
+                var out = [Float](repeating: .nan, count: m * n)
+                x.withUnsafeBufferPointer { xp in
+                    out.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: false, threads: 1) }
+                }
+                let (sameInputs, exact) = x.withUnsafeBufferPointer { xp in
+                    (QuantGemm.reference(x: xp.baseAddress!, rows: m, weight: w, quantizeActivations: true),
+                     QuantGemm.reference(x: xp.baseAddress!, rows: m, weight: w, quantizeActivations: false))
+                }
+                // Against the same quantized activations, only float rounding separates them.
+                let wf = w.dequantized().data
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var magnitude = 0.0, bound = 0.0
+                        for blk in 0..<(k / 32) {
+                            let xs = x[(i * k + blk * 32)..<(i * k + blk * 32 + 32)]
+                            let amax = Double(xs.map(abs).max()!)
+                            for t in (blk * 32)..<(blk * 32 + 32) {
+                                magnitude += abs(Double(x[i * k + t]) * Double(wf[j * k + t]))
+                                bound += abs(Double(wf[j * k + t])) * amax / 254   // half a quantization step of x
+                            }
+                        }
+                        let got = Double(out[i * n + j])
+                        XCTAssertEqual(got, sameInputs[i * n + j], accuracy: 1e-5 * (1 + magnitude), "\(type.name) \(m)x\(n)x\(k) [\(i), \(j)]")
+                        XCTAssertLessThanOrEqual(abs(got - exact[i * n + j]), bound * 1.001 + 1e-5 * (1 + magnitude),
+                                                 "\(type.name) \(m)x\(n)x\(k) [\(i), \(j)] beyond the activation-rounding bound")
+                    }
+                }
+            }
+        }
+    }
+
+    func testForwardAccumulatesAndTwoThreadsGiveTheSameBits() {
+        for type in QuantBlockType.allCases {
+            let (m, n, k) = (37, 130, 288)
+            let w = randomWeight(type, rows: n, cols: k)
+            let x = uniform(m * k)
+            let start = uniform(m * n)
+            var one = start, two = start, fresh = [Float](repeating: 0, count: m * n)
+            x.withUnsafeBufferPointer { xp in
+                one.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: true, threads: 1) }
+                two.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: true, threads: 2) }
+                fresh.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: false, threads: 1) }
+            }
+            XCTAssertEqual(one, two, type.name)
+            for i in 0..<(m * n) { XCTAssertEqual(one[i], start[i] + fresh[i], accuracy: 1e-5 * (1 + abs(one[i])), type.name) }
+        }
+    }
+
+    func testBackwardMatchesTheReferenceOnOddShapesForEveryBlockType() {
+        for type in QuantBlockType.allCases {
+            for (m, n, k) in Self.shapes {
+                let w = randomWeight(type, rows: n, cols: k)
+                let dy = uniform(m * n)
+                let start = uniform(m * k)
+                var dx = [Float](repeating: .nan, count: m * k), acc = start
+                dy.withUnsafeBufferPointer { dp in
+                    dx.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: false, threads: 1) }
+                    acc.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: true, threads: 2) }
+                }
+                let ref = dy.withUnsafeBufferPointer { QuantGemm.backwardReference(dOut: $0.baseAddress!, rows: m, weight: w) }
+                let scale = 1e-5 * (1 + ref.map(abs).max()!)
+                for t in 0..<(m * k) {
+                    XCTAssertEqual(Double(dx[t]), ref[t], accuracy: scale, "\(type.name) \(m)x\(n)x\(k) at \(t)")
+                    XCTAssertEqual(Double(acc[t]), Double(start[t]) + ref[t], accuracy: scale * 2, "\(type.name) accumulate at \(t)")
+                }
+            }
+        }
+    }
+
+    /// Q8_0 weights made from F32 lie within half a step of the original values.
+    func testQuantizingToQ8_0IsWithinHalfAStep() {
+        let (rows, cols) = (5, 96)
+        let x = uniform(rows * cols)
+        let w = QuantizedMatrix(quantizingToQ8_0: Tensor(shape: [rows, cols], data: x))
+        XCTAssertEqual(w.byteCount, rows * cols / 32 * 34)
+        let back = w.dequantized().data
+        for b in 0..<(rows * cols / 32) {
+            let amax = x[(b * 32)..<(b * 32 + 32)].map(abs).max()!
+            for t in (b * 32)..<(b * 32 + 32) {
+                // Step d = amax / 127, rounded to f16 (relative error <= 2^-11) before use.
+                XCTAssertLessThanOrEqual(abs(back[t] - x[t]), amax / 254 * 1.01 + amax * 1e-3, "element \(t)")
+            }
+        }
+    }
+}
