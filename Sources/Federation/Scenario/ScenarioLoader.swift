@@ -195,7 +195,7 @@ struct ScenarioParser {
         let defaults = LoRAConfig()
         guard let t else { return defaults }
         try t.requireKnownKeys(ScenarioSchema.lora, elsewhere: ScenarioSchema.home)
-        let rank = try t.int("rank", default: defaults.rank, atLeast: 1)
+        let rank = try t.int("rank", default: defaults.rank, atLeast: 1, atMost: LoRAConfig.maximumRank)
         let alpha = try t.float("alpha", default: defaults.alpha, .positive)
         let dropout = try t.float("dropout", default: defaults.dropout, .belowOne)
         var targets = defaults.targets
@@ -260,8 +260,9 @@ struct ScenarioParser {
         }
         return LocalTrainingConfig(
             budget: budget,
-            batchSize: try t.int("batch_size", default: d.batchSize, atLeast: 1),
-            sequenceLength: try t.int("sequence_length", default: d.sequenceLength, atLeast: 2),
+            batchSize: try t.int("batch_size", default: d.batchSize, atLeast: 1, atMost: LocalTrainingConfig.maximumBatchSize),
+            sequenceLength: try t.int("sequence_length", default: d.sequenceLength, atLeast: 2,
+                                      atMost: LocalTrainingConfig.maximumSequenceLength),
             learningRate: try t.float("learning_rate", default: d.learningRate, .positive),
             warmupSteps: try t.int("warmup_steps", default: d.warmupSteps, atLeast: 0),
             minimumLearningRateRatio: try t.float("min_lr_ratio", default: d.minimumLearningRateRatio, .probability),

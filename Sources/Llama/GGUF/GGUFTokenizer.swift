@@ -19,10 +19,11 @@ extension BPETokenizer {
         }
         let types = try file.metadata["tokenizer.ggml.token_type"]?.array.map { items in
             try items.enumerated().map { i, item -> Int32 in
-                guard let t = item.int else {
-                    throw ModelFileError.invalidMetadata(file: file.path, key: "tokenizer.ggml.token_type", reason: "element \(i) is not an integer")
+                guard let t = item.int.flatMap(Int32.init(exactly:)) else {
+                    throw ModelFileError.invalidMetadata(file: file.path, key: "tokenizer.ggml.token_type",
+                                                         reason: "element \(i) is \(item.summary), not a 32-bit integer")
                 }
-                return Int32(t)
+                return t
             }
         }
         // Files without tokenizer.ggml.pre predate the field and were written for GPT-2 splitting.
