@@ -107,9 +107,11 @@ enum Seeds {
             path = "tiny"
             [[clients]]
             id = "a"
+            domain = "d"
             data = "a.jsonl"
             [[clients]]
             id = "b"
+            domain = "d"
             data = "b.jsonl"
             """, path: "seed.toml")
         let identity = WireModelIdentity(path: "tiny", config: .tiny, fingerprint: "00")

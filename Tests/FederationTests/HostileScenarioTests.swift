@@ -21,9 +21,11 @@ final class HostileScenarioTests: XCTestCase {
         \(training)
         [[clients]]
         id = "a"
+        domain = "clinical"
         data = "\(EngineTestSupport.data("clinical-hospital-a.jsonl"))"
         [[clients]]
         id = "b"
+        domain = "legal"
         data = "\(EngineTestSupport.data("legal-clauses.jsonl"))"
 
         """
@@ -69,6 +71,29 @@ final class HostileScenarioTests: XCTestCase {
         // The tiny model's key/value projections are 16 wide.
         let m = failure(text(lora: "rank = 17\ntargets = [\"q\", \"k\"]"))
         XCTAssertTrue(m.hasPrefix("scenarios/hostile.toml: lora.rank: rank must be at most 16 for target k"), m)
+    }
+
+    /// Fuzzing found that toml++ aborts on a failed assertion when a table header starts with a
+    /// character that cannot start a key (`[$training]`, `[[ !x]]`): the whole process died.
+    func testTableHeaderThatCannotStartAKeyIsASyntaxErrorNotAnAbort() {
+        for (header, column) in [("[$training]", 2), ("[[ !x]]", 4), ("[ {]", 3)] {
+            do {
+                _ = try ScenarioLoader.parse("name = \"x\"\n\(header)\nsteps = 1\n", path: "fuzz.toml")
+                XCTFail("\(header) parsed")
+            } catch {
+                XCTAssertEqual("\(error)".components(separatedBy: ": invalid TOML:").first, "fuzz.toml: line 2, column \(column)", "\(error)")
+                XCTAssertTrue("\(error)".contains("a table header cannot start with"), "\(error)")
+            }
+        }
+        // Headers, arrays of tables, quoted keys and nested arrays in values are untouched.
+        XCTAssertNil(TOMLPrecheck.problem(in: "[a]\n[[ b ]]\n[\"c d\"]\nx = [\n  [ {y = 1} ],\n]\ns = \"\"\"\n[$ in a string\n\"\"\"\n"))
+    }
+
+    /// TOMLKit hands the text to C++ as a C string, so a NUL silently cut the scenario short.
+    func testNulByteIsASyntaxErrorNotATruncation() {
+        XCTAssertThrowsError(try ScenarioLoader.parse("name = \"x\"\nrounds = 3\u{0}\n", path: "nul.toml")) {
+            XCTAssertEqual("\($0)", "nul.toml: line 2, column 11: invalid TOML: contains a NUL byte")
+        }
     }
 
     func testAStandaloneClientChecksTheCoordinatorsSettingsAgainstItsOwnModel() throws {

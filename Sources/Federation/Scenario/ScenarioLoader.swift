@@ -47,6 +47,9 @@ public enum ScenarioLoader {
 
     /// Parses scenario TOML; `path` names the file in messages and becomes `Scenario.sourcePath`.
     public static func parse(_ text: String, path: String, overrides: ScenarioOverrides = .init()) throws -> Scenario {
+        if let (line, column, problem) = TOMLPrecheck.problem(in: text) {
+            throw ScenarioError(kind: .syntax, file: path, keyPath: "", problem: "invalid TOML: \(problem)", line: line, column: column)
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
