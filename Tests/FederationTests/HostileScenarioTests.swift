@@ -76,17 +76,17 @@ final class HostileScenarioTests: XCTestCase {
     /// Fuzzing found that toml++ aborts on a failed assertion when a table header starts with a
     /// character that cannot start a key (`[$training]`, `[[ !x]]`): the whole process died.
     func testTableHeaderThatCannotStartAKeyIsASyntaxErrorNotAnAbort() {
-        for (header, column) in [("[$training]", 2), ("[[ !x]]", 4), ("[ {]", 3)] {
+        for (header, column) in [("[$training]", 2), ("[[ !x]]", 4), ("[ {]", 3), ("[[[a]]]", 3), ("[", 2), ("[[ ", 4)] {
             do {
                 _ = try ScenarioLoader.parse("name = \"x\"\n\(header)\nsteps = 1\n", path: "fuzz.toml")
                 XCTFail("\(header) parsed")
             } catch {
                 XCTAssertEqual("\(error)".components(separatedBy: ": invalid TOML:").first, "fuzz.toml: line 2, column \(column)", "\(error)")
-                XCTAssertTrue("\(error)".contains("a table header cannot start with"), "\(error)")
+                XCTAssertTrue("\(error)".contains("a table header"), "\(error)")
             }
         }
         // Headers, arrays of tables, quoted keys and nested arrays in values are untouched.
-        XCTAssertNil(TOMLPrecheck.problem(in: "[a]\n[[ b ]]\n[\"c d\"]\nx = [\n  [ {y = 1} ],\n]\ns = \"\"\"\n[$ in a string\n\"\"\"\n"))
+        XCTAssertNil(TOMLPrecheck.problem(in: "[a]\n[ [c] ]\n[[ b ]]\n[\"c d\"]\nx = [\n  [ {y = 1} ],\n]\ns = \"\"\"\n[$ in a string\n\"\"\"\n"))
     }
 
     /// TOMLKit hands the text to C++ as a C string, so a NUL silently cut the scenario short.

@@ -12,7 +12,7 @@ enum TOMLPrecheck {
         var i = 0
         var atLineStart = true
         func isKeyStart(_ c: Unicode.Scalar) -> Bool {
-            c == "\"" || c == "'" || c == "_" || c == "-" || c == "[" || c == "]"
+            c == "\"" || c == "'" || c == "_" || c == "-" || c == "]"
                 || ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
         }
         func matches(_ s: [Unicode.Scalar], at j: Int) -> Bool {
@@ -36,10 +36,16 @@ enum TOMLPrecheck {
                 atLineStart = false
                 if c == "[", depth == 0 {
                     var j = i + 1
-                    if j < scalars.count, scalars[j] == "[" { j += 1 }
+                    let arrayOfTables = j < scalars.count && scalars[j] == "["
+                    if arrayOfTables { j += 1 }
                     while j < scalars.count, scalars[j] == " " || scalars[j] == "\t" { j += 1 }
-                    if j < scalars.count, !isKeyStart(scalars[j]), scalars[j] != "\n", scalars[j] != "\r" {
-                        return (line, j - lineStart + 1, "a table header cannot start with '\(scalars[j])'")
+                    // `[ [a]` is refused cleanly by toml++; `[[[a]]]`, `[$a]` and a bare `[` abort it.
+                    let next = j < scalars.count ? scalars[j] : "\n"
+                    if next == "\n" || next == "\r" {
+                        return (line, j - lineStart + 1, "a table header has no name")
+                    }
+                    if !isKeyStart(next), arrayOfTables || next != "[" {
+                        return (line, j - lineStart + 1, "a table header cannot start with '\(next)'")
                     }
                 }
             }
