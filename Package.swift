@@ -105,6 +105,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer targets for the parsers (scripts/fuzz.sh builds them with -sanitize=fuzzer in
+        // .build-fuzz); a normal build makes the same code a corpus replayer and seed writer.
+        .executableTarget(
+            name: "fedpilot-fuzz",
+            dependencies: [
+                "Llama", "TensorMath", "Federation", "SecureAggregation", "Deployment",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Fuzz"
+        ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama", "Privacy", "TensorMath"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation", "Privacy", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -63,20 +63,42 @@ struct ByteReader {
         return try raw(n)
     }
     mutating func ids(maximum: Int = 1 << 24) throws -> [SecAggClientID] {
+        let at = offset
         let n = Int(try u32())
-        guard n <= maximum, n * 4 <= remaining else {
-            throw SecAggError.malformedMessage("\(context): list of \(n) client ids does not fit")
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: 4)
+        guard n <= maximum, !overflow, bytes <= remaining else {
+            throw SecAggError.malformedMessage("\(context): list of \(n) client ids at offset \(at) does not fit in \(remaining) bytes")
         }
         return try (0..<n).map { _ in try u32() }
     }
     /// Counts of elements that follow, checked against the bytes left so a hostile count cannot
     /// make the decoder allocate.
     mutating func count(elementSize: Int) throws -> Int {
+        let at = offset
         let n = Int(try u32())
-        guard n * elementSize <= remaining else {
-            throw SecAggError.malformedMessage("\(context): \(n) elements of \(elementSize) bytes do not fit in \(remaining) bytes")
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: elementSize)
+        guard !overflow, bytes <= remaining else {
+            throw SecAggError.malformedMessage("\(context): \(n) elements of \(elementSize) bytes at offset \(at) do not fit in \(remaining) bytes")
         }
         return n
+    }
+    /// A u64 that must fit an `Int` and lie in `range`; `field` names it in the error.
+    mutating func int64(_ field: String, in range: ClosedRange<Int>) throws -> Int {
+        let at = offset
+        let raw = try u64()
+        guard let v = Int(exactly: raw), range.contains(v) else {
+            throw SecAggError.malformedMessage("\(context): \(field) \(raw) at offset \(at) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+    /// A u32 that must lie in `range`; `field` names it in the error.
+    mutating func int32(_ field: String, in range: ClosedRange<Int>) throws -> Int {
+        let at = offset
+        let v = Int(try u32())
+        guard range.contains(v) else {
+            throw SecAggError.malformedMessage("\(context): \(field) \(v) at offset \(at) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
     }
     mutating func header(_ type: SecAggMessageType) throws {
         let magic = try raw(4)

@@ -53,10 +53,21 @@ public struct NeighbourGraph: Sendable, Equatable {
     /// Sorted neighbour lists, indexed by client id.
     public let neighbours: [[SecAggClientID]]
 
+    /// Bounds on n and on n·k (the complete graph of 2048 clients fits; SecAgg+ keeps k near log n).
+    public static let maximumClients = 1 << 14
+    public static let maximumEntries = 1 << 22
+
     public init(clientCount n: Int, degree k: Int, seed: UInt64) throws {
         guard n >= 2 else { throw SecAggError.invalidParameters("need at least 2 clients, got \(n)") }
         guard k >= 1 else { throw SecAggError.invalidParameters("degree k must be at least 1, got \(k)") }
+        guard n <= Self.maximumClients else {
+            throw SecAggError.invalidParameters("at most \(Self.maximumClients) clients are supported, got \(n)")
+        }
         let k = min(k, n - 1)
+        // The graph holds n·k neighbour entries; a hostile config must not make a client build billions.
+        guard n * k <= Self.maximumEntries else {
+            throw SecAggError.invalidParameters("\(n) clients of degree \(k) exceed the \(Self.maximumEntries)-edge-end graph limit")
+        }
         clientCount = n
         degree = k
         self.seed = seed

@@ -26,6 +26,9 @@ struct BenchTrain: ParsableCommand {
             }
             ComputeThreads.setBLAS(threads)
             let base = try ModelLoader.load(path: model, compute: compute).model
+            guard seq <= base.config.maxPositions else {
+                throw ValidationError("--seq \(seq) exceeds the model's context length \(base.config.maxPositions)")
+            }
             let lora = LoRAConfig(rank: rank, alpha: Float(2 * rank), targets: try LoRATarget.parseList(targets))
             let trainer = try LoRATrainingModel(base: base, config: lora)
             let start = try LoRAAdapter(model: base.config, config: lora, seed: 1)

@@ -20,6 +20,9 @@ struct ModelLogits: ParsableCommand {
             let loaded = try LoadedModel(path: model, adapter: adapter, compute: compute)
             let ids = loaded.tokenizer.encode(prompt)
             guard !ids.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
+            guard ids.count <= loaded.model.config.maxPositions else {
+                throw ValidationError("--prompt encodes to \(ids.count) tokens, more than the model's context length \(loaded.model.config.maxPositions)")
+            }
             let logits = try loaded.adapter.map { try loaded.model.logits([ids], adapter: $0) } ?? loaded.model.logits([ids])
             let vocab = loaded.model.config.vocabSize
             let last = Array(logits.data[((ids.count - 1) * vocab)..<(ids.count * vocab)])

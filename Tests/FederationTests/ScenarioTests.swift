@@ -353,9 +353,9 @@ final class ScenarioTests: XCTestCase {
                     at: "strategy.trim_fraction", "must be in [0, 0.5), got 0.5")
         assertError(Self.minimal + "[evaluation]\nvalidation_fraction = 1\n", kind: .invalidValue, at: "evaluation.validation_fraction",
                     "must be in (0, 1), got 1")
-        assertError(Self.minimal + "[training]\nbatch_size = 0\n", kind: .invalidValue, at: "training.batch_size", "must be positive, got 0")
+        assertError(Self.minimal + "[training]\nbatch_size = 0\n", kind: .invalidValue, at: "training.batch_size", "must be in 1...4096, got 0")
         assertError(Self.minimal + "[training]\nlearning_rate = nan\n", kind: .invalidValue, at: "training.learning_rate", "must be a finite number")
-        assertError(Self.minimal + "[lora]\nrank = 0\n", kind: .invalidValue, at: "lora.rank", "must be positive, got 0")
+        assertError(Self.minimal + "[lora]\nrank = 0\n", kind: .invalidValue, at: "lora.rank", "must be in 1...1024, got 0")
         assertError(Self.minimal.replacingOccurrences(of: "name = \"x\"", with: "name = \"x\"\nseed = -1"), kind: .invalidValue,
                     at: "seed", "must not be negative, got -1")
         assertError(Self.minimal + "[[faults]]\nclient = \"a\"\nkind = \"degrade\"\nfrom_round = 2\nto_round = 1\n", kind: .invalidValue,

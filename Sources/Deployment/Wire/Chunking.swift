@@ -1,7 +1,7 @@
 import Foundation
 
-typealias WireChunk = Fedpilot_Deployment_V1_Chunk
-typealias RequestKind = Fedpilot_Deployment_V1_RequestKind
+package typealias WireChunk = Fedpilot_Deployment_V1_Chunk
+package typealias RequestKind = Fedpilot_Deployment_V1_RequestKind
 typealias ClientMessage = Fedpilot_Deployment_V1_ClientMessage
 typealias CoordinatorMessage = Fedpilot_Deployment_V1_CoordinatorMessage
 
@@ -16,7 +16,7 @@ public enum WireLimits {
 }
 
 /// Cuts a payload into chunks of at most `limit` bytes (an empty payload is one empty chunk).
-func makeChunks(requestID: UInt64, kind: RequestKind, round: Int, payload: Data,
+package func makeChunks(requestID: UInt64, kind: RequestKind, round: Int, payload: Data,
                 limit: Int = WireLimits.maxChunkBytes) -> [WireChunk] {
     let count = max(1, (payload.count + limit - 1) / limit)
     return (0..<count).map { i in
@@ -35,7 +35,8 @@ func makeChunks(requestID: UInt64, kind: RequestKind, round: Int, payload: Data,
 
 /// Puts one payload back together from its chunks, checking each against the first:
 /// same id, kind, round, count and total; indexes in order; no chunk over the limit.
-struct ChunkAssembler {
+/// Memory is allocated as chunks arrive, never from the announced total.
+package struct ChunkAssembler {
     let requestID: UInt64
     let kind: RequestKind
     let round: UInt32
@@ -44,7 +45,7 @@ struct ChunkAssembler {
     private(set) var data = Data()
     private var next: UInt32 = 0
 
-    init(first: WireChunk, limit: Int = WireLimits.maxChunkBytes, maxPayload: Int = WireLimits.maxPayloadBytes) throws {
+    package init(first: WireChunk, limit: Int = WireLimits.maxChunkBytes, maxPayload: Int = WireLimits.maxPayloadBytes) throws {
         guard first.totalBytes <= UInt64(maxPayload) else {
             throw DeploymentError.protocolViolation("payload of \(first.totalBytes) bytes for request \(first.requestID) exceeds the \(maxPayload)-byte limit")
         }
@@ -57,14 +58,15 @@ struct ChunkAssembler {
         round = first.round
         count = first.count
         totalBytes = first.totalBytes
-        data.reserveCapacity(Int(first.totalBytes))
+        // Nothing is reserved from the announced size: the buffer grows with the bytes that
+        // actually arrive, so a peer that announces 256 MiB and sends nothing costs nothing.
         self.limit = limit
     }
 
     private let limit: Int
 
     /// Adds a chunk; returns the payload once the last chunk arrived.
-    mutating func add(_ c: WireChunk) throws -> Data? {
+    package mutating func add(_ c: WireChunk) throws -> Data? {
         guard c.data.count <= limit else {
             throw DeploymentError.protocolViolation("chunk of \(c.data.count) bytes exceeds the \(limit)-byte limit")
         }

@@ -3,8 +3,8 @@ import Federation
 import Foundation
 import Llama
 
-typealias WireSetup = Fedpilot_Deployment_V1_Setup
-typealias WireModelIdentity = Fedpilot_Deployment_V1_ModelIdentity
+package typealias WireSetup = Fedpilot_Deployment_V1_Setup
+package typealias WireModelIdentity = Fedpilot_Deployment_V1_ModelIdentity
 
 /// Which base model a run fine-tunes, as both sides compute it from their own copy.
 public enum ModelFingerprint {
@@ -36,7 +36,7 @@ public enum ModelFingerprint {
 }
 
 extension WireModelIdentity {
-    init(path: String, config: LlamaConfig, fingerprint: String) {
+    package init(path: String, config: LlamaConfig, fingerprint: String) {
         self.init()
         name = path == "tiny" ? "tiny" : (path as NSString).lastPathComponent
         self.fingerprint = fingerprint
@@ -59,8 +59,8 @@ extension WireModelIdentity {
 }
 
 /// Turns a scenario's view of one client into the Setup message, and back.
-enum SetupCoding {
-    static func setup(for client: String, scenario: Scenario, model: WireModelIdentity, heartbeat: Double,
+package enum SetupCoding {
+    package static func setup(for client: String, scenario: Scenario, model: WireModelIdentity, heartbeat: Double,
                       completedRounds: Int) -> WireSetup? {
         guard let s = PilotBuilder.ClientSettings(scenario: scenario, client: client) else { return nil }
         var m = WireSetup()
@@ -111,7 +111,7 @@ enum SetupCoding {
     }
 
     /// The client's settings from a Setup; `dataPath` and `format` are the client's own.
-    static func settings(from m: WireSetup, dataPath: String, format: DataFormat) throws -> PilotBuilder.ClientSettings {
+    package static func settings(from m: WireSetup, dataPath: String, format: DataFormat) throws -> PilotBuilder.ClientSettings {
         func bad(_ field: String, _ value: Any) -> DeploymentError {
             .protocolViolation("setup field \(field) has an unusable value \(value)")
         }

@@ -54,6 +54,7 @@ public final class Coordinator: @unchecked Sendable {
     public init(scenario: Scenario, base: LlamaModel, transport: any ClientTransport, trainCounts: [String: Int],
                 start: LoRAAdapter? = nil, startRound: Int = 0, encoding: (any TextEncoding)? = nil,
                 sink: @escaping EventSink) throws {
+        try scenario.checkFits(model: base.config)
         self.scenario = scenario
         self.base = base
         self.transport = transport

@@ -44,6 +44,9 @@ public enum TensorCodec {
             throw PayloadError(offset: codeOffset, reason: "unknown tensor encoding \(code)")
         }
         let count = Int(try reader.read(UInt32.self, "tensor count"))
+        // Each tensor starts with its 4-byte size: a count the bytes left cannot hold is refused
+        // before the loop (four billion empty tensors would take minutes to read).
+        try reader.need(count * 4, "the sizes of \(count) tensors")
         var values: [Float] = []
         for t in 0..<count {
             let size = Int(try reader.read(UInt32.self, "size of tensor \(t)"))
@@ -82,7 +85,7 @@ public struct PayloadReader {
     public init(_ data: Data) { self.data = data }
 
     mutating func need(_ count: Int, _ what: String) throws {
-        guard count >= 0, offset + count <= data.count else {
+        guard count >= 0, count <= data.count - offset else {
             throw PayloadError(offset: offset, reason: "truncated: \(what) needs \(count) bytes, \(data.count - offset) remain")
         }
     }

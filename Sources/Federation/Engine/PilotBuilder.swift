@@ -18,6 +18,7 @@ public enum PilotBuilder {
                              model preloaded: EngineModel? = nil, parallelClients: Int? = nil,
                              sink: @escaping EventSink) throws -> Pilot {
         let engineModel = try preloaded ?? EngineModel.load(path: scenario.modelPath, compute: scenario.compute)
+        try scenario.checkFits(model: engineModel.model.config)
         let trainingModel = try LoRATrainingModel(base: engineModel.model, config: scenario.lora)
         let datasets = try loadClientData(scenario)
         var training = scenario.training

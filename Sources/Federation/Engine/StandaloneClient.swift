@@ -36,7 +36,14 @@ extension PilotBuilder {
     /// One client's endpoint for a client process of a network deployment: its own examples,
     /// split into train and validation as `settings` says, and a trainer on `model`.
     public static func buildClient(_ settings: ClientSettings, examples: [TextExample], model: EngineModel) throws -> SimulatedClient {
-        if let problem = settings.lora.validationProblem { throw LoRAError.invalidConfig(problem) }
+        // The settings came from a coordinator: check them against this client's own model.
+        let source = "the coordinator's setup"
+        if let problem = settings.lora.validationProblem(for: model.model.config) {
+            throw ScenarioError(kind: .invalidValue, file: source, keyPath: "lora", problem: problem)
+        }
+        if let (field, problem) = settings.training.validationProblem(for: model.model.config) {
+            throw ScenarioError(kind: .invalidValue, file: source, keyPath: "training.\(field)", problem: problem)
+        }
         let trainingModel = try LoRATrainingModel(base: model.model, config: settings.lora)
         let tensorSizes = try LoRAAdapter(zerosFor: model.model.config, config: settings.lora).slots.flatMap { [$0.aCount, $0.bCount] }
         let data = ClientDataset.split(examples, validationFraction: settings.evaluation.validationFraction, seed: settings.splitSeed)

@@ -47,6 +47,9 @@ public enum ScenarioLoader {
 
     /// Parses scenario TOML; `path` names the file in messages and becomes `Scenario.sourcePath`.
     public static func parse(_ text: String, path: String, overrides: ScenarioOverrides = .init()) throws -> Scenario {
+        if let (line, column, problem) = TOMLPrecheck.problem(in: text) {
+            throw ScenarioError(kind: .syntax, file: path, keyPath: "", problem: "invalid TOML: \(problem)", line: line, column: column)
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -197,7 +200,7 @@ struct ScenarioParser {
         let defaults = LoRAConfig()
         guard let t else { return defaults }
         try t.requireKnownKeys(ScenarioSchema.lora, elsewhere: ScenarioSchema.home)
-        let rank = try t.int("rank", default: defaults.rank, atLeast: 1)
+        let rank = try t.int("rank", default: defaults.rank, atLeast: 1, atMost: LoRAConfig.maximumRank)
         let alpha = try t.float("alpha", default: defaults.alpha, .positive)
         let dropout = try t.float("dropout", default: defaults.dropout, .belowOne)
         var targets = defaults.targets
@@ -262,8 +265,9 @@ struct ScenarioParser {
         }
         return LocalTrainingConfig(
             budget: budget,
-            batchSize: try t.int("batch_size", default: d.batchSize, atLeast: 1),
-            sequenceLength: try t.int("sequence_length", default: d.sequenceLength, atLeast: 2),
+            batchSize: try t.int("batch_size", default: d.batchSize, atLeast: 1, atMost: LocalTrainingConfig.maximumBatchSize),
+            sequenceLength: try t.int("sequence_length", default: d.sequenceLength, atLeast: 2,
+                                      atMost: LocalTrainingConfig.maximumSequenceLength),
             learningRate: try t.float("learning_rate", default: d.learningRate, .positive),
             warmupSteps: try t.int("warmup_steps", default: d.warmupSteps, atLeast: 0),
             minimumLearningRateRatio: try t.float("min_lr_ratio", default: d.minimumLearningRateRatio, .probability),

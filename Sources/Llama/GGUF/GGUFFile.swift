@@ -66,10 +66,13 @@ public final class GGUFFile: Sendable {
             let kvCount = try r.read(UInt64.self, "the metadata count")
             // A metadata entry takes at least 13 bytes and a tensor entry 32, which
             // bounds absurd counts before anything is allocated for them.
-            let minimum = kvCount.multipliedReportingOverflow(by: 13).partialValue
-                &+ tensorCount.multipliedReportingOverflow(by: 32).partialValue
-            guard kvCount < UInt64(raw.count), tensorCount < UInt64(raw.count), minimum <= UInt64(raw.count - r.offset) else {
-                throw ModelFileError.truncated(file: path, offset: r.offset, needed: Int(min(minimum, UInt64(Int32.max))),
+            let kvBytes = kvCount.multipliedReportingOverflow(by: 13)
+            let tensorBytes = tensorCount.multipliedReportingOverflow(by: 32)
+            let minimum = kvBytes.partialValue.addingReportingOverflow(tensorBytes.partialValue)
+            guard !kvBytes.overflow, !tensorBytes.overflow, !minimum.overflow,
+                  minimum.partialValue <= UInt64(raw.count - r.offset) else {
+                throw ModelFileError.truncated(file: path, offset: r.offset,
+                    needed: Int(min(minimum.overflow ? UInt64.max : minimum.partialValue, UInt64(Int32.max))),
                     what: "the \(kvCount) metadata entries and \(tensorCount) tensor entries announced at offset 8")
             }
             for _ in 0..<kvCount {
@@ -79,14 +82,15 @@ public final class GGUFFile: Sendable {
                 if meta.updateValue(value, forKey: key) == nil { keys.append(key) }
             }
             if let a = meta["general.alignment"] {
-                guard let v = a.int, v > 0, v & (v - 1) == 0 else {
+                guard let v = a.int, v > 0, v & (v - 1) == 0, v <= Self.maximumAlignment else {
                     throw ModelFileError.invalidMetadata(file: path, key: "general.alignment",
-                                                         reason: "\(a.summary) is not a positive power of two")
+                        reason: "\(a.summary) is not a power of two in 1...\(Self.maximumAlignment)")
                 }
                 align = v
             }
-            var pending: [(String, [Int], GGMLType, UInt64)] = []
+            var pending: [(name: String, dims: [Int], type: GGMLType, offset: UInt64, at: Int)] = []
             for i in 0..<Int(tensorCount) {
+                let entryOffset = r.offset
                 let name = try r.readString("the name of tensor #\(i)")
                 let nDims = try r.read(UInt32.self, "the rank of tensor '\(name)'")
                 guard nDims >= 1 && nDims <= 4 else {
@@ -107,25 +111,38 @@ public final class GGUFFile: Sendable {
                     throw ModelFileError.unknownTensorType(file: path, tensor: name, type: typeCode)
                 }
                 let off = try r.read(UInt64.self, "the data offset of tensor '\(name)'")
-                pending.append((name, dims, type, off))
+                pending.append((name, dims, type, off, entryOffset))
             }
+            // r.offset is within the file and align at most 2^30, so this cannot overflow.
             let dataStart = (r.offset + align - 1) / align * align
-            for (name, dims, type, off) in pending {
-                let count = dims.reduce(1, *)
+            for (name, dims, type, off, at) in pending {
+                // Every size from the file is computed with overflow checks: three dimensions of
+                // 2^31 - 1 multiply past Int.max.
+                var count = 1
+                for d in dims {
+                    let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                    guard !overflow else {
+                        throw ModelFileError.malformed(file: path, offset: at,
+                            reason: "tensor '\(name)' has dimensions \(dims), whose product overflows")
+                    }
+                    count = product
+                }
                 guard let size = type.byteCount(elements: count) else {
-                    throw ModelFileError.malformed(file: path, offset: 0,
-                        reason: "tensor '\(name)' has \(count) elements, not a whole number of \(type.name) blocks")
+                    throw ModelFileError.malformed(file: path, offset: at,
+                        reason: "tensor '\(name)' has \(count) elements, not a whole number of \(type.name) blocks, or too many bytes")
                 }
                 guard off % UInt64(align) == 0 else {
-                    throw ModelFileError.malformed(file: path, offset: dataStart,
+                    throw ModelFileError.malformed(file: path, offset: at,
                         reason: "tensor '\(name)' data offset \(off) is not aligned to \(align)")
                 }
-                guard off <= UInt64(raw.count), dataStart + Int(off) + size <= raw.count else {
+                let begin = dataStart.addingReportingOverflow(Int(clamping: off))
+                let end = begin.partialValue.addingReportingOverflow(size)
+                guard off <= UInt64(raw.count), !begin.overflow, !end.overflow, end.partialValue <= raw.count else {
                     throw ModelFileError.tensorOutOfRange(file: path, tensor: name,
-                        offset: dataStart + Int(min(off, UInt64(Int32.max))), size: size, fileSize: raw.count)
+                        offset: begin.overflow ? Int.max : begin.partialValue, size: size, fileSize: raw.count)
                 }
                 infos.append(GGUFTensorInfo(name: name, dims: dims, type: type,
-                                            fileOffset: dataStart + Int(off), byteCount: size))
+                                            fileOffset: begin.partialValue, byteCount: size))
             }
         }
         self.version = ver
@@ -174,8 +191,12 @@ public final class GGUFFile: Sendable {
                 throw ModelFileError.malformed(file: r.file, offset: at, reason: "metadata '\(key)' has unknown array element type \(code)")
             }
             let count = try r.read(UInt64.self, "the length of '\(key)'")
-            guard count <= UInt64(r.bytes.count - r.offset) else {
-                throw ModelFileError.truncated(file: r.file, offset: r.offset, needed: Int(min(count, UInt64(Int32.max))),
+            // Each element takes at least this many bytes, so the count is checked against the
+            // bytes left before anything is reserved for it.
+            let needed = count.multipliedReportingOverflow(by: UInt64(elementType.minimumEncodedSize))
+            guard !needed.overflow, needed.partialValue <= UInt64(r.bytes.count - r.offset) else {
+                throw ModelFileError.truncated(file: r.file, offset: r.offset,
+                                               needed: Int(min(needed.overflow ? UInt64.max : needed.partialValue, UInt64(Int32.max))),
                                                what: "the \(count) elements of '\(key)'")
             }
             var items: [GGUFValue] = []
@@ -187,6 +208,9 @@ public final class GGUFFile: Sendable {
             return .array(items)
         }
     }
+
+    /// The largest `general.alignment` accepted (llama.cpp writes 32).
+    public static let maximumAlignment = 1 << 30
 
     /// The directory entry of a tensor, if present.
     public func tensorInfo(_ name: String) -> GGUFTensorInfo? {

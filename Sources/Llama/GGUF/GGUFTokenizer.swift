@@ -20,10 +20,11 @@ extension BPETokenizer {
         }
         let types = try file.metadata["tokenizer.ggml.token_type"]?.array.map { items in
             try items.enumerated().map { i, item -> Int32 in
-                guard let t = item.int, let t32 = Int32(exactly: t) else {
-                    throw ModelFileError.invalidMetadata(file: file.path, key: "tokenizer.ggml.token_type", reason: "element \(i) is not an integer")
+                guard let t = item.int.flatMap(Int32.init(exactly:)) else {
+                    throw ModelFileError.invalidMetadata(file: file.path, key: "tokenizer.ggml.token_type",
+                                                         reason: "element \(i) is \(item.summary), not a 32-bit integer")
                 }
-                return t32
+                return t
             }
         }
         let bos = file.metadata["tokenizer.ggml.bos_token_id"]?.int

@@ -50,4 +50,16 @@ public indirect enum GGUFValue: Sendable, Equatable {
 /// GGUF metadata value type codes.
 enum GGUFValueType: UInt32 {
     case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
+
+    /// The fewest bytes one value of this type takes in a file (a string's length, an
+    /// array's element type and length).
+    var minimumEncodedSize: Int {
+        switch self {
+        case .uint8, .int8, .bool: return 1
+        case .uint16, .int16: return 2
+        case .uint32, .int32, .float32: return 4
+        case .uint64, .int64, .float64, .string: return 8
+        case .array: return 12
+        }
+    }
 }

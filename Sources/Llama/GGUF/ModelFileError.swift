@@ -31,7 +31,8 @@ public enum ModelFileError: Error, CustomStringConvertible, Equatable {
         case .unsupportedTensorType(let f, let t, let ty):
             return "\(f): tensor '\(t)' has type \(ty), which FedPilot cannot dequantize (supported: \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")))"
         case .tensorOutOfRange(let f, let t, let o, let s, let fs):
-            return "\(f): tensor '\(t)' data [\(o), \(o + s)) lies outside the file (\(fs) bytes)"
+            let end = o.addingReportingOverflow(s)
+            return "\(f): tensor '\(t)' data [\(o), \(end.overflow ? "beyond Int.max" : String(end.partialValue))) lies outside the file (\(fs) bytes)"
         case .missingTensor(let f, let t):
             return "\(f): required tensor '\(t)' is missing"
         case .shapeMismatch(let f, let t, let e, let found):

@@ -39,7 +39,7 @@ public struct LoRAAdapter: Sendable, Equatable {
 
     /// An all-zero adapter (both `A` and `B` zero), the identity for addition.
     public init(zerosFor model: LlamaConfig, config: LoRAConfig) throws {
-        if let problem = config.validationProblem { throw LoRAError.invalidConfig(problem) }
+        if let problem = config.validationProblem(for: model) { throw LoRAError.invalidConfig(problem) }
         var slots: [LoRASlot] = []
         var offset = 0
         for layer in 0..<model.layerCount {

@@ -61,13 +61,36 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     /// The factor applied to `B · A`.
     public var scale: Float { alpha / Float(rank) }
 
+    /// The largest rank accepted before the model is known; `validationProblem(for:)` then
+    /// bounds it by the adapted matrices themselves.
+    public static let maximumRank = 1024
+
     /// A description of the first bad value, or nil.
     public var validationProblem: String? {
         if rank <= 0 { return "rank must be positive, got \(rank)" }
+        if rank > Self.maximumRank { return "rank must be at most \(Self.maximumRank), got \(rank)" }
         if !(alpha > 0) { return "alpha must be positive, got \(alpha)" }
         if !(dropout >= 0 && dropout < 1) { return "dropout must be in [0, 1), got \(dropout)" }
         if targets.isEmpty { return "targets must name at least one of q, k, v, o, gate, up, down" }
         if Set(targets).count != targets.count { return "targets lists a module twice" }
+        return nil
+    }
+
+    /// The first problem of this configuration on `model`, or nil: every value check above, and
+    /// a rank no larger than min(input, output) of each adapted matrix (a larger rank adds
+    /// parameters but no expressiveness, and a hostile one would exhaust memory).
+    public func validationProblem(for model: LlamaConfig) -> String? {
+        validationProblem ?? rankProblem(for: model)
+    }
+
+    /// The rank's problem on `model` alone (see `validationProblem(for:)`), or nil.
+    public func rankProblem(for model: LlamaConfig) -> String? {
+        for t in targets {
+            let (input, output) = t.dimensions(model)
+            if rank > min(input, output) {
+                return "rank must be at most \(min(input, output)) for target \(t.rawValue) (its matrix is \(output) x \(input)), got \(rank)"
+            }
+        }
         return nil
     }
 }

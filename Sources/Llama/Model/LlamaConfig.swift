@@ -93,6 +93,14 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Upper bounds checked by `validationProblem`.
+    public static let maximumWidth = 1 << 24
+    public static let maximumLayers = 1 << 10
+    public static let maximumHeads = 1 << 12
+    public static let maximumHeadDim = 1 << 12
+    public static let maximumPositions = 1 << 20
+    public static let maximumRoPETable = 1 << 28
+
     /// Width of the query projection, `headCount * headDim`.
     public var queryWidth: Int { headCount * headDim }
     /// Width of each key/value projection, `kvHeadCount * headDim`.
@@ -105,6 +113,21 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
                           ("num_key_value_heads", kvHeadCount), ("head_dim", headDim), ("max_position_embeddings", maxPositions)]
         where v <= 0 {
             return "\(name) must be positive, got \(v)"
+        }
+        // Upper bounds far above any Llama-family model, so that a hostile file cannot make the
+        // loader overflow a size or allocate without limit (the RoPE table alone holds
+        // max_position_embeddings x head_dim values).
+        for (name, v, limit) in [("vocab_size", vocabSize, Self.maximumWidth), ("hidden_size", hiddenSize, Self.maximumWidth),
+                                 ("intermediate_size", intermediateSize, Self.maximumWidth),
+                                 ("num_hidden_layers", layerCount, Self.maximumLayers),
+                                 ("num_attention_heads", headCount, Self.maximumHeads),
+                                 ("num_key_value_heads", kvHeadCount, Self.maximumHeads), ("head_dim", headDim, Self.maximumHeadDim),
+                                 ("max_position_embeddings", maxPositions, Self.maximumPositions)]
+        where v > limit {
+            return "\(name) must be at most \(limit), got \(v)"
+        }
+        if maxPositions * headDim > Self.maximumRoPETable {
+            return "max_position_embeddings \(maxPositions) x head_dim \(headDim) exceeds the \(Self.maximumRoPETable)-value RoPE table limit"
         }
         if headCount % kvHeadCount != 0 { return "num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(kvHeadCount)" }
         if headDim % 2 != 0 { return "head_dim \(headDim) must be even for RoPE" }

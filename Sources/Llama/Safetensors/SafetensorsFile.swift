@@ -63,17 +63,37 @@ public final class SafetensorsFile: Sendable {
             guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, end >= begin else {
                 throw ModelFileError.malformed(file: path, offset: 8, reason: "tensor '\(name)' has shape \(shape) and offsets \(offsets)")
             }
-            guard end - begin == shape.reduce(1, *) * size else {
-                throw ModelFileError.malformed(file: path, offset: dataStart + begin,
-                    reason: "tensor '\(name)' spans \(end - begin) bytes, but \(dtype) \(shape) needs \(shape.reduce(1, *) * size)")
+            // Sizes from the header are computed with overflow checks: a shape of [2^32, 2^32]
+            // or offsets near Int.max must be refused, not trap.
+            guard let needed = Self.byteCount(shape: shape, elementSize: size) else {
+                throw ModelFileError.malformed(file: path, offset: 8,
+                    reason: "tensor '\(name)' has shape \(shape), whose size in bytes overflows")
             }
-            guard dataStart + end <= data.count else {
-                throw ModelFileError.tensorOutOfRange(file: path, tensor: name, offset: dataStart + begin, size: end - begin, fileSize: data.count)
+            let (first, firstOverflow) = dataStart.addingReportingOverflow(begin)
+            let (last, lastOverflow) = dataStart.addingReportingOverflow(end)
+            guard !firstOverflow, !lastOverflow, last <= data.count else {
+                throw ModelFileError.tensorOutOfRange(file: path, tensor: name, offset: firstOverflow ? Int.max : first,
+                                                      size: end - begin, fileSize: data.count)
+            }
+            guard end - begin == needed else {
+                throw ModelFileError.malformed(file: path, offset: first,
+                    reason: "tensor '\(name)' spans \(end - begin) bytes, but \(dtype) \(shape) needs \(needed)")
             }
             infos[name] = SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, range: (dataStart + begin)..<(dataStart + end))
         }
         self.tensors = infos
         self.metadata = meta
+    }
+
+    /// Bytes of a tensor of `shape`, or nil when the product overflows.
+    static func byteCount(shape: [Int], elementSize: Int) -> Int? {
+        var total = elementSize
+        for d in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            total = product
+        }
+        return total
     }
 
     /// Converts a floating-point tensor to `Float`.

@@ -13,7 +13,7 @@ public final class LoRATrainingModel: Sendable {
     private let workspaces = WorkspacePool()
 
     public init(base: LlamaModel, config: LoRAConfig) throws {
-        if let problem = config.validationProblem { throw LoRAError.invalidConfig(problem) }
+        if let problem = config.validationProblem(for: base.config) { throw LoRAError.invalidConfig(problem) }
         self.base = base
         self.config = config
     }

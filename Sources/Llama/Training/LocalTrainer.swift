@@ -22,6 +22,23 @@ public struct LocalTrainingConfig: Sendable, Codable, Equatable {
     public var packing: Bool
     public var seed: UInt64
 
+    /// The largest batch accepted from a scenario or a coordinator.
+    public static let maximumBatchSize = 4096
+    /// The longest rows accepted before the model is known (the model's context bounds them further).
+    public static let maximumSequenceLength = LlamaConfig.maximumPositions
+
+    /// The first setting that `model` cannot run, as (field, problem), or nil. Rows longer than the
+    /// model's context have no rotary position to use.
+    public func validationProblem(for model: LlamaConfig) -> (field: String, problem: String)? {
+        if batchSize < 1 || batchSize > Self.maximumBatchSize {
+            return ("batch_size", "must be in 1...\(Self.maximumBatchSize), got \(batchSize)")
+        }
+        if sequenceLength < 2 || sequenceLength > model.maxPositions {
+            return ("sequence_length", "must be in 2...\(model.maxPositions) (the model's context length), got \(sequenceLength)")
+        }
+        return nil
+    }
+
     public init(budget: Budget = .steps(10), batchSize: Int = 4, sequenceLength: Int = 128, learningRate: Float = 2e-4,
                 warmupSteps: Int = 0, minimumLearningRateRatio: Float = 0.1, weightDecay: Float = 0.01,
                 maxGradientNorm: Float = 1, packing: Bool = true, seed: UInt64 = 0) {
