@@ -46,6 +46,10 @@ public final class Coordinator: @unchecked Sendable {
     let probeEncoding: (any TextEncoding)?
     /// The evaluation that quality deltas are measured against: the run's first (or, resumed, the original run's).
     var baseline: (perClient: [String: Double], global: Double?)?
+    /// The classification task's candidate labels (empty: no task metrics), fixed at the run's start.
+    var taskLabels: [String] = []
+    /// The base model's confusion counts per client, which accuracy deltas are measured against.
+    var baseTask: [String: TaskScore] = [:]
 
     /// - Parameters:
     ///   - start: the global adapter to start from (a fresh PEFT-style initialisation when nil).
@@ -89,9 +93,11 @@ public final class Coordinator: @unchecked Sendable {
                          rounds: scenario.rounds, clients: clientSpecs.map(\.id),
                          domains: Dictionary(uniqueKeysWithValues: clientSpecs.map { ($0.id, $0.domain) })))
         publishPrivacy(round: completedRounds)
+        announceTaskLabels()
         sink(.phase(round: completedRounds, .evaluating))
         let evaluated = evaluateAll(round: completedRounds, adapter: global)
         if baseline == nil { baseline = (evaluated.perClient, evaluated.global) }   // else restored from a journal
+        scoreBaseTask(evaluatedStart: evaluated)
         baseEval = baseline?.perClient ?? [:]
         lastEval = evaluated.perClient
         var final = evaluated.global
@@ -236,7 +242,7 @@ public final class Coordinator: @unchecked Sendable {
         // Evaluation of the new global adapter on every client's own validation data.
         sink(.phase(round: round, .evaluating))
         let shouldEvaluate = round % max(1, scenario.evaluation.every) == 0 || round == scenario.rounds
-        let eval = shouldEvaluate ? evaluateAll(round: round, adapter: global) : (perClient: [:], global: nil, perDomain: [:])
+        let eval = shouldEvaluate ? evaluateAll(round: round, adapter: global) : Evaluation()
         var completed: [ClientRoundMetrics] = []
         for client in selected {
             guard var m = metrics[client] else { continue }
@@ -258,6 +264,7 @@ public final class Coordinator: @unchecked Sendable {
                 if let l = lastEval[spec.id] { m.qualityDeltaLast = l - loss }
                 lastEval[spec.id] = loss
             }
+            applyTask(eval.tasks[spec.id], to: &m)
             lastClientMetrics[spec.id] = m
             sink(.clientUpdate(m))
             if let i = completed.firstIndex(where: { $0.client == spec.id }) { completed[i] = m }
@@ -266,7 +273,7 @@ public final class Coordinator: @unchecked Sendable {
         if privacy.differentialPrivacy || scenario.privacy.differentialPrivacy { publishPrivacy(round: round) }
         let norms = completed.compactMap(\.updateNorm)
         let all = Array(metrics.values)
-        let roundMetrics = RoundMetrics(
+        var roundMetrics = RoundMetrics(
             round: round, selected: selected, aggregated: completed.filter { $0.status == .done }.map(\.client),
             dropped: all.filter { [.dropped, .timedOut, .failed].contains($0.status) }.map(\.client).sorted(),
             globalEvalLoss: eval.global, baseEvalLoss: nil, bytesUp: all.reduce(0) { $0 + $1.bytesUp },
@@ -274,6 +281,7 @@ public final class Coordinator: @unchecked Sendable {
             simulatedSeconds: all.map(\.simulatedSeconds).max() ?? 0, strategy: strategy.kind.rawValue,
             updateNormMean: norms.isEmpty ? nil : norms.reduce(0, +) / Double(norms.count),
             domainEvalLoss: eval.perDomain)
+        applyTask(eval.tasks, to: &roundMetrics)
         onCheckpoint?(round, global)
         sink(.roundCompleted(roundMetrics))
         if scenario.realTimePacing {
@@ -377,18 +385,32 @@ public final class Coordinator: @unchecked Sendable {
         return 0   // the epoch budget of the client's trainer applies
     }
 
+    /// One evaluation of an adapter on every client's validation data.
+    struct Evaluation {
+        var perClient: [String: Double] = [:]
+        /// Example-weighted mean of `perClient`.
+        var global: Double?
+        var perDomain: [String: Double] = [:]
+        /// Confusion counts of the labelled examples per client (empty without a task).
+        var tasks: [String: TaskScore] = [:]
+    }
+
     /// Every admitted client's validation loss under `adapter`, their example-weighted mean,
-    /// and the mean per domain.
-    func evaluateAll(round: Int, adapter: LoRAAdapter) -> (perClient: [String: Double], global: Double?, perDomain: [String: Double]) {
+    /// the mean per domain, and each client's label scoring when the run has a task.
+    func evaluateAll(round: Int, adapter: LoRAAdapter) -> Evaluation {
         let request = EvaluationRequest(round: round, global: adapter.values).encoded(tensorSizes: tensorSizes, as: .fp32)
         var perClient: [String: Double] = [:]
         var weighted = 0.0, weight = 0.0
         var domains: [String: (Double, Int)] = [:]
-        let losses = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
-            try? transport.evaluate(client: client, request: request)
+        var tasks: [String: TaskScore] = [:]
+        let labels = taskLabels
+        let answers = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
+            (loss: try? transport.evaluate(client: client, request: request),
+             task: labels.isEmpty ? nil : try? transport.scoreLabels(client: client, request: request, labels: labels))
         })
-        for (spec, answer) in zip(clientSpecs, losses) {
-            guard let loss = answer ?? nil else { continue }
+        for (spec, answer) in zip(clientSpecs, answers) {
+            if let task = answer?.task ?? nil { tasks[spec.id] = task }
+            guard let loss = answer?.loss ?? nil else { continue }
             perClient[spec.id] = loss
             let w = Double(max(1, trainCounts[spec.id] ?? 1))
             weighted += loss * w
@@ -396,6 +418,7 @@ public final class Coordinator: @unchecked Sendable {
             domains[spec.domain, default: (0, 0)].0 += loss
             domains[spec.domain, default: (0, 0)].1 += 1
         }
-        return (perClient, weight > 0 ? weighted / weight : nil, domains.mapValues { $0.0 / Double($0.1) })
+        return Evaluation(perClient: perClient, global: weight > 0 ? weighted / weight : nil,
+                          perDomain: domains.mapValues { $0.0 / Double($0.1) }, tasks: tasks)
     }
 }

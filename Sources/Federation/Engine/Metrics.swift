@@ -62,6 +62,15 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var trainSeconds: Double
     /// Weight the aggregation gave this update.
     public var aggregationWeight: Double?
+    /// Share of this client's labelled validation examples that the global model labels right
+    /// (nil when the client has no labelled data or no evaluation ran).
+    public var taskAccuracy: Double?
+    /// `taskAccuracy` minus the base model's on the same examples: positive means better.
+    public var taskAccuracyDeltaBase: Double?
+    /// Macro-F1 on the same examples.
+    public var taskMacroF1: Double?
+    /// The same evaluation's confusion counts, `confusion[gold][predicted]`.
+    public var confusion: [String: [String: Int]]?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -87,4 +96,10 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     public var updateNormMean: Double?
     /// Mean eval loss per client domain.
     public var domainEvalLoss: [String: Double]
+    /// Accuracy and macro-F1 of the global model over every client's labelled validation
+    /// examples pooled, and of the base model on the same examples (nil without labels).
+    public var globalTaskAccuracy: Double?
+    public var globalMacroF1: Double?
+    public var baseTaskAccuracy: Double?
+    public var baseMacroF1: Double?
 }

@@ -34,6 +34,9 @@ extension ServerState {
         var baseGlobalEval: Double?
         var qualityFalls: [String: Int]
         var bestLocalLoss: [String: Double]
+        /// Absent in states saved before task accuracy existed.
+        var lastTaskAccuracy: [String: Double]?
+        var taskAccuracyFalls: [String: Int]?
         var strategyClients: [String]
         var vectors: [VectorEntry]
     }
@@ -53,7 +56,8 @@ extension ServerState {
         let header = Header(round: round, strategy: strategy.rawValue, accountant: accountant,
                             roundsWithoutDP: roundsWithoutDP, privacy: privacy, excluded: excluded,
                             baseEval: baseEval, baseGlobalEval: baseGlobalEval, qualityFalls: qualityFalls,
-                            bestLocalLoss: bestLocalLoss, strategyClients: strategyState.clients, vectors: entries)
+                            bestLocalLoss: bestLocalLoss, lastTaskAccuracy: lastTaskAccuracy, taskAccuracyFalls: taskAccuracyFalls,
+                            strategyClients: strategyState.clients, vectors: entries)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -129,6 +133,8 @@ extension ServerState {
                   roundsWithoutDP: header.roundsWithoutDP, privacy: header.privacy, excluded: header.excluded,
                   baseEval: header.baseEval, baseGlobalEval: header.baseGlobalEval, qualityFalls: header.qualityFalls,
                   bestLocalLoss: header.bestLocalLoss)
+        lastTaskAccuracy = header.lastTaskAccuracy ?? [:]
+        taskAccuracyFalls = header.taskAccuracyFalls ?? [:]
     }
 
     static func append(_ x: UInt32, to out: inout Data) {

@@ -1,0 +1,9 @@
+import Llama
+
+extension SimulatedClient {
+    /// Confusion counts of the base model with `adapter` on this client's labelled validation
+    /// examples over `labels`; nil when it has none.
+    func scoreLabels(adapter: LoRAAdapter?, labels: [String]) throws -> TaskScore? {
+        try labelScorer.score(model: trainer.model.base, adapter: adapter, labels: labels)
+    }
+}
