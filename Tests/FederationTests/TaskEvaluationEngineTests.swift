@@ -75,6 +75,32 @@ final class TaskEvaluationEngineTests: XCTestCase {
         XCTAssertNil(recorder.clientMetrics(round: 1, client: "support")?.taskAccuracy)
     }
 
+    /// `[evaluation] generation = N`: greedy generations on instruction examples, scored by ROUGE-L
+    /// against their outputs, for the base model and after each round.
+    func testGenerationIsScoredByRougeL() throws {
+        var scenario = try EngineTestSupport.scenario(clients: [("support", "support-instructions.jsonl")], rounds: 1)
+            .withGeneration(tokens: 6)
+        scenario.clients[0].data = .file(path: EngineTestSupport.data("support-instructions.jsonl"), format: .jsonlInstruction)
+        let recorder = EngineTestSupport.Recorder()
+        let pilot = try PilotBuilder.build(scenario, sink: recorder.record)
+        pilot.coordinator.run()
+        let round = try XCTUnwrap(recorder.completedRounds.first)
+        let global = try XCTUnwrap(round.globalRougeL), base = try XCTUnwrap(round.baseRougeL)
+        XCTAssertTrue((0...1).contains(global) && (0...1).contains(base))
+        let client = try XCTUnwrap(recorder.clientMetrics(round: 1, client: "support"))
+        XCTAssertEqual(client.rougeL, global, "one client: its score is the pooled one")
+        // The same score as generating by hand from the client's first two instruction examples.
+        let c = pilot.transport.clients["support"]!
+        let examples = c.data.validation.prefix(2)
+        let byHand = try examples.map { e -> Double in
+            let text = try ProbeGeneration.greedy(model: c.trainer.model.base, adapter: pilot.coordinator.global, encoding: c.encoding,
+                                                  prompt: e.prompt, maxTokens: 6)
+            return RougeL.score(candidate: text, reference: String(e.completion.dropLast("<|im_end|>".count))).f1
+        }.reduce(0, +) / 2
+        XCTAssertEqual(global, byHand, accuracy: 1e-12)
+        XCTAssertTrue(FederationEvent.roundCompleted(round).jsonLine.contains("\"global_rouge_l\":"))
+    }
+
     func testNoLabelsMeansNoTaskFields() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedpilot-task-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -110,6 +136,12 @@ final class TaskEvaluationEngineTests: XCTestCase {
 }
 
 extension Scenario {
+    func withGeneration(tokens: Int) -> Scenario {
+        var s = self
+        s.evaluation.task.generationTokens = tokens
+        return s
+    }
+
     func with(labels: [String]) -> Scenario {
         var s = self
         s.evaluation.task.labels = labels
@@ -142,6 +174,10 @@ final class TaskScenarioTests: XCTestCase {
         XCTAssertEqual(s.evaluation.task.labelPrompt, "{text} =>")
         XCTAssertEqual(s.evaluation.task.examplesPerClient, 3)
         XCTAssertEqual(s.evaluation.task.contextTokens, 64)
+        XCTAssertNil(s.evaluation.task.generationTokens)
+        let g = try parse("", evaluation: "generation = 16\ngeneration_examples = 3")
+        XCTAssertEqual(g.evaluation.task.generationTokens, 16)
+        XCTAssertEqual(g.evaluation.task.generationExamples, 3)
         XCTAssertEqual(s.evaluation.task.template(forDomain: "support"), "{text}\nTriage:")
         XCTAssertEqual(s.evaluation.task.template(forDomain: "other"), "{text} =>")
         let d = try parse("")
@@ -158,6 +194,8 @@ final class TaskScenarioTests: XCTestCase {
         XCTAssertTrue(message("", evaluation: "labels = [\"a\"]").contains("at least 2 labels"))
         XCTAssertTrue(message("", evaluation: "labels = \"a,b\"").contains("evaluation.labels"))
         XCTAssertTrue(message("", evaluation: "label_prompt = \"Triage:\"").contains("must contain {text}"))
+        XCTAssertTrue(message("", evaluation: "generation_examples = 2").contains("has no effect without generation"))
+        XCTAssertTrue(message("", evaluation: "generation = 0").contains("evaluation.generation"))
         XCTAssertTrue(message("", evaluation: "task_examples = -1").contains("evaluation.task_examples"))
         XCTAssertTrue(message("[label_prompts]\nsuport = \"{text}\"").contains("did you mean 'support'"))
         XCTAssertTrue(message("[label_prompts]\nsupport = \"x\"").contains("label_prompts.support"))

@@ -23,12 +23,22 @@ extension Coordinator {
     /// Sets the base model's confusion counts per client: the start's evaluation when the global
     /// adapter is still the base model (every `B` zero), else a scoring of the base model itself.
     func scoreBaseTask(evaluatedStart: Evaluation) {
-        guard !taskLabels.isEmpty else { return }
+        guard !taskLabels.isEmpty || scenario.evaluation.task.generationTokens != nil else { return }
         if Self.isIdentity(global) {
             baseTask = evaluatedStart.tasks
+            baseGeneration = evaluatedStart.generation
         } else if let zero = try? LoRAAdapter(zerosFor: base.config, config: scenario.lora) {
-            baseTask = evaluateAll(round: completedRounds, adapter: zero).tasks
+            let b = evaluateAll(round: completedRounds, adapter: zero)
+            baseTask = b.tasks
+            baseGeneration = b.generation
         }
+    }
+
+    /// The round's ROUGE-L over every client's generations, and the base model's on the same clients.
+    func applyGeneration(_ scores: [String: GenerationScore], to r: inout RoundMetrics) {
+        guard !scores.isEmpty else { return }
+        r.globalRougeL = GenerationScore.pooled(Array(scores.values))
+        r.baseRougeL = GenerationScore.pooled(scores.keys.compactMap { baseGeneration[$0] })
     }
 
     /// True when every `B` of the adapter is zero, so the adapted model is the base model.

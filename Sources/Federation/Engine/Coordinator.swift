@@ -50,6 +50,8 @@ public final class Coordinator: @unchecked Sendable {
     var taskLabels: [String] = []
     /// The base model's confusion counts per client, which accuracy deltas are measured against.
     var baseTask: [String: TaskScore] = [:]
+    /// The base model's ROUGE-L per client (when the scenario asks for generations).
+    var baseGeneration: [String: GenerationScore] = [:]
 
     /// - Parameters:
     ///   - start: the global adapter to start from (a fresh PEFT-style initialisation when nil).
@@ -265,6 +267,7 @@ public final class Coordinator: @unchecked Sendable {
                 lastEval[spec.id] = loss
             }
             applyTask(eval.tasks[spec.id], to: &m)
+            m.rougeL = eval.generation[spec.id]?.rougeL
             lastClientMetrics[spec.id] = m
             sink(.clientUpdate(m))
             if let i = completed.firstIndex(where: { $0.client == spec.id }) { completed[i] = m }
@@ -282,6 +285,7 @@ public final class Coordinator: @unchecked Sendable {
             updateNormMean: norms.isEmpty ? nil : norms.reduce(0, +) / Double(norms.count),
             domainEvalLoss: eval.perDomain)
         applyTask(eval.tasks, to: &roundMetrics)
+        applyGeneration(eval.generation, to: &roundMetrics)
         onCheckpoint?(round, global)
         sink(.roundCompleted(roundMetrics))
         if scenario.realTimePacing {
@@ -393,6 +397,8 @@ public final class Coordinator: @unchecked Sendable {
         var perDomain: [String: Double] = [:]
         /// Confusion counts of the labelled examples per client (empty without a task).
         var tasks: [String: TaskScore] = [:]
+        /// ROUGE-L of greedy generations per client (empty unless `[evaluation] generation` is set).
+        var generation: [String: GenerationScore] = [:]
     }
 
     /// Every admitted client's validation loss under `adapter`, their example-weighted mean,
@@ -403,13 +409,17 @@ public final class Coordinator: @unchecked Sendable {
         var weighted = 0.0, weight = 0.0
         var domains: [String: (Double, Int)] = [:]
         var tasks: [String: TaskScore] = [:]
+        var generation: [String: GenerationScore] = [:]
         let labels = taskLabels
+        let generate = scenario.evaluation.task.generationTokens != nil
         let answers = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
             (loss: try? transport.evaluate(client: client, request: request),
-             task: labels.isEmpty ? nil : try? transport.scoreLabels(client: client, request: request, labels: labels))
+             task: labels.isEmpty ? nil : try? transport.scoreLabels(client: client, request: request, labels: labels),
+             generation: generate ? try? transport.scoreGeneration(client: client, request: request) : nil)
         })
         for (spec, answer) in zip(clientSpecs, answers) {
             if let task = answer?.task ?? nil { tasks[spec.id] = task }
+            if let g = answer?.generation ?? nil { generation[spec.id] = g }
             guard let loss = answer?.loss ?? nil else { continue }
             perClient[spec.id] = loss
             let w = Double(max(1, trainCounts[spec.id] ?? 1))
@@ -419,6 +429,6 @@ public final class Coordinator: @unchecked Sendable {
             domains[spec.domain, default: (0, 0)].1 += 1
         }
         return Evaluation(perClient: perClient, global: weight > 0 ? weighted / weight : nil,
-                          perDomain: domains.mapValues { $0.0 / Double($0.1) }, tasks: tasks)
+                          perDomain: domains.mapValues { $0.0 / Double($0.1) }, tasks: tasks, generation: generation)
     }
 }

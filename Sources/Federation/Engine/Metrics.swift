@@ -71,6 +71,8 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var taskMacroF1: Double?
     /// The same evaluation's confusion counts, `confusion[gold][predicted]`.
     public var confusion: [String: [String: Int]]?
+    /// Mean ROUGE-L F1 of the global model's greedy generations on this client's instruction examples.
+    public var rougeL: Double?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -102,4 +104,7 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     public var globalMacroF1: Double?
     public var baseTaskAccuracy: Double?
     public var baseMacroF1: Double?
+    /// ROUGE-L F1 of greedy generations over every client's instruction examples, and the base model's.
+    public var globalRougeL: Double?
+    public var baseRougeL: Double?
 }

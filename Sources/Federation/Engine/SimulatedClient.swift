@@ -22,6 +22,8 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     public let validationBatch: TrainingBatch?
     /// The labelled validation examples, scored as a classification task.
     let labelScorer: LabelScorer
+    /// Greedy generations on instruction examples, scored by ROUGE-L (nil unless the scenario asks).
+    let generationScorer: GenerationScorer?
     /// The update kept back for secure aggregation and its protocol session.
     let secure = SecureAggregationClientState()
     /// Receives this client's key events (key generation, shares sent and revealed).
@@ -46,6 +48,9 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
         labelScorer = LabelScorer(validation: data.validation, template: evaluation.task.template(forDomain: spec.domain),
                                   limit: evaluation.task.examplesPerClient ?? evaluation.maxExamplesPerClient,
                                   contextTokens: evaluation.task.contextTokens, encoding: encoding)
+        generationScorer = evaluation.task.generationTokens.map {
+            GenerationScorer(validation: data.validation, limit: evaluation.task.generationExamples, maxTokens: $0, encoding: encoding)
+        }
     }
 
     static func tokenize(_ e: TextExample, _ encoding: any TextEncoding) -> TokenizedExample {

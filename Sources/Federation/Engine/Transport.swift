@@ -15,6 +15,8 @@ public protocol ClientTransport: Sendable {
     /// Scores the adapter of an encoded `EvaluationRequest` on `client`'s labelled validation
     /// examples over the candidate `labels`: its confusion counts, nil without labelled data.
     func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore?
+    /// Mean ROUGE-L F1 of the request's adapter generating on `client`'s instruction examples (nil: none, or not asked for).
+    func scoreGeneration(client: String, request: Data) throws -> GenerationScore?
     /// Relays one encoded secure-aggregation message (`SecureAggregationRequest`) to
     /// `client` and returns its encoded answer.
     func secureAggregation(client: String, message: Data) throws -> Data
@@ -30,6 +32,7 @@ extension ClientTransport {
     /// Transports without label scoring (the network deployment) report no task metrics.
     public func validationLabels(client: String) throws -> [String] { [] }
     public func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore? { nil }
+    public func scoreGeneration(client: String, request: Data) throws -> GenerationScore? { nil }
     public var parallelClients: Int { 1 }
     public func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T { try body() }
 }
@@ -91,6 +94,12 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     }
 
     public func validationLabels(client: String) throws -> [String] { try self.client(client).labelScorer.validationLabels }
+
+    public func scoreGeneration(client: String, request: Data) throws -> GenerationScore? {
+        let c = try self.client(client)
+        guard c.generationScorer != nil else { return nil }
+        return try c.scoreGeneration(adapter: decodedAdapter(request, for: c))
+    }
 
     public func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore? {
         try self.client(client).scoreLabels(adapter: decodedAdapter(request, for: self.client(client)), labels: labels)

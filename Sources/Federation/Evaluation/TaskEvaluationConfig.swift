@@ -15,6 +15,10 @@ public struct TaskEvaluationConfig: Sendable, Equatable, Codable {
     public var examplesPerClient: Int?
     /// A prompt keeps its last this many tokens (`label_context_tokens`), the label's context.
     public var contextTokens: Int = 256
+    /// Tokens greedily generated per instruction example for ROUGE-L (`[evaluation] generation`); nil: no generation check.
+    public var generationTokens: Int?
+    /// Instruction examples per client that are generated from (`generation_examples`).
+    public var generationExamples: Int = 2
 
     public init(labels: [String]? = nil, labelPrompt: String? = nil, examplesPerClient: Int? = nil, contextTokens: Int = 256) {
         self.labels = labels; self.labelPrompt = labelPrompt

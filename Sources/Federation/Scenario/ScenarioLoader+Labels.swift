@@ -35,6 +35,14 @@ extension ScenarioParser {
             return n
         }
         task.contextTokens = try t.int("label_context_tokens", default: task.contextTokens, atLeast: 1)
+        task.generationTokens = try t.int("generation").map { n in
+            try t.checkInt("generation", n, atLeast: 1, atMost: 512, hint: "tokens generated per instruction example for ROUGE-L")
+            return n
+        }
+        if t.has("generation_examples") && task.generationTokens == nil {
+            throw t.error("generation_examples", .conflict, "has no effect without generation", hint: "set generation = N (tokens) to score generations")
+        }
+        task.generationExamples = try t.int("generation_examples", default: task.generationExamples, atLeast: 1)
         return task
     }
 
