@@ -25,7 +25,7 @@ struct BenchEval: ParsableCommand {
             let scorers = s.clients.map { spec in
                 LabelScorer(validation: datasets[spec.id]!.validation, template: task.template(forDomain: spec.domain),
                             limit: examples ?? task.examplesPerClient ?? s.evaluation.maxExamplesPerClient,
-                            contextTokens: task.contextTokens, encoding: engine.encoding)
+                            contextTokens: task.contextTokens, encoding: engine.encoding, calibrate: task.calibrate)
             }
             let labels = task.labels ?? Array(Set(scorers.flatMap(\.validationLabels))).sorted()
             let count = scorers.reduce(0) { $0 + $1.exampleCount }

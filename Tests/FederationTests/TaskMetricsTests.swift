@@ -96,4 +96,28 @@ final class TaskMetricsTests: XCTestCase {
         }
         XCTAssertNil(try scorer.score(model: engine.model, adapter: nil, labels: []))
     }
+
+    /// Calibration subtracts each label's mean log-likelihood after the prompt's last line alone.
+    func testCalibratedScoringByHand() throws {
+        XCTAssertEqual(LabelScorer.lastLine("Ticket #1\nRefund twice.\nTriage:"), "Triage:")
+        XCTAssertEqual(LabelScorer.lastLine("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"), "<|im_start|>assistant\n")
+        let engine = try EngineModel.load(path: "tiny")
+        let labels = ["bug", "bugfix", "billing"]
+        let validation = ["Crash on save.\nTriage: bug", "Patch please.\nTriage: bugfix", "Refund twice.\nTriage: billing"]
+            .map { TextExample(completion: $0, label: String($0.split(separator: " ").last!)) }
+        let plain = LabelScorer(validation: validation, template: nil, limit: 10, contextTokens: 64, encoding: engine.encoding)
+        let calibrated = LabelScorer(validation: validation, template: nil, limit: 10, contextTokens: 64, encoding: engine.encoding, calibrate: true)
+        XCTAssertEqual(calibrated.examples[0].neutral, "Triage:".utf8.map(Int.init))
+        XCTAssertTrue(plain.examples.allSatisfy(\.neutral.isEmpty))
+        func mean(_ prompt: [Int], _ label: String) throws -> Double {
+            let lp = try engine.model.continuationLogProbabilitiesNaive(prompt: prompt, continuations: [(" " + label).utf8.map(Int.init)])[0]
+            return lp.reduce(0, +) / Double(lp.count)
+        }
+        var expected = TaskScore()
+        for e in calibrated.examples {
+            let scores = try labels.map { try mean(e.prompt, $0) - mean(e.neutral, $0) }
+            expected.add(gold: e.gold, predicted: labels[scores.firstIndex(of: scores.max()!)!])
+        }
+        XCTAssertEqual(try calibrated.score(model: engine.model, adapter: nil, labels: labels), expected)
+    }
 }

@@ -47,7 +47,7 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
             : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
         labelScorer = LabelScorer(validation: data.validation, template: evaluation.task.template(forDomain: spec.domain),
                                   limit: evaluation.task.examplesPerClient ?? evaluation.maxExamplesPerClient,
-                                  contextTokens: evaluation.task.contextTokens, encoding: encoding)
+                                  contextTokens: evaluation.task.contextTokens, encoding: encoding, calibrate: evaluation.task.calibrate)
         generationScorer = evaluation.task.generationTokens.map {
             GenerationScorer(validation: data.validation, limit: evaluation.task.generationExamples, maxTokens: $0, encoding: encoding)
         }

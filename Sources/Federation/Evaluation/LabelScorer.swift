@@ -10,6 +10,8 @@ public final class LabelScorer: @unchecked Sendable {
         var prompt: [Int]
         var separator: String
         var gold: String
+        /// The prompt's last line alone, for calibration (empty: none).
+        var neutral: [Int]
     }
     let examples: [Example]
     /// The labels of the whole validation split (for the run's label set).
@@ -21,7 +23,12 @@ public final class LabelScorer: @unchecked Sendable {
     /// - Parameters:
     ///   - validation: the client's validation split; its first `limit` labelled examples are scored.
     ///   - contextTokens: a prompt keeps its last this many tokens.
-    public init(validation: [TextExample], template: String?, limit: Int, contextTokens: Int, encoding: any TextEncoding) {
+    /// Whether scores are calibrated against the prompt's last line alone (see `TaskEvaluationConfig.calibrate`).
+    let calibrate: Bool
+
+    public init(validation: [TextExample], template: String?, limit: Int, contextTokens: Int, encoding: any TextEncoding,
+                calibrate: Bool = false) {
+        self.calibrate = calibrate
         self.encoding = encoding
         validationLabels = Array(Set(validation.compactMap(\.label).filter { !$0.isEmpty })).sorted()
         var prepared: [Example] = []
@@ -29,9 +36,18 @@ public final class LabelScorer: @unchecked Sendable {
             guard let (prompt, separator) = LabelPrompt.make(e, template: template), let gold = e.label else { continue }
             let tokens = encoding.encode(prompt)
             guard !tokens.isEmpty else { continue }
-            prepared.append(Example(prompt: Array(tokens.suffix(max(1, contextTokens))), separator: separator, gold: gold))
+            prepared.append(Example(prompt: Array(tokens.suffix(max(1, contextTokens))), separator: separator, gold: gold,
+                                    neutral: calibrate ? encoding.encode(Self.lastLine(prompt)) : []))
         }
         examples = prepared
+    }
+
+    /// The last line of a prompt (with its line break when the prompt ends with one).
+    static func lastLine(_ prompt: String) -> String {
+        var body = Substring(prompt), suffix = ""
+        if body.hasSuffix("\n") { body = body.dropLast(); suffix = "\n" }
+        let line = body.split(separator: "\n", omittingEmptySubsequences: false).last ?? ""
+        return String(line) + suffix
     }
 
     /// Examples that are scored.
@@ -56,24 +72,34 @@ public final class LabelScorer: @unchecked Sendable {
     public func score(model: LlamaModel, adapter: LoRAAdapter?, labels: [String], sharedPrefix: Bool = true) throws -> TaskScore? {
         guard !examples.isEmpty, !labels.isEmpty else { return nil }
         var score = TaskScore()
+        var neutralMeans: [[Int]: [Double]] = [:]
         for e in examples {
+            let continuations = labels.map { continuation($0, separator: e.separator) }
+            var offsets: [Double]? = nil
+            if calibrate, !e.neutral.isEmpty {
+                if neutralMeans[e.neutral] == nil {
+                    neutralMeans[e.neutral] = try model.continuationLogProbabilities(prompt: e.neutral, continuations: continuations, adapter: adapter)
+                        .map { $0.reduce(0, +) / Double($0.count) }
+                }
+                offsets = neutralMeans[e.neutral]
+            }
             let predicted = try Self.predict(model: model, adapter: adapter, prompt: e.prompt, labels: labels,
-                                             continuations: labels.map { continuation($0, separator: e.separator) },
-                                             sharedPrefix: sharedPrefix)
+                                             continuations: continuations, sharedPrefix: sharedPrefix, offsets: offsets)
             score.add(gold: e.gold, predicted: predicted)
         }
         return score
     }
 
     /// The label whose continuation has the highest mean log-likelihood per token.
+    /// - Parameter offsets: subtracted from each label's mean (calibration).
     static func predict(model: LlamaModel, adapter: LoRAAdapter?, prompt: [Int], labels: [String],
-                        continuations: [[Int]], sharedPrefix: Bool) throws -> String {
+                        continuations: [[Int]], sharedPrefix: Bool, offsets: [Double]? = nil) throws -> String {
         let logProbabilities = sharedPrefix
             ? try model.continuationLogProbabilities(prompt: prompt, continuations: continuations, adapter: adapter)
             : try model.continuationLogProbabilitiesNaive(prompt: prompt, continuations: continuations, adapter: adapter)
         var best = 0, bestScore = -Double.infinity
         for (i, lp) in logProbabilities.enumerated() {
-            let mean = lp.reduce(0, +) / Double(lp.count)
+            let mean = lp.reduce(0, +) / Double(lp.count) - (offsets?[i] ?? 0)
             if mean > bestScore { best = i; bestScore = mean }
         }
         return labels[best]

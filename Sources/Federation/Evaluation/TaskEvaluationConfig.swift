@@ -15,6 +15,10 @@ public struct TaskEvaluationConfig: Sendable, Equatable, Codable {
     public var examplesPerClient: Int?
     /// A prompt keeps its last this many tokens (`label_context_tokens`), the label's context.
     public var contextTokens: Int = 256
+    /// `label_calibration`: subtract from each label's score its mean log-likelihood after the
+    /// prompt's last line alone (domain-conditional PMI, Holtzman et al. 2021), so that a label
+    /// whose later tokens are near-certain (" feature" "_" "request") does not win on its form.
+    public var calibrate = false
     /// Tokens greedily generated per instruction example for ROUGE-L (`[evaluation] generation`); nil: no generation check.
     public var generationTokens: Int?
     /// Instruction examples per client that are generated from (`generation_examples`).

@@ -35,6 +35,7 @@ extension ScenarioParser {
             return n
         }
         task.contextTokens = try t.int("label_context_tokens", default: task.contextTokens, atLeast: 1)
+        task.calibrate = try t.bool("label_calibration") ?? false
         task.generationTokens = try t.int("generation").map { n in
             try t.checkInt("generation", n, atLeast: 1, atMost: 512, hint: "tokens generated per instruction example for ROUGE-L")
             return n

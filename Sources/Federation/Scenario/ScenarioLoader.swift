@@ -74,7 +74,8 @@ enum ScenarioSchema {
     static let strategy = ["name", "server_learning_rate", "proximal_mu", "momentum", "beta1", "beta2", "tau",
                            "trim_fraction", "byzantine", "multi_krum_select"]
     static let evaluation = ["every", "max_examples_per_client", "validation_fraction", "labels", "label_prompt",
-                             "task_examples", "label_context_tokens", "generation", "generation_examples"]
+                             "task_examples", "label_context_tokens", "generation", "generation_examples",
+                             "label_calibration"]
     static let link = ["up_mbps", "down_mbps", "latency_ms", "drop_probability", "compute_factor"]
     static let data = ["path", "format", "partitioner", "field", "alpha", "labels_per_client", "power", "clients", "domain"]
     static let client = ["id", "domain", "data", "format", "partition", "local_steps", "link", "probe_prompt"]
