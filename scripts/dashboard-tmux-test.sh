@@ -117,6 +117,10 @@ grep -q 'bytes per round' "$screen" || fail "no bytes chart"
 grep -q 'no rounds yet' "$screen" && fail "a chart is still empty after two rounds"
 grep -qE '[▁▂▃▄▅▆▇█]' "$screen" || fail "no chart bars drawn"
 client_row hospital-a | grep -qE '[0-9]\.[0-9]{3}' || fail "hospital-a has no eval loss"
+# The data has labels, so the table has task accuracy and its gain over the base model.
+sed -n 3p "$screen" | grep -qE ' acc +Δacc ' || fail "no accuracy columns (acc, Δacc) in the client table header"
+client_row hospital-a | grep -qE ' [01]\.[0-9]{2} +[+-][01]\.[0-9]{2} ' || fail "hospital-a has no accuracy and Δacc"
+grep -q 'accuracy (base ' "$screen" || fail "no global accuracy chart"
 save mid-run
 
 # ---- 2. pause, drop, DP, step
@@ -164,6 +168,7 @@ wait_for 30 "the detail view to show a sample after round $want" grep -q "sample
 grep -q 'prompt  Ticket #10417' "$screen" || fail "the detail view does not show support's probe prompt"
 grep -qE '^model   .+' "$screen" || fail "the detail view shows no generated text"
 grep -q 'generating' "$screen" && fail "the detail view still says generating"
+grep -qE '^task    accuracy [01]\.[0-9]{2}' "$screen" || fail "the detail view shows no task accuracy line"
 save detail-sample
 tm send-keys -t dash Escape
 wait_for 10 "the main view again" grep -q 'global eval loss'

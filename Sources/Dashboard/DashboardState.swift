@@ -38,6 +38,7 @@ public struct ClientHistory: Sendable, Equatable {
     public var drift = RoundSeries()
     public var norm = RoundSeries()
     public var bytes = RoundSeries()
+    public var taskAccuracy = RoundSeries()
 }
 
 /// One row of the client table: the latest metrics of a client and its history.
@@ -73,6 +74,11 @@ public struct ClientRow: Sendable, Equatable {
     public var evalLoss: Double?
     public var deltaBase: Double?
     public var deltaLast: Double?
+    /// The global model's last task accuracy on this client's labelled validation examples,
+    /// its difference to the base model's, and that evaluation's confusion counts.
+    public var taskAccuracy: Double?
+    public var taskAccuracyDeltaBase: Double?
+    public var confusion: TaskScore?
     /// Removed by the operator (until readmitted).
     public var excluded = false
     public var alerts: [Alert] = []
@@ -129,6 +135,9 @@ public struct ClientRow: Sendable, Equatable {
         if let e = m.evalLoss { evalLoss = e; history.evalLoss[m.round] = e }
         if let d = m.qualityDeltaBase { deltaBase = d; history.deltaBase[m.round] = d }
         if let d = m.qualityDeltaLast { deltaLast = d }
+        if let a = m.taskAccuracy { taskAccuracy = a; history.taskAccuracy[m.round] = a }
+        if let d = m.taskAccuracyDeltaBase { taskAccuracyDeltaBase = d }
+        if let c = m.confusion { confusion = TaskScore(counts: c) }
         if let d = m.drift { history.drift[m.round] = d }
         if let n = m.updateNorm { history.norm[m.round] = n }
         if m.bytesUp > 0 || m.bytesDown > 0 { history.bytes[m.round] = Double(m.bytesUp + m.bytesDown) }
@@ -186,12 +195,19 @@ public struct RunModel: Sendable, Equatable {
     public var bytesPerRound = RoundSeries()
     public var baseEvalLoss: Double?
     public var finalEvalLoss: Double?
+    /// The classification task's labels (empty: the run reports no task metrics).
+    public var taskLabels: [String] = []
+    public var globalTaskAccuracy = RoundSeries()
+    public var baseTaskAccuracy: Double?
     public var log: [LogEntry] = []
     public static let logLimit = 200
 
     public init(scenario: String = "", model: String = "", strategy: String = "", totalRounds: Int = 0) {
         self.scenario = scenario; self.model = model; self.strategy = strategy; self.totalRounds = totalRounds
     }
+
+    /// Whether the run reports task accuracy (its data has labels).
+    public var hasTask: Bool { !taskLabels.isEmpty || !globalTaskAccuracy.isEmpty || clients.contains { $0.taskAccuracy != nil } }
 
     /// Bytes moved so far (every client's up and down).
     public var bytesMoved: Int { clients.reduce(0) { $0 + $1.bytesTotal } }
@@ -220,8 +236,13 @@ public enum DashboardView: Sendable, Equatable { case main, detail }
 /// Columns the client table can be sorted by.
 public enum SortColumn: String, Sendable, CaseIterable {
     case order = "scenario order", id, domain, status, samples, loss = "local loss", eval = "eval loss",
-         deltaBase = "Δbase", deltaLast = "Δlast", drift, norm, cosine, bytesRound = "bytes this round",
-         bytesTotal = "bytes total", alerts
+         deltaBase = "Δbase", deltaLast = "Δlast", accuracy = "task accuracy", deltaAccuracy = "Δacc vs base",
+         drift, norm, cosine, bytesRound = "bytes this round", bytesTotal = "bytes total", alerts
+}
+
+/// Which columns the client table shows (`c` cycles): every column that fits, or one group.
+public enum ColumnSet: String, Sendable, CaseIterable {
+    case all, quality, training, network
 }
 
 /// Where a replay is, for the header.
@@ -240,6 +261,7 @@ public struct UIState: Sendable, Equatable {
     public var selected: String?
     public var sort: SortColumn = .order
     public var sortDescending = false
+    public var columns: ColumnSet = .all
     /// First visible table row.
     public var scroll = 0
     public var width = 120
@@ -324,6 +346,8 @@ public struct DashboardState: Sendable, Equatable {
             case .eval: return .num(r.evalLoss)
             case .deltaBase: return .num(r.deltaBase)
             case .deltaLast: return .num(r.deltaLast)
+            case .accuracy: return .num(r.taskAccuracy)
+            case .deltaAccuracy: return .num(r.taskAccuracyDeltaBase)
             case .drift: return .num(r.drift)
             case .norm: return .num(r.updateNorm)
             case .cosine: return .num(r.cosine)
@@ -448,6 +472,8 @@ extension RunModel {
             round = max(round, m.round)
             completedRounds = max(completedRounds, m.round)
             globalEvalLoss[m.round] = m.globalEvalLoss
+            globalTaskAccuracy[m.round] = m.globalTaskAccuracy
+            if let b = m.baseTaskAccuracy { baseTaskAccuracy = b }
             bytesPerRound[m.round] = Double(m.bytesUp + m.bytesDown)
             simulatedSeconds += m.simulatedSeconds
             wallSeconds += m.wallSeconds
@@ -457,6 +483,10 @@ extension RunModel {
                 if let p = globalEvalLoss[m.round - 1] ?? previousEval(before: m.round) {
                     text += String(format: " (%+.4f)", g - p)
                 }
+            }
+            if let a = m.globalTaskAccuracy {
+                text += String(format: ", accuracy %.2f", a)
+                if let b = m.baseTaskAccuracy { text += String(format: " (base %.2f)", b) }
             }
             if !m.dropped.isEmpty { text += ", dropped " + m.dropped.joined(separator: ", ") }
             text += ", " + Fmt.bytesLong(m.bytesUp + m.bytesDown)
@@ -498,6 +528,11 @@ extension RunModel {
 
         case .keyAudit:
             break
+
+        case .taskLabels(let r, let labels, let source):
+            taskLabels = labels
+            addLog(r, .info, "task: \(labels.count) labels (\(source == "scenario" ? "from the scenario" : "from the validation data")): "
+                   + labels.joined(separator: ", "))
 
         case .operatorAction(let r, let action, let applied):
             if let i = pending.firstIndex(where: { $0.description == action }) { pending.remove(at: i) }

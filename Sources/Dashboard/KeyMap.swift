@@ -28,7 +28,7 @@ public enum Key: Hashable, Sendable {
 /// Everything a key can do.
 public enum KeyAction: String, Sendable, CaseIterable {
     case selectUp, selectDown, pageUp, pageDown, first, last
-    case openDetail, back, help, cycleSort, reverseSort
+    case openDetail, back, help, cycleSort, reverseSort, cycleColumns
     case togglePause, step, dropClient, readmitClient, toggleDP, noiseDown, noiseUp, regenerateSample, quit
     case replayToggle, replayBack, replayForward, replayFaster, replaySlower
 }
@@ -57,6 +57,8 @@ public enum KeyMap {
         KeyBinding(keys: [.escape], action: .back, help: "close help or go back to the main view", hint: nil),
         KeyBinding(keys: [.char("o")], action: .cycleSort, help: "sort the table by the next column", hint: nil),
         KeyBinding(keys: [.char("O")], action: .reverseSort, help: "reverse the sort order", hint: nil),
+        KeyBinding(keys: [.char("c")], action: .cycleColumns,
+                   help: "cycle the table columns: all, quality, training, network", hint: nil),
         KeyBinding(keys: [.char("?")], action: .help, help: "show or hide this help", hint: "help"),
     ]
 
@@ -185,6 +187,10 @@ func perform(_ action: KeyAction, state s: inout DashboardState) -> (commands: [
         s.ui.sort = all[(all.firstIndex(of: s.ui.sort)! + 1) % all.count]
         s.ui.flash = "sorted by \(s.ui.sort.rawValue)"
         select(s.sortedRows.firstIndex { $0.id == s.ui.selected } ?? 0)
+    case .cycleColumns:
+        let all = ColumnSet.allCases
+        s.ui.columns = all[(all.firstIndex(of: s.ui.columns)! + 1) % all.count]
+        s.ui.flash = "columns: \(s.ui.columns.rawValue)"
     case .reverseSort:
         s.ui.sortDescending.toggle()
         s.ui.flash = "sorted by \(s.ui.sort.rawValue), \(s.ui.sortDescending ? "descending" : "ascending")"

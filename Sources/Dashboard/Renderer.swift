@@ -140,6 +140,8 @@ struct Renderer {
         let right: Bool
         let priority: Int
         let sort: SortColumn?
+        /// The column sets (besides `.all`) that show it; empty: every set.
+        var sets: Set<ColumnSet> = []
         let cell: (ClientRow) -> (String, CellColor, CellStyle)
     }
 
@@ -173,37 +175,50 @@ struct Renderer {
                 return ("!", last.severity == .critical ? .red : .yellow, .bold)
             },
             Column(title: "client", width: 10, right: false, priority: 100, sort: .id) { r in (r.id, .normal, .bold) },
-            Column(title: "domain", width: 8, right: false, priority: 45, sort: .domain) { r in (r.domain, .normal, []) },
+            Column(title: "domain", width: 8, right: false, priority: 45, sort: .domain, sets: [.quality, .network]) { r in (r.domain, .normal, []) },
             Column(title: "status", width: 9, right: false, priority: 98, sort: .status) { r in
                 let t = state.statusText(r)
                 let (c, s) = statusColor(r, t)
                 return (t, c, s)
             },
-            Column(title: "train", width: 5, right: true, priority: 70, sort: .samples) { r in
+            Column(title: "train", width: 5, right: true, priority: 70, sort: .samples, sets: [.training]) { r in
                 (r.trainExamples > 0 ? "\(r.trainExamples)" : (r.data.map { "\($0.train)" } ?? cs.dash), .normal, [])
             },
-            Column(title: "loss", width: 5, right: true, priority: 80, sort: .loss) { r in (n(r.localLossEnd, 5), .normal, age(r)) },
-            Column(title: "eval", width: 5, right: true, priority: 90, sort: .eval) { r in (n(r.evalLoss, 5), .normal, []) },
-            Column(title: "\(d)base", width: 6, right: true, priority: 88, sort: .deltaBase) { r in
+            Column(title: "loss", width: 5, right: true, priority: 80, sort: .loss, sets: [.training]) { r in (n(r.localLossEnd, 5), .normal, age(r)) },
+            Column(title: "eval", width: 5, right: true, priority: 90, sort: .eval, sets: [.quality, .training]) { r in (n(r.evalLoss, 5), .normal, []) },
+            Column(title: "\(d)base", width: 6, right: true, priority: 88, sort: .deltaBase, sets: [.quality]) { r in
                 (n(r.deltaBase, 6, signed: true), signColor(r.deltaBase), [])
             },
-            Column(title: "\(d)last", width: 6, right: true, priority: 85, sort: .deltaLast) { r in
+            Column(title: "\(d)last", width: 6, right: true, priority: 85, sort: .deltaLast, sets: [.quality]) { r in
                 (n(r.deltaLast, 6, signed: true), signColor(r.deltaLast), [])
             },
-            Column(title: "drift", width: 5, right: true, priority: 60, sort: .drift) { r in (n(r.drift, 5), .normal, age(r)) },
-            Column(title: "norm", width: 6, right: true, priority: 65, sort: .norm) { r in (n(r.updateNorm, 6), .normal, age(r)) },
-            Column(title: "cos", width: 5, right: true, priority: 50, sort: .cosine) { r in
+            Column(title: "drift", width: 5, right: true, priority: 60, sort: .drift, sets: [.training]) { r in (n(r.drift, 5), .normal, age(r)) },
+            Column(title: "norm", width: 6, right: true, priority: 65, sort: .norm, sets: [.training]) { r in (n(r.updateNorm, 6), .normal, age(r)) },
+            Column(title: "cos", width: 5, right: true, priority: 50, sort: .cosine, sets: [.training]) { r in
                 (n(r.cosine, 5, signed: false), (r.cosine ?? 0) < 0 ? .red : .normal, age(r))
             },
-            Column(title: "\(cs.up)\(cs.down) round", width: 11, right: true, priority: 55, sort: .bytesRound) { r in
+            Column(title: "\(cs.up)\(cs.down) round", width: 11, right: true, priority: 55, sort: .bytesRound, sets: [.network]) { r in
                 guard r.bytesUpRound + r.bytesDownRound > 0 else { return (cs.dash, .normal, .dim) }
                 return ("\(cs.up)\(Fmt.bytes(r.bytesUpRound)) \(cs.down)\(Fmt.bytes(r.bytesDownRound))", .normal, age(r))
             },
-            Column(title: "total", width: 5, right: true, priority: 35, sort: .bytesTotal) { r in
+            Column(title: "total", width: 5, right: true, priority: 35, sort: .bytesTotal, sets: [.network]) { r in
                 (r.bytesTotal > 0 ? Fmt.bytes(r.bytesTotal) : cs.dash, .normal, [])
             },
-            Column(title: "link", width: 16, right: false, priority: 40, sort: nil) { r in (Fmt.link(r.link, charset: cs), .normal, .dim) },
+            Column(title: "link", width: 16, right: false, priority: 40, sort: nil, sets: [.network]) { r in (Fmt.link(r.link, charset: cs), .normal, .dim) },
         ]
+        if run.hasTask {
+            // Task accuracy on the client's labelled validation examples, and its gain over the base model.
+            let at = list.firstIndex { $0.sort == .deltaLast }.map { $0 + 1 } ?? list.count
+            list.insert(contentsOf: [
+                Column(title: "acc", width: 5, right: true, priority: 89, sort: .accuracy, sets: [.quality]) { r in
+                    (Fmt.num(r.taskAccuracy, width: 5, decimals: 2, charset: cs), .normal, [])
+                },
+                Column(title: "\(d)acc", width: 6, right: true, priority: 87, sort: .deltaAccuracy, sets: [.quality]) { r in
+                    (Fmt.num(r.taskAccuracyDeltaBase, width: 6, decimals: 2, signed: true, charset: cs), signColor(r.taskAccuracyDeltaBase), [])
+                },
+            ], at: at)
+        }
+        if ui.columns != .all { list.removeAll { !$0.sets.isEmpty && !$0.sets.contains(ui.columns) } }
         // Drop the least important columns until the rest fit; the client column takes what is left.
         func total(_ cols: [Column]) -> Int { cols.reduce(0) { $0 + $1.width } + cols.count - 1 }
         while total(list) > width - 1, let drop = list.enumerated().min(by: { $0.element.priority < $1.element.priority }) {
@@ -253,8 +268,21 @@ struct Renderer {
     // MARK: Charts
 
     func drawCharts(_ b: inout ScreenBuffer) {
-        let panel = (width - 2) / 3
         let top = layout.chartTop, rows = layout.chartPlotRows
+        if run.hasTask {
+            // A fourth panel: the global model's task accuracy per round, against the base model's.
+            let panel = (width - 3) / 4
+            drawBarPanel(&b, x: 0, y: top, width: panel, rows: rows, title: "global eval loss",
+                         series: run.globalEvalLoss, fromZero: false, color: .cyan, format: { Fmt.num($0, width: 6) })
+            drawBarPanel(&b, x: panel + 1, y: top, width: panel, rows: rows,
+                         title: "accuracy (base \(Fmt.num(run.baseTaskAccuracy, width: 4, decimals: 2, charset: cs)))",
+                         series: run.globalTaskAccuracy, fromZero: true, color: .green, format: { Fmt.num($0, width: 4, decimals: 2) })
+            drawClientQuality(&b, x: 2 * (panel + 1), y: top, width: panel, rows: rows)
+            drawBarPanel(&b, x: 3 * (panel + 1), y: top, width: width - 3 * (panel + 1), rows: rows, title: "bytes per round",
+                         series: run.bytesPerRound, fromZero: true, color: .yellow, format: { Fmt.bytes(Int($0)) })
+            return
+        }
+        let panel = (width - 2) / 3
         drawBarPanel(&b, x: 0, y: top, width: panel, rows: rows, title: "global eval loss",
                      series: run.globalEvalLoss, fromZero: false, color: .cyan, format: { Fmt.num($0, width: 6) })
         drawClientQuality(&b, x: panel + 1, y: top, width: panel, rows: rows)
@@ -406,6 +434,7 @@ struct Renderer {
         x = b.put(f(row.deltaLast, signed: true), x: x, y: 6, style: .bold, color: signColor(row.deltaLast))
         b.put("   bytes \(cs.up)\(Fmt.bytes(row.bytesUpRound)) \(cs.down)\(Fmt.bytes(row.bytesDownRound)) last round, \(Fmt.bytesLong(row.bytesTotal)) total   aggregated in \(row.roundsAggregated) round\(row.roundsAggregated == 1 ? "" : "s")",
               x: x, y: 6, limit: width - x)
+        if let accuracy = row.taskAccuracy { drawTaskLine(&b, row: row, accuracy: accuracy, y: 7) }
 
         drawSample(&b, row: row, y: 8)
 
@@ -441,6 +470,20 @@ struct Renderer {
             let x1 = b.put(Fmt.pad(alert.severity.rawValue, 9, charset: cs), x: x0 + 1, y: ay + 1 + i, style: .bold, color: color)
             b.put(Fmt.pad(alert.reason, width - x1 - 1, charset: cs), x: x1, y: ay + 1 + i, color: color)
         }
+    }
+
+    /// Task accuracy, its gain over the base model, macro-F1 and the last evaluation's top confusions.
+    func drawTaskLine(_ b: inout ScreenBuffer, row: ClientRow, accuracy: Double, y: Int) {
+        let arrow = cs == .unicode ? "→" : "->"
+        var x = b.put("task    accuracy \(Fmt.num(accuracy, width: 4, decimals: 2, charset: cs))   \(cs.delta)base ", x: 0, y: y)
+        x = b.put(Fmt.num(row.taskAccuracyDeltaBase, width: 5, decimals: 2, signed: true, charset: cs), x: x, y: y, style: .bold,
+                  color: signColor(row.taskAccuracyDeltaBase))
+        let score = row.confusion ?? TaskScore()
+        x = b.put("   macro-F1 \(Fmt.num(score.macroF1, width: 4, decimals: 2, charset: cs))   ", x: x, y: y)
+        let top = score.topConfusions(4)
+        let text = top.isEmpty ? "no confusions (\(score.total) of \(score.total) right)"
+            : "confusions: " + top.map { "\($0.gold) \(arrow) \($0.predicted): \($0.count)" }.joined(separator: ", ")
+        b.put(text, x: x, y: y, color: top.isEmpty ? .green : .yellow, limit: width - x)
     }
 
     /// The global model's sample on the client's probe prompt: a title row, the prompt, and two rows of text.

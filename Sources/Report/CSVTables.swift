@@ -40,13 +40,14 @@ enum CSVTables {
         CSVTable(name: "rounds.csv",
                  header: ["round", "status", "selected", "aggregated", "dropped", "global_eval_loss", "delta_vs_base",
                           "delta_vs_last", "bytes_up", "bytes_down", "wall_seconds", "simulated_seconds", "dp_enabled",
-                          "epsilon", "failure_reason"],
+                          "epsilon", "failure_reason", "global_task_accuracy", "global_macro_f1", "base_task_accuracy"],
                  rows: r.rounds.map { row in
                      [String(row.round), row.status.rawValue, list(row.selected), list(row.aggregated), list(row.dropped),
                       value(row.globalEvalLoss), value(row.deltaBase), value(row.deltaLast), String(row.bytesUp),
                       String(row.bytesDown), value(row.wallSeconds), value(row.simulatedSeconds),
                       row.status == .missing ? "" : String(row.dpEnabled),
-                      row.status == .missing ? "" : epsilon(row.epsilon), row.failureReason ?? ""]
+                      row.status == .missing ? "" : epsilon(row.epsilon), row.failureReason ?? "",
+                      value(row.taskAccuracy), value(row.macroF1), value(row.baseTaskAccuracy)]
                  })
     }
 
@@ -54,14 +55,16 @@ enum CSVTables {
         CSVTable(name: "client_rounds.csv",
                  header: ["round", "client", "domain", "status", "eval_loss", "delta_vs_base", "delta_vs_last",
                           "local_loss_start", "local_loss_end", "update_norm", "drift", "cosine_to_others",
-                          "train_examples", "train_tokens", "bytes_up", "bytes_down", "simulated_seconds"],
+                          "train_examples", "train_tokens", "bytes_up", "bytes_down", "simulated_seconds",
+                          "task_accuracy", "task_accuracy_delta_base", "task_macro_f1"],
                  rows: r.clientRounds.map { row in
                      let m = row.metrics
                      return [String(row.round), row.client, row.domain, m.status.rawValue, value(m.evalLoss),
                              value(m.qualityDeltaBase), value(m.qualityDeltaLast), value(m.localLossStart),
                              value(m.localLossEnd), value(m.updateNorm), value(m.drift), value(m.cosineToOthers),
                              String(m.trainExamples), String(m.trainTokens), String(m.bytesUp), String(m.bytesDown),
-                             value(m.simulatedSeconds)]
+                             value(m.simulatedSeconds), value(m.taskAccuracy), value(m.taskAccuracyDeltaBase),
+                             value(m.taskMacroF1)]
                  })
     }
 

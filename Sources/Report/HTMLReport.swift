@@ -8,6 +8,11 @@ public enum HTMLReport {
     /// Chart ids, in document order.
     public static let chartIDs = ["chart-global-eval-loss", "chart-client-eval-loss", "chart-delta-base", "chart-delta-last",
                                   "chart-bytes-round", "chart-bytes-client", "chart-epsilon", "chart-timeline"]
+    /// The charts of a record's report: with task accuracy when its data has labels.
+    public static func chartIDs(for r: RunRecord) -> [String] {
+        guard r.rounds.contains(where: { $0.taskAccuracy != nil }) else { return chartIDs }
+        return [chartIDs[0], "chart-task-accuracy", "chart-client-task-accuracy"] + chartIDs.dropFirst()
+    }
 
     public static func document(_ r: RunRecord, csvFiles: [String] = []) -> String {
         var h = """
@@ -127,6 +132,7 @@ public enum HTMLReport {
                                 reference: r.baseEvalLoss.map { ("base", $0) }, format: { Markup.num($0) }),
                     legend: legend([global], extra: r.baseEvalLoss == nil ? [] : [("base model", "#888888", true)]),
                     note: "Example-weighted mean of every client's validation loss under the new global adapter.")
+        s += taskFigures(r, first: first, last: last)
         let eval = perClient(r) { $0.evalLoss }
         s += figure("Eval loss per client", SVGChart(id: "chart-client-eval-loss", firstRound: first, lastRound: last)
             .lines(title: "Eval loss per client", series: eval, format: { Markup.num($0) }), legend: legend(eval))
@@ -140,6 +146,23 @@ public enum HTMLReport {
                     legend: legend(lastDelta), note: "Previous round's loss minus this round's: above zero means the round helped that client.")
         s += roundsTable(r)
         return s + "</section>\n"
+    }
+
+    /// Task accuracy of the global model per round (with the base model's) and per client,
+    /// when the run's data has labels.
+    static func taskFigures(_ r: RunRecord, first: Int, last: Int) -> String {
+        guard r.rounds.contains(where: { $0.taskAccuracy != nil }) else { return "" }
+        var global = ChartSeries(name: "global task accuracy", values: [:], color: "#222222")
+        for row in r.rounds { if let a = row.taskAccuracy { global.values[row.round] = a } }
+        let base = r.rounds.last { $0.baseTaskAccuracy != nil }?.baseTaskAccuracy
+        var s = figure("Task accuracy per round", SVGChart(id: "chart-task-accuracy", firstRound: first, lastRound: last)
+            .lines(title: "Task accuracy per round", series: [global], reference: base.map { ("base", $0) }, format: { Markup.num($0, 2) }),
+                       legend: legend([global], extra: base == nil ? [] : [("base model", "#888888", true)]),
+                       note: "Share of every client's labelled validation examples whose label the global model scores highest.")
+        let perClientAccuracy = perClient(r) { $0.taskAccuracy }
+        s += figure("Task accuracy per client", SVGChart(id: "chart-client-task-accuracy", firstRound: first, lastRound: last)
+            .lines(title: "Task accuracy per client", series: perClientAccuracy, format: { Markup.num($0, 2) }), legend: legend(perClientAccuracy))
+        return s
     }
 
     static func roundsTable(_ r: RunRecord) -> String {
@@ -244,7 +267,7 @@ public enum HTMLReport {
 
     static func clientsTable(_ r: RunRecord) -> String {
         var s = "<section id=\"clients\"><h2>Clients</h2>\n<table class=\"clients\"><thead><tr><th>client</th><th>domain</th><th>rounds aggregated</th>"
-            + "<th>drops</th><th>alerts</th><th>last status</th><th>final eval loss</th><th>Δ base</th><th>bytes</th></tr></thead><tbody>"
+            + "<th>drops</th><th>alerts</th><th>last status</th><th>final eval loss</th><th>Δ base</th><th>task accuracy</th><th>Δ acc vs base</th><th>bytes</th></tr></thead><tbody>"
         let bytes = Dictionary(r.bytesPerClient.map { ($0.client, $0.up + $0.down) }, uniquingKeysWith: +)
         for client in r.allClients {
             let rows = r.clientRounds.filter { $0.client == client }
@@ -255,9 +278,11 @@ public enum HTMLReport {
             s += "<td>\(rows.filter { RunRecord.dropStatuses.contains($0.metrics.status) }.count)</td>"
             s += "<td>\(r.alerts.filter { $0.client == client }.count)</td><td>\(last?.status.rawValue ?? "—")</td>"
             s += "<td>\(Markup.num(lastEval?.evalLoss))</td><td>\(Markup.num(lastEval?.qualityDeltaBase, 4, signed: true))</td>"
+            let lastTask = rows.last { $0.metrics.taskAccuracy != nil }?.metrics
+            s += "<td>\(Markup.num(lastTask?.taskAccuracy, 2))</td><td>\(Markup.num(lastTask?.taskAccuracyDeltaBase, 2, signed: true))</td>"
             s += "<td>\(Markup.bytes(bytes[client] ?? 0))</td></tr>"
         }
-        if r.allClients.isEmpty { s += "<tr><td colspan=\"9\">no clients recorded</td></tr>" }
+        if r.allClients.isEmpty { s += "<tr><td colspan=\"11\">no clients recorded</td></tr>" }
         return s + "</tbody></table>\n</section>\n"
     }
 

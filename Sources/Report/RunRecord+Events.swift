@@ -43,6 +43,7 @@ extension RunRecord {
                 row.status = .completed
                 row.selected = m.selected; row.aggregated = m.aggregated; row.dropped = m.dropped
                 row.globalEvalLoss = m.globalEvalLoss
+                row.taskAccuracy = m.globalTaskAccuracy; row.macroF1 = m.globalMacroF1; row.baseTaskAccuracy = m.baseTaskAccuracy
                 row.bytesUp = m.bytesUp; row.bytesDown = m.bytesDown
                 row.wallSeconds = m.wallSeconds; row.simulatedSeconds = m.simulatedSeconds
                 row.dpEnabled = dpEnabled
@@ -69,7 +70,7 @@ extension RunRecord {
             case .runFinished(let r, let final, let base, let wall, let stopped):
                 finish = Finish(rounds: r, finalEvalLoss: final, wallSeconds: wall, stopped: stopped)
                 if let base { baseEvalLoss = base }
-            case .phase, .secureAggregation, .keyAudit, .sample:
+            case .phase, .secureAggregation, .keyAudit, .sample, .taskLabels:
                 break
             }
         }

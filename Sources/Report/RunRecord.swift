@@ -65,6 +65,11 @@ public struct RoundRow: Sendable, Equatable {
     public var epsilon: Double?
     public var delta: Double?
     public var noiseMultiplier: Double?
+    /// Task accuracy and macro-F1 of the global model over every client's labelled validation
+    /// examples, and the base model's accuracy on them (nil without labels).
+    public var taskAccuracy: Double?
+    public var macroF1: Double?
+    public var baseTaskAccuracy: Double?
 
     public init(round: Int, status: Status) { self.round = round; self.status = status }
 }

@@ -8,7 +8,7 @@ import TensorMath
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed; prints figures, never asserts.",
-        subcommands: [BenchTrain.self, BenchForward.self, BenchRender.self, BenchTransport.self, BenchAlerts.self])
+        subcommands: [BenchTrain.self, BenchForward.self, BenchRender.self, BenchTransport.self, BenchAlerts.self, BenchEval.self])
 }
 
 struct BenchForward: ParsableCommand {

@@ -121,29 +121,58 @@ struct CompareCommand: ParsableCommand {
     }
 
     func printComparisonJSON(_ comparison: Comparison, noise: Double) throws {
-        try printJSON([
+        /// Task fields of an approach: written only when the data has labels.
+        func task(_ tasks: [String: TaskScore], into o: inout [String: Any]) {
+            guard !tasks.isEmpty else { return }
+            let pooled = tasks.values.reduce(TaskScore()) { $0.merged(with: $1) }
+            o["task_accuracy"] = pooled.accuracy
+            o["macro_f1"] = pooled.macroF1
+            o["per_client_task_accuracy"] = tasks.compactMapValues(\.accuracy)
+            o["per_client_macro_f1"] = tasks.compactMapValues(\.macroF1)
+        }
+        var approaches: [[String: Any]] = comparison.results.map { r in
+            var o: [String: Any] = [
+                "name": r.name, "eval_loss": r.overall, "perplexity": exp(r.overall),
+                "delta_vs_base": comparison.baseOverall - r.overall, "per_client": r.perClient,
+                "bytes": r.bytesMoved, "wall_seconds": r.wallSeconds, "training_tokens": r.trainingTokens,
+                "epsilon": r.epsilon.map { $0 as Any } ?? NSNull(),
+            ]
+            task(r.tasks, into: &o)
+            return o
+        }
+        // The model as shipped, no fine-tuning: on-prem inference of the base model.
+        var base: [String: Any] = [
+            "name": "base-model", "eval_loss": comparison.baseOverall, "perplexity": exp(comparison.baseOverall),
+            "delta_vs_base": 0.0, "per_client": comparison.base, "bytes": 0, "wall_seconds": 0.0, "training_tokens": 0,
+            "epsilon": 0.0,
+        ]
+        task(comparison.baseTasks, into: &base)
+        approaches.append(base)
+        var out: [String: Any] = [
             "scenario": comparison.scenario.name, "base_eval_loss": comparison.baseOverall, "base_per_client": comparison.base,
-            "dp_noise_multiplier": noise, "verdict": comparison.verdict,
-            "approaches": comparison.results.map { r in
-                [
-                    "name": r.name, "eval_loss": r.overall, "perplexity": exp(r.overall),
-                    "delta_vs_base": comparison.baseOverall - r.overall, "per_client": r.perClient,
-                    "bytes": r.bytesMoved, "wall_seconds": r.wallSeconds, "training_tokens": r.trainingTokens,
-                    "epsilon": r.epsilon.map { $0 as Any } ?? NSNull(),
-                ] as [String: Any]
-            },
-        ] as [String: Any])
+            "dp_noise_multiplier": noise, "verdict": comparison.verdict, "approaches": approaches,
+        ]
+        if !comparison.taskLabels.isEmpty { out["task_labels"] = comparison.taskLabels }
+        try printJSON(out)
     }
 
     func printTable(_ comparison: Comparison) {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
-        print(pad("approach", 14) + "  eval loss  perplexity     vs base         bytes   seconds  epsilon")
+        let task = !comparison.taskLabels.isEmpty
+        func accuracy(_ tasks: [String: TaskScore]) -> String {
+            guard task else { return "" }
+            let pooled = tasks.values.reduce(TaskScore()) { $0.merged(with: $1) }
+            return "  " + (pooled.accuracy.map { String(format: "%8.3f", $0) } ?? "       -")
+                + "  " + (pooled.macroF1.map { String(format: "%8.3f", $0) } ?? "       -")
+        }
+        print(pad("approach", 14) + "  eval loss  perplexity     vs base         bytes   seconds  epsilon" + (task ? "  accuracy  macro-F1" : ""))
         for r in comparison.results {
             print(pad(r.name, 14) + String(format: " %10.4f  %10.2f  %+10.4f  %12d  %8.1f  ", r.overall, exp(r.overall),
                                            comparison.baseOverall - r.overall, r.bytesMoved, r.wallSeconds)
-                  + (r.epsilon.map { String(format: "%.2f", $0) } ?? "-"))
+                  + pad(r.epsilon.map { String(format: "%.2f", $0) } ?? "-", 7) + accuracy(r.tasks))
         }
-        print(pad("base model", 14) + String(format: " %10.4f", comparison.baseOverall))
+        print(pad("base model", 14) + String(format: " %10.4f  %10.2f  %+10.4f  %12d  %8.1f  ", comparison.baseOverall,
+                                               exp(comparison.baseOverall), 0.0, 0, 0.0) + pad("0", 7) + accuracy(comparison.baseTasks))
         print(comparison.verdict)
     }
 }

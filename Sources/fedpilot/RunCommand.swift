@@ -87,9 +87,16 @@ final class EventPrinter: @unchecked Sendable {
             return String(format: "  %-14@ %-9@ loss %@ -> %@  eval %@  Δbase %@  norm %@  drift %@  up %d B",
                           m.client, m.status.rawValue, f(m.localLossStart), f(m.localLossEnd), f(m.evalLoss),
                           f(m.qualityDeltaBase), f(m.updateNorm), f(m.drift), m.bytesUp)
+                + (m.taskAccuracy.map { String(format: "  acc %.2f (Δbase %@)", $0, f(m.taskAccuracyDeltaBase)) } ?? "")
         case .roundCompleted(let m):
-            return String(format: "  global eval loss %@, %d B up, %d B down, %.1f s wall, %.1f s simulated",
-                          f(m.globalEvalLoss), m.bytesUp, m.bytesDown, m.wallSeconds, m.simulatedSeconds)
+            var line = String(format: "  global eval loss %@, %d B up, %d B down, %.1f s wall, %.1f s simulated",
+                              f(m.globalEvalLoss), m.bytesUp, m.bytesDown, m.wallSeconds, m.simulatedSeconds)
+            if let a = m.globalTaskAccuracy {
+                line += String(format: "; accuracy %.3f (base %@), macro-F1 %@", a, f(m.baseTaskAccuracy), f(m.globalMacroF1))
+            }
+            return line
+        case .taskLabels(_, let labels, let source):
+            return "task: \(labels.count) labels from the \(source): \(labels.joined(separator: ", "))"
         case .roundFailed(let r, let reason): return "round \(r) failed: \(reason)"
         case .alert(let a): return "  ALERT \(a.client ?? "run"): \(a.reason)"
         case .operatorAction(_, let action, let applied): return "  operator: \(action)\(applied ? "" : " (no effect)")"

@@ -14,9 +14,12 @@ final class ServerStateTests: XCTestCase {
         privacy.noiseMultiplier = 0.7
         let strategy = StrategyState(vectors: ["server_control": [1.5, -0.0, .leastNonzeroMagnitude]],
                                      clientVectors: ["a": [0.1, 0.2, 0.3], "b": [-1, 2, .greatestFiniteMagnitude]], clients: ["a", "b", "c"])
-        return ServerState(round: 7, strategy: .scaffold, strategyState: strategy, accountant: accountant, roundsWithoutDP: [2, 3],
-                           privacy: OperatorPrivacy(privacy, adaptiveClipNorm: 0.031), excluded: ["c"], baseEval: ["a": 5.123456789012345, "b": 4.5],
-                           baseGlobalEval: 4.9, qualityFalls: ["a": 2], bestLocalLoss: ["b": 3.25])
+        var state = ServerState(round: 7, strategy: .scaffold, strategyState: strategy, accountant: accountant, roundsWithoutDP: [2, 3],
+                                privacy: OperatorPrivacy(privacy, adaptiveClipNorm: 0.031), excluded: ["c"], baseEval: ["a": 5.123456789012345, "b": 4.5],
+                                baseGlobalEval: 4.9, qualityFalls: ["a": 2], bestLocalLoss: ["b": 3.25])
+        state.lastTaskAccuracy = ["a": 0.75, "b": 1.0 / 3]
+        state.taskAccuracyFalls = ["a": 1]
+        return state
     }
 
     func testRoundTripIsExact() throws {

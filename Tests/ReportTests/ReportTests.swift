@@ -29,7 +29,8 @@ final class ReportTests: XCTestCase {
 
         // The whole document is well-formed XML, with every chart and one mark per datum.
         let parsed = ChartCounter.parse(html)
-        XCTAssertEqual(parsed.charts.map(\.id), HTMLReport.chartIDs)
+        XCTAssertEqual(parsed.charts.map(\.id), HTMLReport.chartIDs(for: record))
+        XCTAssertTrue(parsed.charts.map(\.id).contains("chart-task-accuracy"), "the tiny run's data has labels")
         for chart in parsed.charts { XCTAssertEqual(chart.marks, chart.declared, "\(chart.id): marks drawn vs declared") }
         XCTAssertFalse(html.contains("<script"), "no scripts")
         XCTAssertFalse(html.contains("http://") && html.contains("src="), "no external assets")

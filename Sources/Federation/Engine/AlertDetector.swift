@@ -37,6 +37,9 @@ struct AlertDetector {
     /// Each client's signals, relative to their round's median, in its recent unflagged rounds
     /// (flagged rounds do not become the baseline, so a lasting fault keeps being flagged).
     var history: [String: [SignalSample]] = [:]
+    /// Each client's task accuracy at its last evaluation, and its consecutive falls.
+    var lastAccuracy: [String: Double] = [:]
+    var accuracyFalls: [String: Int] = [:]
 
     /// Alerts for one completed round's client metrics; also writes each participant's
     /// `anomalyScore` and `anomalyEvidence` into `metrics`.
@@ -68,7 +71,22 @@ struct AlertDetector {
             if let d = metrics[i].qualityDeltaLast { qualityFalls[client] = d < 0 ? (qualityFalls[client] ?? 0) + 1 : 0 }
             if let l = metrics[i].localLossEnd, l.isFinite { bestLocalLoss[client] = min(bestLocalLoss[client] ?? l, l) }
         }
+        for m in metrics { if let alert = accuracyAlert(m, round: round) { alerts.append(alert) } }
         return alerts
+    }
+
+    /// A warning when a client's task accuracy fell at two evaluations in a row, or by at least
+    /// 0.2 at once (the loss alert's counterpart for the task people decide on).
+    mutating func accuracyAlert(_ m: ClientRoundMetrics, round: Int) -> Alert? {
+        guard let accuracy = m.taskAccuracy else { return nil }
+        defer { lastAccuracy[m.client] = accuracy }
+        guard let last = lastAccuracy[m.client] else { return nil }
+        let falls = accuracy < last ? (accuracyFalls[m.client] ?? 0) + 1 : 0
+        accuracyFalls[m.client] = falls
+        guard falls >= 2 || last - accuracy >= 0.2 - 1e-9 else { return nil }
+        var reason = String(format: "task accuracy fell to %.2f from %.2f", accuracy, last)
+        if falls >= 2 { reason += " (\(falls) evaluations in a row)" }
+        return Alert(round: round, client: m.client, severity: .warning, reason: reason)
     }
 
     /// One client's evidence.
@@ -196,7 +214,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         cosine = m.cosineToOthers.map { -$0 }
         logNorm = m.updateNorm.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         evalGain = m.qualityDeltaLast.map { -$0 }
-        accuracy = nil
+        accuracy = m.taskAccuracy.map { -$0 }
     }
 
     /// This sample minus the median of the round's other clients for every signal (nil where

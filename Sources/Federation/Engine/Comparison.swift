@@ -13,6 +13,11 @@ public struct ApproachResult: Sendable {
     /// Privacy loss: nil when no differential privacy applies.
     public var epsilon: Double?
     public var trainingTokens: Int
+    /// Confusion counts per client of the classification task (empty without labels).
+    public var tasks: [String: TaskScore] = [:]
+
+    /// Accuracy and macro-F1 over every client's labelled validation examples pooled.
+    public var pooledTask: TaskScore { tasks.values.reduce(TaskScore()) { $0.merged(with: $1) } }
 }
 
 /// Where one approach of a comparison is recorded: its events, and its global adapter after
@@ -34,6 +39,9 @@ public struct Comparison: Sendable {
     public var base: [String: Double] = [:]
     public var baseOverall = 0.0
     public var results: [ApproachResult] = []
+    /// The classification task's labels (empty without labels) and the base model's confusion counts per client.
+    public var taskLabels: [String] = []
+    public var baseTasks: [String: TaskScore] = [:]
 
     public init(scenario: Scenario) { self.scenario = scenario }
 
@@ -60,6 +68,7 @@ public struct Comparison: Sendable {
                                    recorder: recorder?("federated", scenario), observe: observe)
         base = fed.base
         baseOverall = fed.baseOverall
+        taskLabels = fed.labels
         let weights = fed.weights
         results.append(fed.result)
         finished(fed.result)
@@ -87,6 +96,7 @@ public struct Comparison: Sendable {
         let clients = scenario.clients.compactMap { pilot.transport.clients[$0.id] }
         let stepsPerClient = Dictionary(uniqueKeysWithValues: clients.map { ($0.spec.id, ($0.spec.localSteps ?? stepsBudget) * scenario.rounds) })
         let start = try LoRAAdapter(model: model.model.config, config: scenario.lora, seed: scenario.seed)
+        baseTasks = try scoreTasks(nil, clients: clients)
 
         // Centralized: every client's training data pooled, the federated run's total steps.
         var began = Date()
@@ -97,9 +107,10 @@ public struct Comparison: Sendable {
         let totalSteps = stepsPerClient.values.reduce(0, +)
         let central = clients[0].trainer.train(from: start, examples: pooled, steps: totalSteps)
         let centralEval = try evaluate(central.adapter, clients: clients)
-        let centralResult = ApproachResult(name: "centralized", perClient: centralEval, overall: mean(centralEval, weights),
+        var centralResult = ApproachResult(name: "centralized", perClient: centralEval, overall: mean(centralEval, weights),
                                            bytesMoved: rawBytes, wallSeconds: Date().timeIntervalSince(began), epsilon: nil,
                                            trainingTokens: central.tokens)
+        centralResult.tasks = try scoreTasks(central.adapter, clients: clients)
         results.insert(centralResult, at: 0)
         centralLog.finish(centralResult, base: base, baseOverall: baseOverall, adapter: central.adapter,
                           bytesUp: Dictionary(uniqueKeysWithValues: clients.map { c in (c.spec.id, c.data.train.reduce(0) { $0 + $1.text.utf8.count }) }))
@@ -112,14 +123,17 @@ public struct Comparison: Sendable {
         localLog.start()
         var local: [String: Double] = [:]
         var localTokens = 0
+        var localTasks: [String: TaskScore] = [:]
         for c in clients {
             let examples = c.data.train.map { SimulatedClient.tokenize($0, c.encoding) }
             let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
             localTokens += r.tokens
             if let loss = try c.evaluate(adapter: r.adapter) { local[c.spec.id] = loss }
+            if !taskLabels.isEmpty, let t = try c.scoreLabels(adapter: r.adapter, labels: taskLabels) { localTasks[c.spec.id] = t }
         }
-        let localResult = ApproachResult(name: "local-only", perClient: local, overall: mean(local, weights), bytesMoved: 0,
+        var localResult = ApproachResult(name: "local-only", perClient: local, overall: mean(local, weights), bytesMoved: 0,
                                          wallSeconds: Date().timeIntervalSince(began), epsilon: nil, trainingTokens: localTokens)
+        localResult.tasks = localTasks
         results.insert(localResult, at: 1)
         localLog.finish(localResult, base: base, baseOverall: baseOverall, adapter: nil, bytesUp: [:])
         finished(localResult)
@@ -137,6 +151,14 @@ public struct Comparison: Sendable {
         return out
     }
 
+    /// Each client's confusion counts under `adapter` (the base model when nil); empty without labels.
+    func scoreTasks(_ adapter: LoRAAdapter?, clients: [SimulatedClient]) throws -> [String: TaskScore] {
+        guard !taskLabels.isEmpty else { return [:] }
+        var out: [String: TaskScore] = [:]
+        for c in clients { if let t = try c.scoreLabels(adapter: adapter, labels: taskLabels) { out[c.spec.id] = t } }
+        return out
+    }
+
     func mean(_ values: [String: Double], _ weights: [String: Int]) -> Double {
         var s = 0.0, w = 0.0
         for (k, v) in values { let wk = Double(max(1, weights[k] ?? 1)); s += v * wk; w += wk }
@@ -145,7 +167,7 @@ public struct Comparison: Sendable {
 
     func runFederated(_ s: Scenario, model: EngineModel, name: String, epsilon: Double?, recorder: ApproachRecorder?,
                       observe: (@Sendable (String, FederationEvent) -> Void)?)
-        throws -> (result: ApproachResult, base: [String: Double], baseOverall: Double, weights: [String: Int]) {
+        throws -> (result: ApproachResult, base: [String: Double], baseOverall: Double, weights: [String: Int], labels: [String]) {
         let collector = ComparisonCollector()
         let pilot = try PilotBuilder.build(s, model: model, sink: { event in
             collector.take(event)
@@ -156,10 +178,11 @@ public struct Comparison: Sendable {
         let began = Date()
         pilot.coordinator.run()
         let weights = pilot.transport.clients.mapValues { $0.data.train.count }
-        let result = ApproachResult(name: name, perClient: collector.lastEval, overall: mean(collector.lastEval, weights),
+        var result = ApproachResult(name: name, perClient: collector.lastEval, overall: mean(collector.lastEval, weights),
                                     bytesMoved: collector.bytes, wallSeconds: Date().timeIntervalSince(began), epsilon: epsilon,
                                     trainingTokens: collector.trainedTokens)
-        return (result, collector.baseEval, mean(collector.baseEval, weights), weights)
+        result.tasks = collector.lastTask
+        return (result, collector.baseEval, mean(collector.baseEval, weights), weights, collector.taskLabels)
     }
 
     func describe(_ r: ApproachResult) -> String {
@@ -181,6 +204,12 @@ public struct Comparison: Sendable {
             lines.append(winners.isEmpty ? "federated beats local-only for every client"
                          : "local-only wins for \(winners.joined(separator: ", "))")
         }
+        if let fedAccuracy = fed.pooledTask.accuracy, let baseAccuracy = baseTasks.values.reduce(TaskScore(), { $0.merged(with: $1) }).accuracy {
+            var text = String(format: "task accuracy: federated %.3f, base model %.3f", fedAccuracy, baseAccuracy)
+            let best = results.compactMap { r in r.pooledTask.accuracy.map { (r.name, $0) } }.max { $0.1 < $1.1 }
+            if let best, best.0 != "federated" { text += String(format: ", best %@ %.3f", best.0, best.1) }
+            lines.append(text)
+        }
         if let dp = results.first(where: { $0.name == "federated+dp" }), let eps = dp.epsilon {
             lines.append(String(format: "DP at ε=%.2f costs %.4f nats against federated without DP", eps, dp.overall - fed.overall))
         }
@@ -195,6 +224,9 @@ final class ComparisonCollector: @unchecked Sendable {
     var lastEval: [String: Double] = [:]
     var bytes = 0
     var trainedTokens = 0
+    var taskLabels: [String] = []
+    /// Each client's confusion counts at its last evaluation.
+    var lastTask: [String: TaskScore] = [:]
     private var seenRound: [String: Int] = [:]
 
     func take(_ event: FederationEvent) {
@@ -206,11 +238,13 @@ final class ComparisonCollector: @unchecked Sendable {
                 seenRound[m.client] = m.round
                 trainedTokens += m.trainTokens
             }
+            if let c = m.confusion { lastTask[m.client] = TaskScore(counts: c) }
             if let l = m.evalLoss {
                 lastEval[m.client] = l
                 if let b = m.qualityDeltaBase { baseEval[m.client] = l + b }
             }
         case .roundCompleted(let r): bytes += r.bytesUp + r.bytesDown
+        case .taskLabels(_, let labels, _): taskLabels = labels
         default: break
         }
     }

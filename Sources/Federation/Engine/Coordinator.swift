@@ -46,6 +46,12 @@ public final class Coordinator: @unchecked Sendable {
     let probeEncoding: (any TextEncoding)?
     /// The evaluation that quality deltas are measured against: the run's first (or, resumed, the original run's).
     var baseline: (perClient: [String: Double], global: Double?)?
+    /// The classification task's candidate labels (empty: no task metrics), fixed at the run's start.
+    var taskLabels: [String] = []
+    /// The base model's confusion counts per client, which accuracy deltas are measured against.
+    var baseTask: [String: TaskScore] = [:]
+    /// The base model's ROUGE-L per client (when the scenario asks for generations).
+    var baseGeneration: [String: GenerationScore] = [:]
 
     /// - Parameters:
     ///   - start: the global adapter to start from (a fresh PEFT-style initialisation when nil).
@@ -92,9 +98,11 @@ public final class Coordinator: @unchecked Sendable {
                          rounds: scenario.rounds, clients: clientSpecs.map(\.id),
                          domains: Dictionary(uniqueKeysWithValues: clientSpecs.map { ($0.id, $0.domain) })))
         publishPrivacy(round: completedRounds)
+        announceTaskLabels()
         sink(.phase(round: completedRounds, .evaluating))
         let evaluated = evaluateAll(round: completedRounds, adapter: global)
         if baseline == nil { baseline = (evaluated.perClient, evaluated.global) }   // else restored from a journal
+        scoreBaseTask(evaluatedStart: evaluated)
         baseEval = baseline?.perClient ?? [:]
         lastEval = evaluated.perClient
         var final = evaluated.global
@@ -271,7 +279,7 @@ public final class Coordinator: @unchecked Sendable {
         // Evaluation of the new global adapter on every client's own validation data.
         sink(.phase(round: round, .evaluating))
         let shouldEvaluate = round % max(1, scenario.evaluation.every) == 0 || round == scenario.rounds
-        let eval = shouldEvaluate ? evaluateAll(round: round, adapter: global) : (perClient: [:], global: nil, perDomain: [:])
+        let eval = shouldEvaluate ? evaluateAll(round: round, adapter: global) : Evaluation()
         var completed: [ClientRoundMetrics] = []
         for client in selected {
             guard var m = metrics[client] else { continue }
@@ -294,6 +302,8 @@ public final class Coordinator: @unchecked Sendable {
                 if let l = lastEval[spec.id] { m.qualityDeltaLast = l - loss }
                 lastEval[spec.id] = loss
             }
+            applyTask(eval.tasks[spec.id], to: &m)
+            m.rougeL = eval.generation[spec.id]?.rougeL
             final.append(m)
         }
         let raised = alerts.inspect(&final, round: round)
@@ -306,7 +316,7 @@ public final class Coordinator: @unchecked Sendable {
         if privacy.differentialPrivacy || scenario.privacy.differentialPrivacy { publishPrivacy(round: round) }
         let norms = completed.compactMap(\.updateNorm)
         let all = Array(metrics.values)
-        let roundMetrics = RoundMetrics(
+        var roundMetrics = RoundMetrics(
             round: round, selected: selected, aggregated: completed.filter { $0.status == .done }.map(\.client),
             dropped: all.filter { [.dropped, .timedOut, .failed].contains($0.status) }.map(\.client).sorted(),
             globalEvalLoss: eval.global, baseEvalLoss: nil, bytesUp: all.reduce(0) { $0 + $1.bytesUp },
@@ -314,6 +324,8 @@ public final class Coordinator: @unchecked Sendable {
             simulatedSeconds: all.map(\.simulatedSeconds).max() ?? 0, strategy: strategy.kind.rawValue,
             updateNormMean: norms.isEmpty ? nil : norms.reduce(0, +) / Double(norms.count),
             domainEvalLoss: eval.perDomain)
+        applyTask(eval.tasks, to: &roundMetrics)
+        applyGeneration(eval.generation, to: &roundMetrics)
         onCheckpoint?(round, global)
         sink(.roundCompleted(roundMetrics))
         if scenario.realTimePacing {
@@ -426,28 +438,57 @@ public final class Coordinator: @unchecked Sendable {
         return 0   // the epoch budget of the client's trainer applies
     }
 
+    /// One evaluation of an adapter on every client's validation data.
+    struct Evaluation {
+        var perClient: [String: Double] = [:]
+        /// Example-weighted mean of `perClient`.
+        var global: Double?
+        var perDomain: [String: Double] = [:]
+        /// Confusion counts of the labelled examples per client (empty without a task).
+        var tasks: [String: TaskScore] = [:]
+        /// ROUGE-L of greedy generations per client (empty unless `[evaluation] generation` is set).
+        var generation: [String: GenerationScore] = [:]
+    }
+
     /// Every admitted client's validation loss under `adapter`, their example-weighted mean,
-    /// and the mean per domain.
-    func evaluateAll(round: Int, adapter: LoRAAdapter) -> (perClient: [String: Double], global: Double?, perDomain: [String: Double]) {
+    /// the mean per domain, and each client's label scoring when the run has a task.
+    func evaluateAll(round: Int, adapter: LoRAAdapter) -> Evaluation {
         let request = EvaluationRequest(round: round, global: adapter.values).encoded(tensorSizes: tensorSizes, as: .fp32)
         var perClient: [String: Double] = [:]
         var weighted = 0.0, weight = 0.0
         var domains: [String: (Double, Int)] = [:]
+        var tasks: [String: TaskScore] = [:]
+        var generation: [String: GenerationScore] = [:]
+        let labels = taskLabels
+        let generate = scenario.evaluation.task.generationTokens != nil
         let answers = inLanes(clientSpecs.count, prepare: { clientSpecs[$0].id }, work: { [transport] client in
-            Result { try transport.evaluate(client: client, request: request) }
+            (loss: Result { try transport.evaluate(client: client, request: request) },
+             task: labels.isEmpty ? nil : Result { try transport.scoreLabels(client: client, request: request, labels: labels) },
+             generation: generate ? Result { try transport.scoreGeneration(client: client, request: request) } : nil)
         })
         for (spec, answer) in zip(clientSpecs, answers) {
+            guard let answer else { continue }
+            switch answer.task {
+            case .success(let task?)?: tasks[spec.id] = task
+            case .failure(let error)?: sink(.alert(Alert(round: round, client: spec.id, severity: .warning, reason: "label scoring failed: \(error)")))
+            default: break
+            }
+            switch answer.generation {
+            case .success(let g?)?: generation[spec.id] = g
+            case .failure(let error)?: sink(.alert(Alert(round: round, client: spec.id, severity: .warning, reason: "generation scoring failed: \(error)")))
+            default: break
+            }
             let loss: Double
-            switch answer {
-            case .success(let value?)? where value.isFinite: loss = value
-            case .success(let value?)?:
+            switch answer.loss {
+            case .success(let value?) where value.isFinite: loss = value
+            case .success(let value?):
                 sink(.alert(Alert(round: round, client: spec.id, severity: .critical,
                                   reason: "evaluation gave a non-finite loss (\(value)); left out of the global mean")))
                 continue
-            case .failure(let error)?:
+            case .failure(let error):
                 sink(.alert(Alert(round: round, client: spec.id, severity: .warning, reason: "evaluation failed: \(error)")))
                 continue
-            default: continue   // no validation data, or not asked
+            default: continue   // no validation data
             }
             perClient[spec.id] = loss
             let w = Double(max(1, trainCounts[spec.id] ?? 1))
@@ -456,7 +497,8 @@ public final class Coordinator: @unchecked Sendable {
             domains[spec.domain, default: (0, 0)].0 += loss
             domains[spec.domain, default: (0, 0)].1 += 1
         }
-        return (perClient, weight > 0 ? weighted / weight : nil, domains.mapValues { $0.0 / Double($0.1) })
+        return Evaluation(perClient: perClient, global: weight > 0 ? weighted / weight : nil,
+                          perDomain: domains.mapValues { $0.0 / Double($0.1) }, tasks: tasks, generation: generation)
     }
 }
 

@@ -93,9 +93,12 @@ extension FederationEvent {
         case "sample":
             guard let client = str("client"), let prompt = str("prompt"), let text = str("text") else { return nil }
             self = .sample(round: round, client: client, prompt: prompt, text: text, seconds: dbl("seconds") ?? 0)
+        case "task_labels":
+            self = .taskLabels(round: round, labels: strs("labels"), source: str("source") ?? "")
         default:
             return nil
         }
+        self = withTaskFields(from: o)
     }
 
     /// Parses one JSON line (as `jsonLine` writes it); nil when it is not an event.

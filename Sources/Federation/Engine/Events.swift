@@ -32,6 +32,10 @@ public enum FederationEvent: Sendable, Equatable {
     case keyAudit(round: Int, actor: String, event: String, fields: [String: String])
     case operatorAction(round: Int, action: String, applied: Bool)
     case runFinished(rounds: Int, finalEvalLoss: Double?, baseEvalLoss: Double?, wallSeconds: Double, stopped: Bool)
+    /// The candidate labels of the run's classification task, announced once at its start, and
+    /// where they come from (`scenario`: `[evaluation] labels`; `validation`: the union of the
+    /// labels in the clients' validation splits).
+    case taskLabels(round: Int, labels: [String], source: String)
     /// The global model after `round` continued `client`'s probe prompt (greedy) with `text`, in `seconds`.
     case sample(round: Int, client: String, prompt: String, text: String, seconds: Double)
 
@@ -51,6 +55,7 @@ public enum FederationEvent: Sendable, Equatable {
         case .operatorAction: return "operator_action"
         case .runFinished: return "run_finished"
         case .sample: return "sample"
+        case .taskLabels: return "task_labels"
         }
     }
 
@@ -58,7 +63,7 @@ public enum FederationEvent: Sendable, Equatable {
         switch self {
         case .runStarted: return 0
         case .phase(let r, _), .roundStarted(let r, _), .roundFailed(let r, _), .privacyBudget(let r, _, _, _, _, _, _),
-             .operatorAction(let r, _, _), .keyAudit(let r, _, _, _), .sample(let r, _, _, _, _):
+             .operatorAction(let r, _, _), .keyAudit(let r, _, _, _), .sample(let r, _, _, _, _), .taskLabels(let r, _, _):
             return r
         case .secureAggregation(let s): return s.round
         case .clientUpdate(let m): return m.round
@@ -109,7 +114,9 @@ public enum FederationEvent: Sendable, Equatable {
             put("final_eval_loss", final); put("base_eval_loss", base); put("wall_seconds", wall); put("stopped", stopped)
         case .sample(_, let client, let prompt, let text, let seconds):
             put("client", client); put("prompt", prompt); put("text", text); put("seconds", seconds)
+        case .taskLabels(_, let labels, let source): put("labels", labels); put("source", source)
         }
+        addTaskFields(to: &o)
         return o
     }
 

@@ -66,6 +66,17 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     /// and its strongest signals in words.
     public var anomalyScore: Double?
     public var anomalyEvidence: String?
+    /// Share of this client's labelled validation examples that the global model labels right
+    /// (nil when the client has no labelled data or no evaluation ran).
+    public var taskAccuracy: Double?
+    /// `taskAccuracy` minus the base model's on the same examples: positive means better.
+    public var taskAccuracyDeltaBase: Double?
+    /// Macro-F1 on the same examples.
+    public var taskMacroF1: Double?
+    /// The same evaluation's confusion counts, `confusion[gold][predicted]`.
+    public var confusion: [String: [String: Int]]?
+    /// Mean ROUGE-L F1 of the global model's greedy generations on this client's instruction examples.
+    public var rougeL: Double?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -91,4 +102,13 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     public var updateNormMean: Double?
     /// Mean eval loss per client domain.
     public var domainEvalLoss: [String: Double]
+    /// Accuracy and macro-F1 of the global model over every client's labelled validation
+    /// examples pooled, and of the base model on the same examples (nil without labels).
+    public var globalTaskAccuracy: Double?
+    public var globalMacroF1: Double?
+    public var baseTaskAccuracy: Double?
+    public var baseMacroF1: Double?
+    /// ROUGE-L F1 of greedy generations over every client's instruction examples, and the base model's.
+    public var globalRougeL: Double?
+    public var baseRougeL: Double?
 }

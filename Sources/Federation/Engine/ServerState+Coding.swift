@@ -36,6 +36,9 @@ extension ServerState {
         var bestLocalLoss: [String: Double]
         /// Absent in journals written before the relative detector.
         var alertHistory: [String: [SignalSample]]?
+        /// Absent in states saved before task accuracy existed.
+        var lastTaskAccuracy: [String: Double]?
+        var taskAccuracyFalls: [String: Int]?
         var strategyClients: [String]
         var vectors: [VectorEntry]
     }
@@ -55,7 +58,8 @@ extension ServerState {
         let header = Header(round: round, strategy: strategy.rawValue, accountant: accountant,
                             roundsWithoutDP: roundsWithoutDP, privacy: privacy, excluded: excluded,
                             baseEval: baseEval, baseGlobalEval: baseGlobalEval, qualityFalls: qualityFalls,
-                            bestLocalLoss: bestLocalLoss, alertHistory: alertHistory, strategyClients: strategyState.clients, vectors: entries)
+                            bestLocalLoss: bestLocalLoss, alertHistory: alertHistory, lastTaskAccuracy: lastTaskAccuracy,
+                            taskAccuracyFalls: taskAccuracyFalls, strategyClients: strategyState.clients, vectors: entries)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -131,6 +135,8 @@ extension ServerState {
                   roundsWithoutDP: header.roundsWithoutDP, privacy: header.privacy, excluded: header.excluded,
                   baseEval: header.baseEval, baseGlobalEval: header.baseGlobalEval, qualityFalls: header.qualityFalls,
                   bestLocalLoss: header.bestLocalLoss, alertHistory: header.alertHistory ?? [:])
+        lastTaskAccuracy = header.lastTaskAccuracy ?? [:]
+        taskAccuracyFalls = header.taskAccuracyFalls ?? [:]
     }
 
     static func append(_ x: UInt32, to out: inout Data) {

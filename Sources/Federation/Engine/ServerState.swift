@@ -25,6 +25,9 @@ public struct ServerState: Sendable, Equatable {
     public var bestLocalLoss: [String: Double]
     /// The alert detector's baseline: each client's signals in its recent unflagged rounds.
     public var alertHistory: [String: [SignalSample]] = [:]
+    /// The alert detector's memory of task accuracy: each client's last, and its consecutive falls.
+    public var lastTaskAccuracy: [String: Double] = [:]
+    public var taskAccuracyFalls: [String: Int] = [:]
 
     public init(round: Int, strategy: StrategyKind, strategyState: StrategyState = .empty, accountant: RDPAccountant = .init(),
                 roundsWithoutDP: [Int] = [], privacy: OperatorPrivacy = .init(PrivacyConfig()), excluded: [String] = [],
@@ -63,10 +66,13 @@ extension Coordinator {
     /// The state after the last completed round: call between rounds, or from `onCheckpoint`
     /// with the round being completed as `round`.
     public func serverState(round: Int? = nil) -> ServerState {
-        ServerState(round: round ?? completedRounds, strategy: strategy.kind, strategyState: strategy.savedState, accountant: accountant,
+        var state = ServerState(round: round ?? completedRounds, strategy: strategy.kind, strategyState: strategy.savedState, accountant: accountant,
                     roundsWithoutDP: roundsWithoutDP, privacy: OperatorPrivacy(privacy, adaptiveClipNorm: adaptiveClip?.clipNorm), excluded: excluded.sorted(),
                     baseEval: baseline?.perClient ?? baseEval, baseGlobalEval: baseline?.global,
                     qualityFalls: alerts.qualityFalls, bestLocalLoss: alerts.bestLocalLoss, alertHistory: alerts.history)
+        state.lastTaskAccuracy = alerts.lastAccuracy
+        state.taskAccuracyFalls = alerts.accuracyFalls
+        return state
     }
 
     /// Restores a saved state before `run()`: the strategy's buffers, the privacy ledger, the
@@ -97,5 +103,7 @@ extension Coordinator {
         alerts.qualityFalls = state.qualityFalls
         alerts.bestLocalLoss = state.bestLocalLoss
         alerts.history = state.alertHistory
+        alerts.lastAccuracy = state.lastTaskAccuracy
+        alerts.accuracyFalls = state.taskAccuracyFalls
     }
 }

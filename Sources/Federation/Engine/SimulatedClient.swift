@@ -20,6 +20,10 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     let faults: [FaultSpec]
     /// The validation split as one padded batch (capped), for evaluation of the global model.
     public let validationBatch: TrainingBatch?
+    /// The labelled validation examples, scored as a classification task.
+    let labelScorer: LabelScorer
+    /// Greedy generations on instruction examples, scored by ROUGE-L (nil unless the scenario asks).
+    let generationScorer: GenerationScorer?
     /// The update kept back for secure aggregation and its protocol session.
     let secure = SecureAggregationClientState()
     /// Receives this client's key events (key generation, shares sent and revealed).
@@ -41,6 +45,12 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
         let held = data.validation.prefix(evaluation.maxExamplesPerClient).map { Self.tokenize($0, encoding) }
         validationBatch = held.isEmpty ? nil
             : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
+        labelScorer = LabelScorer(validation: data.validation, template: evaluation.task.template(forDomain: spec.domain),
+                                  limit: evaluation.task.examplesPerClient ?? evaluation.maxExamplesPerClient,
+                                  contextTokens: evaluation.task.contextTokens, encoding: encoding, calibrate: evaluation.task.calibrate)
+        generationScorer = evaluation.task.generationTokens.map {
+            GenerationScorer(validation: data.validation, limit: evaluation.task.generationExamples, maxTokens: $0, encoding: encoding)
+        }
     }
 
     static func tokenize(_ e: TextExample, _ encoding: any TextEncoding) -> TokenizedExample {

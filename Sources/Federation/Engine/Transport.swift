@@ -10,6 +10,13 @@ public protocol ClientTransport: Sendable {
     /// Sends an encoded `EvaluationRequest`; the client returns its mean validation loss
     /// (nil when it holds no validation data). Text stays with the client.
     func evaluate(client: String, request: Data) throws -> Double?
+    /// The labels in `client`'s validation split (empty without labelled data), for the run's label set.
+    func validationLabels(client: String) throws -> [String]
+    /// Scores the adapter of an encoded `EvaluationRequest` on `client`'s labelled validation
+    /// examples over the candidate `labels`: its confusion counts, nil without labelled data.
+    func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore?
+    /// Mean ROUGE-L F1 of the request's adapter generating on `client`'s instruction examples (nil: none, or not asked for).
+    func scoreGeneration(client: String, request: Data) throws -> GenerationScore?
     /// Relays one encoded secure-aggregation message (`SecureAggregationRequest`) to
     /// `client` and returns its encoded answer.
     func secureAggregation(client: String, message: Data) throws -> Data
@@ -22,6 +29,10 @@ public protocol ClientTransport: Sendable {
 }
 
 extension ClientTransport {
+    /// Transports without label scoring (the network deployment) report no task metrics.
+    public func validationLabels(client: String) throws -> [String] { [] }
+    public func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore? { nil }
+    public func scoreGeneration(client: String, request: Data) throws -> GenerationScore? { nil }
     public var parallelClients: Int { 1 }
     public func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T { try body() }
 }
@@ -79,17 +90,33 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     /// is decoded once and each client scores its own validation batch with the adapter.
     public func evaluate(client: String, request: Data) throws -> Double? {
         let c = try self.client(client)
-        let adapter = try lock.withLock {
+        return try c.evaluate(adapter: decodedAdapter(request, for: c))
+    }
+
+    public func validationLabels(client: String) throws -> [String] { try self.client(client).labelScorer.validationLabels }
+
+    public func scoreGeneration(client: String, request: Data) throws -> GenerationScore? {
+        let c = try self.client(client)
+        guard c.generationScorer != nil else { return nil }
+        return try c.scoreGeneration(adapter: decodedAdapter(request, for: c))
+    }
+
+    public func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore? {
+        try self.client(client).scoreLabels(adapter: decodedAdapter(request, for: self.client(client)), labels: labels)
+    }
+
+    public func secureAggregation(client: String, message: Data) throws -> Data {
+        try self.client(client).handle(secureAggregation: message)
+    }
+
+    /// The adapter of an encoded `EvaluationRequest`, decoded once for all clients.
+    private func decodedAdapter(_ request: Data, for c: SimulatedClient) throws -> LoRAAdapter {
+        try lock.withLock {
             if let d = decoded, d.request == request { return d.adapter }
             let adapter = try c.globalAdapter(EvaluationRequest(decoding: request).global)
             decoded = (request, adapter)
             return adapter
         }
-        return try c.evaluate(adapter: adapter)
-    }
-
-    public func secureAggregation(client: String, message: Data) throws -> Data {
-        try self.client(client).handle(secureAggregation: message)
     }
 }
 

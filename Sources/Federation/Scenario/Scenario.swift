@@ -97,6 +97,8 @@ public struct EvaluationConfig: Sendable, Equatable, Codable {
     public var maxExamplesPerClient: Int = 16
     /// Fraction of each client's data held out for validation.
     public var validationFraction: Double = 0.2
+    /// Label scoring of examples with a `label` field (see `TaskEvaluationConfig`).
+    public var task = TaskEvaluationConfig()
     public init(every: Int = 1, maxExamplesPerClient: Int = 16, validationFraction: Double = 0.2) {
         self.every = every; self.maxExamplesPerClient = maxExamplesPerClient; self.validationFraction = validationFraction
     }

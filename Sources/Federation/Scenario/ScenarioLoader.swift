@@ -68,7 +68,7 @@ public enum ScenarioLoader {
 enum ScenarioSchema {
     static let top = ["name", "description", "seed", "rounds", "payload", "real_time_pacing", "model", "lora", "training",
                       "selection", "strategy", "evaluation", "link", "data", "clients", "faults", "privacy",
-                      "probe_prompts"]
+                      "probe_prompts", "label_prompts"]
     static let model = ["path", "compute"]
     static let lora = ["rank", "alpha", "dropout", "targets"]
     static let training = ["steps", "epochs", "batch_size", "sequence_length", "learning_rate", "warmup_steps",
@@ -76,7 +76,9 @@ enum ScenarioSchema {
     static let selection = ["fraction", "min_clients", "availability", "deadline_seconds"]
     static let strategy = ["name", "server_learning_rate", "proximal_mu", "momentum", "beta1", "beta2", "tau",
                            "trim_fraction", "byzantine", "multi_krum_select"]
-    static let evaluation = ["every", "max_examples_per_client", "validation_fraction"]
+    static let evaluation = ["every", "max_examples_per_client", "validation_fraction", "labels", "label_prompt",
+                             "task_examples", "label_context_tokens", "generation", "generation_examples",
+                             "label_calibration"]
     static let link = ["up_mbps", "down_mbps", "latency_ms", "drop_probability", "compute_factor"]
     static let data = ["path", "format", "partitioner", "field", "alpha", "labels_per_client", "power", "clients", "domain"]
     static let client = ["id", "domain", "data", "format", "partition", "local_steps", "link", "probe_prompt"]
@@ -104,6 +106,7 @@ enum ScenarioSchema {
         m["link"] = "the top level as [link] (every client) or [clients.link] (one client)"
         m["name"] = "the top level (the scenario's name) or [strategy] (the strategy's name)"
         m["probe_prompts"] = "the top level as [probe_prompts] (a prompt per domain)"
+        m["label_prompts"] = "the top level as [label_prompts] (a label prompt template per domain)"
         return m
     }()
 
@@ -172,13 +175,14 @@ struct ScenarioParser {
         var training = try self.training(top.table("training", display: "[training]"))
         training.seed = seed
         let strategy = try self.strategy(top.table("strategy", display: "[strategy]"))
-        let evaluation = try self.evaluation(top.table("evaluation", display: "[evaluation]"))
+        var evaluation = try self.evaluation(top.table("evaluation", display: "[evaluation]"))
         var defaultLink = LinkSpec()
         if let t = try top.table("link", display: "[link]") { defaultLink = try link(t, base: defaultLink) }
         let pooled = try data(top.table("data", display: "[data]"))
 
         var clients = try self.clients(top, pooled: pooled, defaultLink: defaultLink)
         try applyDomainProbePrompts(top.table("probe_prompts", display: "[probe_prompts]"), to: &clients)
+        try applyDomainLabelPrompts(top.table("label_prompts", display: "[label_prompts]"), clients: clients, to: &evaluation.task)
         let selection = try self.selection(top.table("selection", display: "[selection]"), clientCount: clients.count)
         try checkStrategyFits(top, strategy, clientCount: clients.count)
         let faults = try self.faults(top, clients: clients, rounds: fileRounds)
@@ -343,10 +347,12 @@ struct ScenarioParser {
         let d = EvaluationConfig()
         guard let t else { return d }
         try t.requireKnownKeys(ScenarioSchema.evaluation, elsewhere: ScenarioSchema.home)
-        return EvaluationConfig(
+        var config = EvaluationConfig(
             every: try t.int("every", default: d.every, atLeast: 1),
             maxExamplesPerClient: try t.int("max_examples_per_client", default: d.maxExamplesPerClient, atLeast: 1),
             validationFraction: try t.double("validation_fraction", default: d.validationFraction, .openUnit))
+        config.task = try taskEvaluation(t)
+        return config
     }
 
     /// A link table; keys it does not give keep the values of `base`.

@@ -196,7 +196,7 @@ public final class LlamaModel: Sendable {
     }
 
     /// Final RMSNorm then the LM head.
-    private func project(_ hidden: Tensor, rows: Int) -> Tensor {
+    func project(_ hidden: Tensor, rows: Int) -> Tensor {
         let normed = RMSNorm.forward(hidden, weight: stored.finalNorm, eps: config.rmsNormEps)
         var out = Tensor(zeros: [rows, config.vocabSize])
         normed.data.withUnsafeBufferPointer { x in
@@ -210,16 +210,19 @@ public final class LlamaModel: Sendable {
     /// Hidden states `[B * T, D]` after the last block (before the final norm).
     /// With a cache (batch 1), keys and values are appended to it and attention
     /// sees every cached position. With an adapter, each adapted layer adds its
-    /// low-rank term to the frozen product.
-    private func forwardHidden(_ tokens: [Int], batch: Int, positionsFrom start: Int, cache: KVCache?,
-                               adapter: LoRAAdapter? = nil) -> Tensor {
+    /// low-rank term to the frozen product. With `branches` (and a cache holding a prefix of
+    /// `start` positions), the tokens are short continuations of that prefix side by side:
+    /// each attends to the prefix and its own branch, and the cache is left as it was.
+    func forwardHidden(_ tokens: [Int], batch: Int, positionsFrom start: Int, cache: KVCache?,
+                       adapter: LoRAAdapter? = nil, branches: BranchLayout? = nil) -> Tensor {
         let c = config
         let n = tokens.count, t = n / batch
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabSize }, "token id outside the vocabulary of \(c.vocabSize)")
         var x = Tensor(zeros: [n, d])
         x.data.withUnsafeMutableBufferPointer { embed(tokens, into: $0.baseAddress!) }
-        let positions = (0..<n).map { Int32(start + $0 % t) }
+        precondition(branches == nil || (cache != nil && batch == 1 && branches!.rows == n), "branches need a prefix cache and one row per token")
+        let positions = branches.map { $0.offsetOfRow.map { Int32(start + $0) } } ?? (0..<n).map { Int32(start + $0 % t) }
         let shape = AttentionShape(batch: batch, queries: t, keys: start + t, heads: c.headCount,
                                    kvHeads: c.kvHeadCount, headDim: c.headDim)
         let rank = adapter?.config.rank ?? 0
@@ -254,7 +257,15 @@ public final class LlamaModel: Sendable {
                     linear(li, .v, h, out: v)
                     rope.apply(q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
                     rope.apply(k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
-                    if let cache {
+                    if let cache, let branches {
+                        cache.keys[li].withUnsafeBufferPointer { kc in
+                            cache.values[li].withUnsafeBufferPointer { vc in
+                                BranchAttention.forward(q: q, k: k, v: v, prefixK: kc.baseAddress!, prefixV: vc.baseAddress!,
+                                                        prefixLength: start, layout: branches, heads: c.headCount,
+                                                        kvHeads: c.kvHeadCount, headDim: c.headDim, out: attn)
+                            }
+                        }
+                    } else if let cache {
                         cache.keys[li].withUnsafeMutableBufferPointer { kc in
                             cache.values[li].withUnsafeMutableBufferPointer { vc in
                                 (kc.baseAddress! + start * kvw).update(from: k, count: n * kvw)
@@ -277,7 +288,7 @@ public final class LlamaModel: Sendable {
                 }
             }
         }
-        cache?.length = start + t
+        if branches == nil { cache?.length = start + t }
         return x
     }
 }
