@@ -91,7 +91,7 @@ final class RefusalTests: XCTestCase {
         XCTAssertEqual(result.rounds, 3)
         XCTAssertFalse(result.stopped)
         let completed = events.roundsCompleted
-        XCTAssertEqual(completed.map(\.round), [1, 2, 3])
+        XCTAssertEqual(completed.map(\.round), [1, 2, 3], "\(events.problems)")
         for round in completed { XCTAssertGreaterThanOrEqual(round.aggregated.count, 3, "round \(round.round): \(round.aggregated)") }
 
         // Replays: the coordinator refused each second copy, and told the client so.
@@ -152,5 +152,17 @@ final class EventCollector: @unchecked Sendable {
     func add(_ e: FederationEvent) { lock.withLock { events.append(e) } }
     var roundsCompleted: [RoundMetrics] {
         lock.withLock { events.compactMap { if case .roundCompleted(let m) = $0 { return m } else { return nil } } }
+    }
+    /// Failed rounds' and alerts' reasons, for failure messages.
+    var problems: [String] {
+        lock.withLock {
+            events.compactMap {
+                switch $0 {
+                case .roundFailed(let r, let reason): return "round \(r) failed: \(reason)"
+                case .alert(let a): return "alert r\(a.round) \(a.client ?? "-"): \(a.reason)"
+                default: return nil
+                }
+            }
+        }
     }
 }
