@@ -179,10 +179,9 @@ final class KeyLifecycleTests: XCTestCase {
                 options.waitForReady = false
                 options.timeout = .seconds(10)
                 return try await stub.session(options: options, requestProducer: { writer in
+                    // Half-closes right after Join: the coordinator must still write the Setup
+                    // (it used to be lost when the closed stream ended the session first).
                     try await writer.write(RefusalTests.join(version: WireLimits.protocolVersion))
-                    // Keep the request stream open: a client that half-closes right after Join
-                    // can end its session before the coordinator's Setup is written.
-                    try? await Task.sleep(for: .seconds(2))
                 }) { response in
                     for try await message in response.messages {
                         if case .setup = message.kind { return "setup" }

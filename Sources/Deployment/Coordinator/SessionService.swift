@@ -35,7 +35,10 @@ struct SessionService: Fedpilot_Deployment_V1_Coordinator.SimpleServiceProtocol 
         setupMessage.clientID = name
         var reply = CoordinatorMessage()
         reply.setup = setupMessage
-        session.send(reply)
+        // Written before the session's tasks start: a client may half-close its request stream
+        // right after Join, which ends the reading task at once and cancels the others, and its
+        // Setup must not be lost in that race.
+        try await response.write(reply)
 
         let outcome: SessionEnd
         do {

@@ -60,14 +60,7 @@ extension ScenarioParser {
     /// `[label_prompts]`: domain = "template". A domain that no client has is an error.
     func applyDomainLabelPrompts(_ t: ScenarioTableReader?, clients: [ClientSpec], to task: inout TaskEvaluationConfig) throws {
         guard let t else { return }
-        let domains = Array(Set(clients.map(\.domain))).sorted()
-        for domain in t.toml.keys.sorted() {
-            guard domains.contains(domain) else {
-                var hint = ""
-                if let near = ScenarioTableReader.closest(to: domain, in: domains) { hint = "did you mean '\(near)'? " }
-                throw t.error(domain, .unknownReference, "no client has domain \"\(domain)\"",
-                              hint: hint + "the clients' domains: " + domains.joined(separator: ", "))
-            }
+        for domain in try domainKeys(t, clients: clients) {
             task.domainLabelPrompts[domain] = try labelTemplate(t, key: domain)
         }
     }

@@ -20,14 +20,7 @@ extension ScenarioParser {
     /// none of its own; a domain that no client has is an error (a typo would otherwise go unnoticed).
     func applyDomainProbePrompts(_ t: ScenarioTableReader?, to clients: inout [ClientSpec]) throws {
         guard let t else { return }
-        let domains = Array(Set(clients.map(\.domain))).sorted()
-        for domain in t.toml.keys.sorted() {
-            guard domains.contains(domain) else {
-                var hint = ""
-                if let near = ScenarioTableReader.closest(to: domain, in: domains) { hint = "did you mean '\(near)'? " }
-                throw t.error(domain, .unknownReference, "no client has domain \"\(domain)\"",
-                              hint: hint + "the clients' domains: " + domains.joined(separator: ", "))
-            }
+        for domain in try domainKeys(t, clients: clients) {
             guard let prompt = try probePrompt(t, key: domain) else { continue }
             for i in clients.indices where clients[i].domain == domain && clients[i].probePrompt == nil {
                 clients[i].probePrompt = prompt
