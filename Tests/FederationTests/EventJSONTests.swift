@@ -82,11 +82,11 @@ final class EventJSONTests: XCTestCase {
 
     /// The `operator_action` event of a command.
     static func operatorAction(round: Int, _ command: OperatorCommand, applied: Bool) -> FederationEvent {
-        .operatorAction(round: round, action: command.description, applied: applied)
+        .operatorAction(round: round, command: command, applied: applied)
     }
 
-    /// Keys the current encoding writes beyond the fixture's (by event type): none.
-    static let addedKeys: [String: Set<String>] = [:]
+    /// Keys the current encoding writes beyond the fixture's (by event type): the typed command.
+    static let addedKeys: [String: Set<String>] = ["operator_action": ["command"]]
 
     static func object(_ line: String, file: StaticString = #filePath, line l: UInt = #line) throws -> NSDictionary {
         try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary, line, file: file, line: l)
@@ -141,6 +141,35 @@ final class EventJSONTests: XCTestCase {
         XCTAssertEqual(FederationEvent(jsonLine: action), Self.operatorAction(round: 2, .setNoiseMultiplier(1.1), applied: true))
     }
 
+    /// An operator action carries its command as an object with a `type`; the value is exact,
+    /// where the action's text rounds it.
+    func testOperatorActionsCarryTheTypedCommand() throws {
+        let expected: [(OperatorCommand, NSDictionary)] = [
+            (.dropClient("hospital-b"), ["type": "drop_client", "client": "hospital-b"]),
+            (.readmitClient("a b"), ["type": "readmit_client", "client": "a b"]),
+            (.setDifferentialPrivacy(true), ["type": "set_differential_privacy", "enabled": true]),
+            (.setNoiseMultiplier(1.2345), ["type": "set_noise_multiplier", "noise_multiplier": 1.2345]),
+            (.setClipNorm(0.0625), ["type": "set_clip_norm", "clip_norm": 0.0625]),
+            (.pause, ["type": "pause"]), (.resume, ["type": "resume"]), (.step, ["type": "step"]), (.stop, ["type": "stop"]),
+            (.sample(client: "bank"), ["type": "sample", "client": "bank"]),
+        ]
+        for (command, json) in expected {
+            let event = Self.operatorAction(round: 4, command, applied: true)
+            let object = try Self.object(event.jsonLine)
+            XCTAssertEqual(object["command"] as? NSDictionary, json, event.jsonLine)
+            XCTAssertEqual(object["action"] as? String, command.description)
+            XCTAssertEqual(FederationEvent(jsonLine: event.jsonLine), event, event.jsonLine)
+            XCTAssertEqual(try JSONDecoder().decode(OperatorCommand.self, from: JSONEncoder().encode(command)), command)
+        }
+        XCTAssertEqual(Set(expected.map(\.0.type)).count, Self.commands.count - 1, "every kind of command (DP on and off are one)")
+
+        // A command the decoder does not know, and an old action text nothing reads, are refused, naming the field.
+        let unknown = #"{"action":"fly","applied":true,"command":{"type":"fly"},"round":1,"type":"operator_action"}"#
+        XCTAssertThrowsError(try FederationEvent.decode(jsonLines: unknown)) { XCTAssertTrue("\($0)".contains("command.type: unknown operator command"), "\($0)") }
+        let oldUnknown = #"{"action":"fly","applied":true,"round":1,"type":"operator_action"}"#
+        XCTAssertThrowsError(try FederationEvent.decode(jsonLines: oldUnknown)) { XCTAssertTrue("\($0)".contains("action: no operator command reads"), "\($0)") }
+    }
+
     func testNotAnEventIsRefused() {
         XCTAssertThrowsError(try FederationEvent.decode(jsonLines: "{\"type\":\"round_started\",\"round\":1}\n{\"type\":\"nope\",\"round\":1}")) {
             XCTAssertTrue("\($0)".contains("line 2"), "\($0)")
@@ -148,5 +177,8 @@ final class EventJSONTests: XCTestCase {
         XCTAssertNil(FederationEvent(jsonLine: "not json"))
         XCTAssertNil(FederationEvent(jsonLine: "{\"round\":1}"))
         XCTAssertNil(FederationEvent(jsonLine: "{\"type\":\"client_update\",\"round\":1}"), "a client update names its client")
+        XCTAssertThrowsError(try FederationEvent.decode(jsonLines: "{\"type\":\"client_update\",\"round\":1,\"status\":\"done\"}")) {
+            XCTAssertTrue("\($0)".contains("no client field"), "\($0)")
+        }
     }
 }
