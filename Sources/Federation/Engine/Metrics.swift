@@ -146,31 +146,21 @@ extension ClientRoundMetrics {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(client: try c.decode(String.self, forKey: .client), round: try c.decode(Int.self, forKey: .round),
                   status: try c.decode(ClientStatus.self, forKey: .status))
-        trainExamples = try c.decodeIfPresent(Int.self, forKey: .trainExamples) ?? 0
-        trainTokens = try c.decodeIfPresent(Int.self, forKey: .trainTokens) ?? 0
-        localLossStart = try c.decodeIfPresent(Double.self, forKey: .localLossStart)
-        localLossEnd = try c.decodeIfPresent(Double.self, forKey: .localLossEnd)
-        evalLoss = try c.decodeIfPresent(Double.self, forKey: .evalLoss)
-        qualityDeltaBase = try c.decodeIfPresent(Double.self, forKey: .qualityDeltaBase)
-        qualityDeltaLast = try c.decodeIfPresent(Double.self, forKey: .qualityDeltaLast)
-        drift = try c.decodeIfPresent(Double.self, forKey: .drift)
-        updateNorm = try c.decodeIfPresent(Double.self, forKey: .updateNorm)
-        cosineToOthers = try c.decodeIfPresent(Double.self, forKey: .cosineToOthers)
-        cosineToAggregate = try c.decodeIfPresent(Double.self, forKey: .cosineToAggregate)
-        bytesDown = try c.decodeIfPresent(Int.self, forKey: .bytesDown) ?? 0
-        bytesUp = try c.decodeIfPresent(Int.self, forKey: .bytesUp) ?? 0
-        simulatedSeconds = try c.decodeIfPresent(Double.self, forKey: .simulatedSeconds) ?? 0
-        transferSeconds = try c.decodeIfPresent(Double.self, forKey: .transferSeconds) ?? 0
-        computeSeconds = try c.decodeIfPresent(Double.self, forKey: .computeSeconds) ?? 0
-        trainSeconds = try c.decodeIfPresent(Double.self, forKey: .trainSeconds) ?? 0
-        aggregationWeight = try c.decodeIfPresent(Double.self, forKey: .aggregationWeight)
-        anomalyScore = try c.decodeIfPresent(Double.self, forKey: .anomalyScore)
-        anomalyEvidence = try c.decodeIfPresent(String.self, forKey: .anomalyEvidence)
-        taskAccuracy = try c.decodeIfPresent(Double.self, forKey: .taskAccuracy)
-        taskAccuracyDeltaBase = try c.decodeIfPresent(Double.self, forKey: .taskAccuracyDeltaBase)
-        taskMacroF1 = try c.decodeIfPresent(Double.self, forKey: .taskMacroF1)
+        func number(_ key: CodingKeys) throws -> Double? { try c.decodeIfPresent(Double.self, forKey: key) }
+        func count(_ key: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        trainExamples = try count(.trainExamples); trainTokens = try count(.trainTokens)
+        localLossStart = try number(.localLossStart); localLossEnd = try number(.localLossEnd); evalLoss = try number(.evalLoss)
+        qualityDeltaBase = try number(.qualityDeltaBase); qualityDeltaLast = try number(.qualityDeltaLast)
+        drift = try number(.drift); updateNorm = try number(.updateNorm)
+        cosineToOthers = try number(.cosineToOthers); cosineToAggregate = try number(.cosineToAggregate)
+        bytesDown = try count(.bytesDown); bytesUp = try count(.bytesUp)
+        simulatedSeconds = try number(.simulatedSeconds) ?? 0; transferSeconds = try number(.transferSeconds) ?? 0
+        computeSeconds = try number(.computeSeconds) ?? 0; trainSeconds = try number(.trainSeconds) ?? 0
+        aggregationWeight = try number(.aggregationWeight)
+        anomalyScore = try number(.anomalyScore); anomalyEvidence = try c.decodeIfPresent(String.self, forKey: .anomalyEvidence)
+        taskAccuracy = try number(.taskAccuracy); taskAccuracyDeltaBase = try number(.taskAccuracyDeltaBase)
+        taskMacroF1 = try number(.taskMacroF1); rougeL = try number(.rougeL)
         confusion = try c.decodeIfPresent([String: [String: Int]].self, forKey: .confusion)
-        rougeL = try c.decodeIfPresent(Double.self, forKey: .rougeL)
     }
 
     /// Writes the fields. A loss or measurement that is missing is written as null; the anomaly
