@@ -534,15 +534,14 @@ extension RunModel {
             addLog(r, .info, "task: \(labels.count) labels (\(source == "scenario" ? "from the scenario" : "from the validation data")): "
                    + labels.joined(separator: ", "))
 
-        case .operatorAction(let r, let action, let applied):
-            if let i = pending.firstIndex(where: { $0.description == action }) { pending.remove(at: i) }
-            let command = OperatorCommand(actionDescription: action)
-            if applied, let command { effect(of: command) }
-            if case .sample(let c)? = command {
+        case .operatorAction(let r, let command, let applied):
+            if let i = pending.firstIndex(of: command) { pending.remove(at: i) }
+            if applied { effect(of: command) }
+            if case .sample(let c) = command {
                 if let i = index(of: c) { clients[i].sampleFailed = !applied }
                 if applied { break }   // the sample event has its own log line
             }
-            addLog(r, .operatorAction, "operator: \(action)" + (applied ? "" : " (no effect)"))
+            addLog(r, .operatorAction, "operator: \(command)" + (applied ? "" : " (no effect)"))
 
         case .sample(let r, let client, let prompt, let text, let seconds):
             let i = ensureClient(client)
@@ -592,27 +591,6 @@ extension RunModel {
         case .step: break
         case .stop: stopping = true
         case .sample: break
-        }
-    }
-}
-
-extension OperatorCommand {
-    /// The command an `operator_action` event's text describes (the inverse of `description`).
-    public init?(actionDescription s: String) {
-        switch s {
-        case "enable differential privacy": self = .setDifferentialPrivacy(true)
-        case "disable differential privacy": self = .setDifferentialPrivacy(false)
-        case "pause": self = .pause
-        case "resume": self = .resume
-        case "step one round": self = .step
-        case "stop": self = .stop
-        default:
-            if s.hasPrefix("drop ") { self = .dropClient(String(s.dropFirst(5))) }
-            else if s.hasPrefix("readmit ") { self = .readmitClient(String(s.dropFirst(8))) }
-            else if s.hasPrefix("set noise multiplier "), let v = Double(s.dropFirst(21)) { self = .setNoiseMultiplier(v) }
-            else if s.hasPrefix("set clip norm "), let v = Double(s.dropFirst(14)) { self = .setClipNorm(v) }
-            else if s.hasPrefix("sample ") { self = .sample(client: String(s.dropFirst(7))) }
-            else { return nil }
         }
     }
 }

@@ -50,14 +50,14 @@ public enum SyntheticRun {
             out.append(.phase(round: r, .aggregating))
             out.append(.phase(round: r, .evaluating))
             for (i, m) in metrics.enumerated() where i % 23 == 5 {
-                out.append(.alert(Alert.make(round: r, client: m.client, severity: .warning, reason: "update points against the others (cosine -0.30)")!))
+                out.append(.alert(Alert.make(round: r, client: m.client, severity: .warning, reason: "update points against the others (cosine -0.30)")))
             }
             let done = metrics.filter { $0.status == .done }
-            out.append(.roundCompleted(RoundMetrics.make(
+            out.append(.roundCompleted(RoundMetrics(
                 round: r, selected: ids, aggregated: done.map(\.client), dropped: dropped,
                 globalEvalLoss: 3.5 - Double(r) * 0.03, baseEvalLoss: nil,
                 bytesUp: done.reduce(0) { $0 + $1.bytesUp }, bytesDown: done.reduce(0) { $0 + $1.bytesDown },
-                wallSeconds: 0.5, simulatedSeconds: 2, strategy: "fedavg", updateNormMean: 0.015, domainEvalLoss: [:])!))
+                wallSeconds: 0.5, simulatedSeconds: 2, strategy: "fedavg", updateNormMean: 0.015, domainEvalLoss: [:])))
         }
         out.append(.phase(round: max(1, rounds), .finished))
         out.append(.runFinished(rounds: max(1, rounds), finalEvalLoss: 3.5 - Double(max(1, rounds)) * 0.03, baseEvalLoss: 3.5,

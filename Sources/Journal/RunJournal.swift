@@ -191,9 +191,9 @@ public final class RunJournal: @unchecked Sendable {
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO round (round, status, global_eval_loss, json, adapter, completed_at) VALUES (?, 'failed', NULL, ?, NULL, ?)
                         """, arguments: [r, event.jsonLine, Date()])
-                case .operatorAction(let r, let action, let applied):
+                case .operatorAction(let r, let command, let applied):
                     try db.execute(sql: "INSERT INTO audit (at, round, actor, action, applied) VALUES (?, ?, 'operator', ?, ?)",
-                                   arguments: [Date(), r, action, applied])
+                                   arguments: [Date(), r, command.description, applied])
                 case .keyAudit(let r, let actor, let name, let fields):
                     let detail = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                     try db.execute(sql: "INSERT INTO audit (at, round, actor, action, applied) VALUES (?, ?, ?, ?, 1)",

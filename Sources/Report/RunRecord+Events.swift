@@ -65,8 +65,8 @@ extension RunRecord {
                 alerts.append(a)
             case .privacyBudget(_, let e, let d, let n, let enabled, _, _):
                 dpEnabled = enabled; epsilon = e; delta = d; noise = n
-            case .operatorAction(let r, let action, let applied):
-                actions.append(AuditEntry(at: nil, round: r, action: action, applied: applied))
+            case .operatorAction(let r, let command, let applied):
+                actions.append(AuditEntry(at: nil, round: r, action: command.description, applied: applied))
             case .runFinished(let r, let final, let base, let wall, let stopped):
                 finish = Finish(rounds: r, finalEvalLoss: final, wallSeconds: wall, stopped: stopped)
                 if let base { baseEvalLoss = base }

@@ -73,7 +73,7 @@ enum TestSupport {
     ]
 
     static func alert(_ round: Int, _ client: String?, _ severity: Alert.Severity, _ reason: String) -> Alert {
-        Alert.make(round: round, client: client, severity: severity, reason: reason)!
+        Alert.make(round: round, client: client, severity: severity, reason: reason)
     }
 }
 
@@ -156,12 +156,12 @@ struct EventScript {
         events.append(contentsOf: alerts.map { .alert($0) })
         let done = final.filter { $0.status == .done }
         let g = global ?? (globalBase - 0.04 * Double(r))
-        events.append(.roundCompleted(RoundMetrics.make(
+        events.append(.roundCompleted(RoundMetrics(
             round: r, selected: selected, aggregated: done.map(\.client),
             dropped: final.filter { [.dropped, .timedOut, .failed].contains($0.status) }.map(\.client).sorted(),
             globalEvalLoss: g, baseEvalLoss: nil, bytesUp: final.reduce(0) { $0 + $1.bytesUp },
             bytesDown: final.reduce(0) { $0 + $1.bytesDown }, wallSeconds: 1.5, simulatedSeconds: final.map(\.simulatedSeconds).max() ?? 0,
-            strategy: "trimmed_mean", updateNormMean: 0.013, domainEvalLoss: [:])!))
+            strategy: "trimmed_mean", updateNormMean: 0.013, domainEvalLoss: [:])))
     }
 
     /// The start of a round, up to the given client training.

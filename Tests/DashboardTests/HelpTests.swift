@@ -79,7 +79,7 @@ final class HelpTests: XCTestCase {
         var help = base; help.ui.showHelp = true; help.ui.view = .detail
         situations.append(help)
         var paused = base; paused.apply(.phase(round: 3, .paused))
-        paused.apply(.operatorAction(round: 3, action: "drop client-010", applied: true))
+        paused.apply(.operatorAction(round: 3, command: .dropClient("client-010"), applied: true))
         situations.append(paused)
         for var s in situations {
             let before = s

@@ -36,13 +36,13 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertEqual(s.statusText(s.selectedRow!), "pending")
         XCTAssertEqual(handleKey(.char("x"), state: &s), [], "already on its way out")
         XCTAssertNotNil(s.ui.flash)
-        s.apply(.operatorAction(round: 2, action: "drop hospital-b", applied: true))
+        s.apply(.operatorAction(round: 2, command: .dropClient("hospital-b"), applied: true))
         XCTAssertEqual(s.ui.pending, [])
         XCTAssertEqual(s.statusText(s.selectedRow!), "excluded")
         XCTAssertEqual(s.run.log.last?.text, "operator: drop hospital-b")
         XCTAssertEqual(s.run.log.last?.kind, .operatorAction)
         XCTAssertEqual(handleKey(.char("a"), state: &s), [.readmitClient("hospital-b")])
-        s.apply(.operatorAction(round: 2, action: "readmit hospital-b", applied: true))
+        s.apply(.operatorAction(round: 2, command: .readmitClient("hospital-b"), applied: true))
         XCTAssertEqual(s.statusText(s.selectedRow!), "idle")
         XCTAssertEqual(handleKey(.char("a"), state: &s), [], "not excluded")
     }
@@ -52,10 +52,10 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertFalse(s.run.dpEnabled)
         XCTAssertEqual(handleKey(.char("d"), state: &s), [.setDifferentialPrivacy(true)])
         XCTAssertEqual(handleKey(.char("d"), state: &s), [.setDifferentialPrivacy(false)], "toggles what is in flight")
-        s.apply(.operatorAction(round: 2, action: "enable differential privacy", applied: true))
+        s.apply(.operatorAction(round: 2, command: .setDifferentialPrivacy(true), applied: true))
         s.apply(.privacyBudget(round: 2, epsilon: nil, delta: 1e-5, noiseMultiplier: 1, enabled: true))
         XCTAssertTrue(s.run.dpEnabled)
-        s.apply(.operatorAction(round: 2, action: "disable differential privacy", applied: true))
+        s.apply(.operatorAction(round: 2, command: .setDifferentialPrivacy(false), applied: true))
         XCTAssertFalse(s.run.dpEnabled)
         XCTAssertEqual(handleKey(.char("d"), state: &s), [.setDifferentialPrivacy(true)])
     }
@@ -65,9 +65,9 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertEqual(handleKey(.char("["), state: &s), [.setNoiseMultiplier(0.9)])
         XCTAssertEqual(handleKey(.char("]"), state: &s), [.setNoiseMultiplier(1.0)])
         XCTAssertEqual(handleKey(.char("]"), state: &s), [.setNoiseMultiplier(1.1)])
-        s.apply(.operatorAction(round: 2, action: "set noise multiplier 0.90", applied: true))
-        s.apply(.operatorAction(round: 2, action: "set noise multiplier 1.00", applied: true))
-        s.apply(.operatorAction(round: 2, action: "set noise multiplier 1.10", applied: true))
+        s.apply(.operatorAction(round: 2, command: .setNoiseMultiplier(0.9), applied: true))
+        s.apply(.operatorAction(round: 2, command: .setNoiseMultiplier(1), applied: true))
+        s.apply(.operatorAction(round: 2, command: .setNoiseMultiplier(1.1), applied: true))
         XCTAssertEqual(s.run.noiseMultiplier, 1.1, accuracy: 1e-12)
         XCTAssertTrue(s.ui.pending.isEmpty)
         s.run.noiseMultiplier = 0.1
@@ -81,15 +81,15 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertTrue(s.ui.flash?.contains("pause") ?? false)
         XCTAssertEqual(handleKey(.char(" "), state: &s), [.pause])
         XCTAssertEqual(handleKey(.char("s"), state: &s), [.step], "a pause in flight counts")
-        s.apply(.operatorAction(round: 2, action: "pause", applied: true))
-        s.apply(.operatorAction(round: 2, action: "step one round", applied: true))
+        s.apply(.operatorAction(round: 2, command: .pause, applied: true))
+        s.apply(.operatorAction(round: 2, command: .step, applied: true))
         s.apply(.phase(round: 2, .paused))
         XCTAssertTrue(s.run.paused)
         XCTAssertTrue(render(s, width: 120, height: 40).text.contains("paused"))
         XCTAssertEqual(handleKey(.char("s"), state: &s), [.step])
         XCTAssertEqual(handleKey(.char(" "), state: &s), [.resume])
-        s.apply(.operatorAction(round: 2, action: "step one round", applied: true))
-        s.apply(.operatorAction(round: 2, action: "resume", applied: true))
+        s.apply(.operatorAction(round: 2, command: .step, applied: true))
+        s.apply(.operatorAction(round: 2, command: .resume, applied: true))
         XCTAssertFalse(s.run.paused)
         XCTAssertEqual(handleKey(.char("s"), state: &s), [])
     }
@@ -172,20 +172,22 @@ final class KeyHandlingTests: XCTestCase {
 
     func testEngineActionsWithoutAPendingCommandStillShow() throws {
         var s = try running()
-        s.apply(.operatorAction(round: 2, action: "drop bank", applied: true))
+        s.apply(.operatorAction(round: 2, command: .dropClient("bank"), applied: true))
         XCTAssertTrue(s.run.clients[2].excluded)
-        s.apply(.operatorAction(round: 2, action: "set noise multiplier 2.50", applied: false))
+        s.apply(.operatorAction(round: 2, command: .setNoiseMultiplier(2.5), applied: false))
         XCTAssertEqual(s.run.log.last?.text, "operator: set noise multiplier 2.50 (no effect)")
         XCTAssertEqual(s.run.noiseMultiplier, 1)
     }
 
-    func testActionTextsParseBackToTheirCommands() {
-        let commands: [OperatorCommand] = [.dropClient("a b"), .readmitClient("x"), .setDifferentialPrivacy(true),
-                                           .setDifferentialPrivacy(false), .setNoiseMultiplier(1.3), .setClipNorm(0.05),
-                                           .pause, .resume, .step, .stop]
-        for c in commands {
-            XCTAssertEqual(OperatorCommand(actionDescription: c.description), c, c.description)
-        }
-        XCTAssertNil(OperatorCommand(actionDescription: "fly"))
+    /// The action's text rounds the noise to two decimals; the event carries the command itself,
+    /// so the pending command settles and the state shows the exact value.
+    func testAnActionSettlesItsPendingCommandExactly() throws {
+        var s = try running()
+        s.ui.pending = [.setNoiseMultiplier(0.123)]
+        let event = FederationEvent.operatorAction(round: 2, command: .setNoiseMultiplier(0.123), applied: true)
+        s.apply(try XCTUnwrap(FederationEvent(jsonLine: event.jsonLine)))
+        XCTAssertTrue(s.ui.pending.isEmpty)
+        XCTAssertEqual(s.run.noiseMultiplier, 0.123)
+        XCTAssertEqual(s.run.log.last?.text, "operator: set noise multiplier 0.12")
     }
 }

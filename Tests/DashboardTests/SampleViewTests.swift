@@ -29,7 +29,7 @@ final class SampleViewTests: XCTestCase {
         XCTAssertEqual(handleKey(.char("r"), state: &s), [], "a sample already on its way is not asked for twice")
 
         s.apply(.sample(round: 4, client: "hospital-b", prompt: "DISCHARGE SUMMARY\nHISTORY OF PRESENT ILLNESS:", text: text, seconds: 0.42))
-        s.apply(.operatorAction(round: 4, action: "sample hospital-b", applied: true))
+        s.apply(.operatorAction(round: 4, command: .sample(client: "hospital-b"), applied: true))
         XCTAssertTrue(s.ui.pending.isEmpty)
         let screen = render(s, width: 120, height: 40)
         try assertSnapshot(screen, named: "detail-sample")
@@ -45,7 +45,7 @@ final class SampleViewTests: XCTestCase {
         XCTAssertEqual(handleKey(.enter, state: &s), [])
         XCTAssertEqual(handleKey(.char("r"), state: &s), [.sample(client: "hospital-b")])
         XCTAssertTrue(render(s, width: 120, height: 40).text.contains("after round 4 (greedy, 0.4s), generating a new one…"))
-        s.apply(.operatorAction(round: 4, action: "sample hospital-b", applied: false))
+        s.apply(.operatorAction(round: 4, command: .sample(client: "hospital-b"), applied: false))
         XCTAssertTrue(render(s, width: 120, height: 40).text.contains("no sample: the engine could not generate one"))
     }
 

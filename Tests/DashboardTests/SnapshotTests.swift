@@ -106,7 +106,7 @@ final class SnapshotTests: XCTestCase {
         // The engine applies it at the next step boundary; bank sits out round 3 and 4;
         // hospital-b misses round 3's deadline and support's upload is lost in round 4.
         var rest = EventScript(scenario: scenario)
-        rest.events = [.operatorAction(round: 2, action: "drop bank", applied: true)]
+        rest.events = [.operatorAction(round: 2, command: .dropClient("bank"), applied: true)]
         rest.base = script.base; rest.last = script.last
         s.apply(rest.events)
         XCTAssertTrue(s.ui.pending.isEmpty)
@@ -141,11 +141,11 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(handleKey(.char("]"), state: &s), [.setNoiseMultiplier(1.2)])
         XCTAssertEqual(s.ui.pending.count, 3)
         s.apply([
-            .operatorAction(round: 2, action: "enable differential privacy", applied: true),
+            .operatorAction(round: 2, command: .setDifferentialPrivacy(true), applied: true),
             .privacyBudget(round: 2, epsilon: nil, delta: 1e-5, noiseMultiplier: 1.0, enabled: true),
-            .operatorAction(round: 2, action: "set noise multiplier 1.10", applied: true),
+            .operatorAction(round: 2, command: .setNoiseMultiplier(1.1), applied: true),
             .privacyBudget(round: 2, epsilon: nil, delta: 1e-5, noiseMultiplier: 1.1, enabled: true),
-            .operatorAction(round: 2, action: "set noise multiplier 1.20", applied: true),
+            .operatorAction(round: 2, command: .setNoiseMultiplier(1.2), applied: true),
             .privacyBudget(round: 2, epsilon: nil, delta: 1e-5, noiseMultiplier: 1.2, enabled: true),
         ])
         XCTAssertTrue(s.ui.pending.isEmpty)

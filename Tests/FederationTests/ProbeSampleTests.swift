@@ -77,7 +77,7 @@ final class ProbeSampleTests: XCTestCase {
         coordinator.commands.send(.sample(client: "bank"))
         coordinator.run()
         XCTAssertTrue(samples(recorder.events).isEmpty)
-        XCTAssertTrue(recorder.events.contains(.operatorAction(round: 0, action: "sample bank", applied: false)))
+        XCTAssertTrue(recorder.events.contains(.operatorAction(round: 0, command: .sample(client: "bank"), applied: false)))
     }
 
     func testByteDecodingAndGreedyGenerationStopAtPadding() throws {

@@ -147,7 +147,7 @@ final class ReportTests: XCTestCase {
         let dir = ReportFixtures.temporaryDirectory(self)
         let path = dir.appendingPathComponent("events.jsonl").path
         let events = ReportFixtures.events(clients: ["a"], rounds: [1, 2, 3], planned: 3)
-            + [.operatorAction(round: 3, action: "pause", applied: true)]
+            + [.operatorAction(round: 3, command: .pause, applied: true)]
         try events.map(\.jsonLine).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let record = try RunRecord.load(path: path)
         XCTAssertEqual(record.completedRounds.count, 3)

@@ -156,7 +156,7 @@ public final class Coordinator: @unchecked Sendable {
             case .stop: stopRequested = true
             case .sample(let c): applied = generateSample(client: c)
             }
-            sink(.operatorAction(round: completedRounds, action: command.description, applied: applied))
+            sink(.operatorAction(round: completedRounds, command: command, applied: applied))
             if applied, case .setDifferentialPrivacy = command { publishPrivacy(round: completedRounds) }
             if applied, case .setNoiseMultiplier = command { publishPrivacy(round: completedRounds) }
             if applied, case .setClipNorm = command { publishPrivacy(round: completedRounds) }

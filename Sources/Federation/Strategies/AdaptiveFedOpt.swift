@@ -60,6 +60,18 @@ public struct AdaptiveFedOptStrategy: MeanAggregationStrategy {
                   beta2: config.beta2, tau: config.tau)
     }
 
+    /// Its state: both moments, once a round has run.
+    public var savedState: StrategyState {
+        firstMoment.isEmpty ? .empty : StrategyState(vectors: ["first_moment": firstMoment, "second_moment": secondMoment])
+    }
+
+    public mutating func restore(_ state: StrategyState, dimension: Int) throws {
+        try state.check(only: ["first_moment", "second_moment"], clients: false, strategy: kind)
+        guard !state.isEmpty else { return }
+        firstMoment = try state.vector("first_moment", dimension: dimension, strategy: kind)
+        secondMoment = try state.vector("second_moment", dimension: dimension, strategy: kind)
+    }
+
     /// Updates m and v from the weighted mean delta and steps the global parameters.
     public mutating func step(global: [Float], mean delta: [Float]) throws -> [Float] {
         let d = global.count

@@ -64,6 +64,12 @@ public protocol AggregationStrategy: Sendable {
     func instructions(for client: String, dimension: Int) -> ClientInstructions
     /// Combines the round's updates into new global parameters. Throws on empty input or mismatched dimensions (message names the client).
     mutating func aggregate(global: [Float], updates: [ClientUpdate]) throws -> AggregationOutcome
+    /// The server-side buffers to save after a round (see `StrategyState`); stateless strategies
+    /// keep the default, which saves nothing.
+    var savedState: StrategyState { get }
+    /// Puts saved buffers back on resume; every vector must have `dimension` values. Throws a
+    /// `StrategyStateError` naming the field that does not fit this strategy.
+    mutating func restore(_ state: StrategyState, dimension: Int) throws
 }
 
 /// A strategy whose server step needs only the (weighted) mean of the client deltas, so that

@@ -52,6 +52,14 @@ public struct FedAvgMStrategy: MeanAggregationStrategy {
         self.serverLearningRate = serverLearningRate; self.momentum = momentum
     }
 
+    /// Its state: the momentum buffer, once a round has run.
+    public var savedState: StrategyState { velocity.isEmpty ? .empty : StrategyState(vectors: ["velocity": velocity]) }
+
+    public mutating func restore(_ state: StrategyState, dimension: Int) throws {
+        try state.check(only: ["velocity"], clients: false, strategy: kind)
+        if !state.isEmpty { velocity = try state.vector("velocity", dimension: dimension, strategy: kind) }
+    }
+
     /// v = β v + Δ; global += η v.
     public mutating func step(global: [Float], mean: [Float]) throws -> [Float] {
         let d = global.count

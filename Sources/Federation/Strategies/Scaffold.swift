@@ -32,6 +32,22 @@ public struct ScaffoldStrategy: AggregationStrategy {
         self.globalLearningRate = globalLearningRate; self.totalClients = totalClients
     }
 
+    /// Its state: the server control, every client's control and the clients seen so far.
+    public var savedState: StrategyState {
+        StrategyState(vectors: serverControl.isEmpty ? [:] : ["server_control": serverControl], clientVectors: clientControls,
+                      clients: seenClients.sorted())
+    }
+
+    public mutating func restore(_ state: StrategyState, dimension: Int) throws {
+        try state.check(only: ["server_control"], clients: true, strategy: kind)
+        if !state.vectors.isEmpty { serverControl = try state.vector("server_control", dimension: dimension, strategy: kind) }
+        for (client, c) in state.clientVectors where c.count != dimension {
+            throw StrategyStateError(field: "client_control[\(client)]", reason: "has \(c.count) values, the global adapter has \(dimension)")
+        }
+        clientControls = state.clientVectors
+        seenClients = Set(state.clients)
+    }
+
     /// The client's correction c − c_i and the server control c (zeros before the first round).
     public func instructions(for client: String, dimension: Int) -> ClientInstructions {
         guard !serverControl.isEmpty else {

@@ -1,4 +1,6 @@
 // The server-side state of a strategy, for saving after a round and restoring on resume.
+// Each stateful strategy says what its state is (`savedState`, `restore(_:dimension:)`, in its
+// own file); the stateless ones keep the defaults below.
 
 /// A strategy's buffers: named server vectors (FedAvgM's velocity, the adaptive optimizers'
 /// moments, SCAFFOLD's server control), per-client vectors (SCAFFOLD's c_i) and the clients
@@ -14,6 +16,27 @@ public struct StrategyState: Sendable, Equatable {
 
     public static let empty = StrategyState()
     public var isEmpty: Bool { vectors.isEmpty && clientVectors.isEmpty && clients.isEmpty }
+
+    /// The vector `name`, which `strategy`'s state must have, with `dimension` values.
+    public func vector(_ name: String, dimension: Int, strategy: StrategyKind) throws -> [Float] {
+        guard let v = vectors[name] else {
+            throw StrategyStateError(field: name, reason: "missing (the \(strategy.rawValue) state needs it)")
+        }
+        guard v.count == dimension else {
+            throw StrategyStateError(field: name, reason: "has \(v.count) values, the global adapter has \(dimension)")
+        }
+        return v
+    }
+
+    /// Refuses vectors other than `names`, and per-client state unless `clients` allows it.
+    public func check(only names: Set<String>, clients allowed: Bool, strategy: StrategyKind) throws {
+        if let extra = Set(vectors.keys).subtracting(names).sorted().first {
+            throw StrategyStateError(field: extra, reason: "is not part of the \(strategy.rawValue) state")
+        }
+        if !allowed, let c = (clientVectors.keys.sorted().first ?? clients.first) {
+            throw StrategyStateError(field: "client_control[\(c)]", reason: "is not part of the \(strategy.rawValue) state")
+        }
+    }
 }
 
 /// A saved strategy state that does not fit the strategy it is restored into.
@@ -25,66 +48,18 @@ public struct StrategyStateError: Error, CustomStringConvertible, Equatable {
 }
 
 extension AggregationStrategy {
-    /// The state to save after a round (empty for stateless strategies).
-    public var savedState: StrategyState {
-        switch self {
-        case let s as FedAvgMStrategy:
-            return s.velocity.isEmpty ? .empty : StrategyState(vectors: ["velocity": s.velocity])
-        case let s as AdaptiveFedOptStrategy:
-            return s.firstMoment.isEmpty ? .empty
-                : StrategyState(vectors: ["first_moment": s.firstMoment, "second_moment": s.secondMoment])
-        case let s as ScaffoldStrategy:
-            var vectors: [String: [Float]] = [:]
-            if !s.serverControl.isEmpty { vectors["server_control"] = s.serverControl }
-            return StrategyState(vectors: vectors, clientVectors: s.clientControls, clients: s.seenClients.sorted())
-        default:
-            return .empty
-        }
+    /// A stateless strategy saves nothing.
+    public var savedState: StrategyState { .empty }
+
+    /// A stateless strategy accepts only an empty state.
+    public mutating func restore(_ state: StrategyState, dimension: Int) throws {
+        try state.check(only: [], clients: false, strategy: kind)
     }
 
     /// This strategy with `state` restored; every vector must have `dimension` values.
-    public func restoring(_ state: StrategyState, dimension d: Int) throws -> any AggregationStrategy {
-        func vector(_ name: String) throws -> [Float] {
-            guard let v = state.vectors[name] else {
-                throw StrategyStateError(field: name, reason: "missing (the \(kind.rawValue) state needs it)")
-            }
-            guard v.count == d else {
-                throw StrategyStateError(field: name, reason: "has \(v.count) values, the global adapter has \(d)")
-            }
-            return v
-        }
-        func only(_ names: Set<String>, clients allowed: Bool) throws {
-            if let extra = Set(state.vectors.keys).subtracting(names).sorted().first {
-                throw StrategyStateError(field: extra, reason: "is not part of the \(kind.rawValue) state")
-            }
-            if !allowed, let c = (state.clientVectors.keys.sorted().first ?? state.clients.first) {
-                throw StrategyStateError(field: "client_control[\(c)]", reason: "is not part of the \(kind.rawValue) state")
-            }
-        }
-        switch self {
-        case var s as FedAvgMStrategy:
-            try only(["velocity"], clients: false)
-            if !state.isEmpty { s.velocity = try vector("velocity") }
-            return s
-        case var s as AdaptiveFedOptStrategy:
-            try only(["first_moment", "second_moment"], clients: false)
-            if !state.isEmpty {
-                s.firstMoment = try vector("first_moment")
-                s.secondMoment = try vector("second_moment")
-            }
-            return s
-        case var s as ScaffoldStrategy:
-            try only(["server_control"], clients: true)
-            if !state.vectors.isEmpty { s.serverControl = try vector("server_control") }
-            for (client, c) in state.clientVectors where c.count != d {
-                throw StrategyStateError(field: "client_control[\(client)]", reason: "has \(c.count) values, the global adapter has \(d)")
-            }
-            s.clientControls = state.clientVectors
-            s.seenClients = Set(state.clients)
-            return s
-        default:
-            try only([], clients: false)
-            return self
-        }
+    public func restoring(_ state: StrategyState, dimension: Int) throws -> any AggregationStrategy {
+        var copy = self
+        try copy.restore(state, dimension: dimension)
+        return copy
     }
 }
