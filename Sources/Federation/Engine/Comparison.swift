@@ -174,7 +174,7 @@ public struct Comparison: Sendable {
             recorder?.record(event)
             observe?(name, event)
         })
-        if let recorder { pilot.coordinator.onCheckpoint = recorder.checkpoint }
+        if let recorder { pilot.coordinator.onCheckpoint = { recorder.checkpoint($0.round, $0.adapter) } }
         let began = Date()
         pilot.coordinator.run()
         let weights = pilot.transport.clients.mapValues { $0.data.train.count }
