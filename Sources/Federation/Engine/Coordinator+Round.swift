@@ -36,7 +36,7 @@ extension Coordinator {
     /// Runs round `round`; returns the new global eval loss, or nil when the round failed.
     func runRound(_ round: Int) -> Double? {
         let began = Date()
-        var rng = SeededRandom(seed: scenario.seed &+ UInt64(round) &* 0x2545_F491)
+        var rng = SeededRandom(seed: Seeds.derive(scenario.seed, purpose: .round, index: round))
         sink(.phase(round: round, .selecting))
         let selected = select(round: round, rng: &rng)
         sink(.roundStarted(round: round, selected: selected))
@@ -77,11 +77,14 @@ extension Coordinator {
             metrics[specs[i].id]?.bytesDown = task.count
             return (specs[i].id, task)
         }, work: { [transport] job in
-            Result { try transport.exchange(client: job.client, task: job.task) }
-        }, finished: { i, reply in
-            // In selection order: the link's random draws do not depend on which lane finished first.
+            let sent = Date()
+            let reply = Result { try transport.exchange(client: job.client, task: job.task) }
+            return (reply: reply, seconds: Date().timeIntervalSince(sent))
+        }, finished: { i, exchanged in
+            // In selection order: a simulated link's random draws do not depend on which lane finished first.
             guard var m = metrics[specs[i].id] else { return }
-            if let update = receive(reply, from: specs[i], round: round, metrics: &m, rng: &rng) {
+            if let update = receive(exchanged.reply, exchangeSeconds: exchanged.seconds, from: specs[i], round: round,
+                                    metrics: &m, rng: &rng) {
                 updates.append(update)
                 if !update.delta.isEmpty { deltas[specs[i].id] = update.delta }
             }

@@ -15,7 +15,10 @@ public final class Coordinator: @unchecked Sendable {
     public let commands = CommandQueue()
     public let tensorSizes: [Int]
     let base: LlamaModel
+    /// The clients, through a real transport or a `SimulatedNetwork` around in-process ones.
     let transport: any ClientTransport
+    /// The scenario's faults; the coordinator applies only dropouts (in `select`).
+    let faultInjector: FaultInjector
     let clientSpecs: [ClientSpec]
     /// Training examples per client, which weight the mean evaluation loss. A network
     /// deployment learns them as clients join, so it may set them before `run()`.
@@ -66,6 +69,7 @@ public final class Coordinator: @unchecked Sendable {
         self.base = base
         self.transport = transport
         self.clientSpecs = scenario.clients
+        self.faultInjector = FaultInjector(scenario.faults)
         self.trainCounts = trainCounts
         let refusals = PrivacyPosture.refusals(privacy: scenario.privacy, strategy: scenario.strategy.kind)
         guard refusals.isEmpty else { throw PrivacyPostureError(file: scenario.sourcePath, refusals: refusals) }
@@ -178,7 +182,7 @@ public final class Coordinator: @unchecked Sendable {
     func select(round: Int, rng: inout SeededRandom) -> [String] {
         let online = clientSpecs.filter { spec in
             !excluded.contains(spec.id)
-                && !scenario.faults.contains { $0.client == spec.id && $0.kind == .dropout && $0.isActive(inRound: round) }
+                && !faultInjector.isOffline(client: spec.id, round: round)
                 && Double(rng.uniform()) < scenario.selection.availability
         }.map(\.id)
         if privacy.differentialPrivacy {
@@ -215,13 +219,11 @@ public final class Coordinator: @unchecked Sendable {
         return task.encoded(tensorSizes: tensorSizes, as: scenario.payload)
     }
 
-    /// Takes one client's reply to its round task (`m.bytesDown` is the task's size) and
-    /// adds the simulated network: the update, or nil when the client failed, its upload
-    /// was lost, or it missed the deadline.
-    func receive(_ answer: Result<Data, any Error>, from spec: ClientSpec, round: Int,
+    /// Takes one client's reply to its round task (`m.bytesDown` is the task's size), which
+    /// took `exchangeSeconds` of wall time, and its delivery as the transport reports it: the
+    /// update, or nil when the client failed, or its upload was lost or missed the deadline.
+    func receive(_ answer: Result<Data, any Error>, exchangeSeconds: Double, from spec: ClientSpec, round: Int,
                  metrics m: inout ClientRoundMetrics, rng: inout SeededRandom) -> ClientUpdate? {
-        let link = spec.link
-        let down = NetworkModel.transferSeconds(bytes: m.bytesDown, mbps: link.downMbps, latencyMs: link.latencyMs)
         let reply: RoundReply, received: Int
         do {
             let payload = try answer.get()
@@ -237,8 +239,6 @@ public final class Coordinator: @unchecked Sendable {
             sink(.alert(Alert(round: round, client: spec.id, severity: .critical, reason: "local round failed: \(error)")))
             return nil
         }
-        let active = scenario.faults.filter { $0.client == spec.id && $0.isActive(inRound: round) }
-        let slowdown = active.filter { $0.kind == .straggler }.reduce(1.0) { $0 * (1 + $1.severity) }
         m.bytesUp = received   // the reply as it arrived, in the scenario's payload encoding
         m.trainExamples = reply.exampleCount
         m.trainTokens = reply.tokens
@@ -246,20 +246,17 @@ public final class Coordinator: @unchecked Sendable {
         m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
-        let up = NetworkModel.transferSeconds(bytes: received, mbps: link.upMbps, latencyMs: link.latencyMs)
-        m.transferSeconds = down + up
-        m.computeSeconds = reply.computeSeconds * link.computeFactor * slowdown
-        m.simulatedSeconds = m.transferSeconds + m.computeSeconds
-        let loss = active.filter { $0.kind == .lossyLink }.reduce(link.dropProbability) { 1 - (1 - $0) * (1 - $1.severity) }
-        if Double(rng.uniform()) < loss {
-            m.status = .dropped
-            return nil
+        let delivery = transport.delivery(of: ReplyReceipt(client: spec.id, round: round, bytesDown: m.bytesDown, bytesUp: received,
+                                                           computeSeconds: reply.computeSeconds, exchangeSeconds: exchangeSeconds),
+                                          draws: &rng)
+        m.transferSeconds = delivery.transferSeconds
+        m.computeSeconds = delivery.computeSeconds
+        m.simulatedSeconds = delivery.seconds
+        switch delivery.outcome {
+        case .lost: m.status = .dropped; return nil
+        case .missedDeadline: m.status = .timedOut; return nil
+        case .arrived: m.status = .uploading
         }
-        if let deadline = scenario.selection.deadlineSeconds, m.simulatedSeconds > deadline {
-            m.status = .timedOut
-            return nil
-        }
-        m.status = .uploading
         return ClientUpdate(client: spec.id, delta: reply.delta, exampleCount: reply.exampleCount, controlDelta: reply.controlDelta)
     }
 
