@@ -116,7 +116,7 @@ let package = Package(
             path: "Fuzz"
         ),
         .testTarget(name: "TensorMathTests", dependencies: ["TensorMath"]),
-        .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama", "Privacy", "TensorMath"]),
+        .testTarget(name: "FederationTests", dependencies: ["Federation", "Llama", "Privacy", "TensorMath"], exclude: ["Fixtures"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Federation", "Privacy", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Journal", "Federation", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Federation"], exclude: ["Snapshots"]),

@@ -55,9 +55,9 @@ extension RunJournal {
 
     /// Records every completed round's global adapter and server state from `coordinator`.
     public func attach(to coordinator: Coordinator) {
-        coordinator.onCheckpoint = { [weak coordinator, self] round, adapter in
-            checkpoint(round: round, adapter: adapter)
-            if let coordinator { checkpoint(state: coordinator.serverState(round: round)) }
+        coordinator.onCheckpoint = { [self] completed in
+            checkpoint(round: completed.round, adapter: completed.adapter)
+            checkpoint(state: completed.state)
         }
     }
 }

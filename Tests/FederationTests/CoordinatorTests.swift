@@ -55,7 +55,7 @@ final class CoordinatorTests: XCTestCase {
         let start = pilot.coordinator.global
         pilot.coordinator.run()
         let client = pilot.transport.clients["solo"]!
-        let local = client.trainer.train(from: start, examples: client.data.train.map { SimulatedClient.tokenize($0, client.encoding) },
+        let local = client.trainer.train(from: start, examples: client.data.train.map { ClientWorker.tokenize($0, client.encoding) },
                                          steps: 2, seed: client.trainingSeed(round: 1))
         let difference = zip(pilot.coordinator.global.values, local.adapter.values).map { abs($0 - $1) }.max()!
         XCTAssertLessThan(difference, 1e-6)

@@ -26,7 +26,7 @@ final class JournalTests: XCTestCase {
         let scenario = try tinyScenario(rounds: 2)
         try journal.begin(scenario: scenario, text: "name = \"tiny\"")
         let pilot = try withCurrentDirectory(Self.root) { try PilotBuilder.build(scenario, sink: journal.record) }
-        pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0, adapter: $1) }
+        pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0.round, adapter: $0.adapter) }
         pilot.coordinator.commands.send(.setNoiseMultiplier(1.3))
         pilot.coordinator.run()
 

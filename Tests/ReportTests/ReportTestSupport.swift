@@ -39,7 +39,7 @@ enum ReportFixtures {
             }
         })
         commands.queue = pilot.coordinator.commands
-        pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0, adapter: $1) }
+        pilot.coordinator.onCheckpoint = { journal.checkpoint(round: $0.round, adapter: $0.adapter) }
         if dpOffAfter != nil { pilot.coordinator.commands.send(.setDifferentialPrivacy(true)) }
         pilot.coordinator.run()
         return journal

@@ -59,7 +59,7 @@ public enum AlertBench {
             let (kind, severity, strategy, trial) = plan
             var scenario = base
             scenario.rounds = matrix.rounds
-            scenario.seed = base.seed &+ UInt64(index) &* 7919
+            scenario.seed = Seeds.derive(base.seed, purpose: .benchVariant, index: index)
             scenario.strategy = StrategyConfig()
             scenario.strategy.kind = strategy
             if strategy == .trimmedMean { scenario.strategy.trimFraction = 0.25 }

@@ -102,7 +102,7 @@ public struct Comparison: Sendable {
         var began = Date()
         let centralLog = ApproachLog(name: "centralized", scenario: scenario, recorder: try recorder?("centralized", scenario), observe: observe)
         centralLog.start()
-        let pooled = clients.flatMap { c in c.data.train.map { SimulatedClient.tokenize($0, c.encoding) } }
+        let pooled = clients.flatMap { c in c.data.train.map { ClientWorker.tokenize($0, c.encoding) } }
         let rawBytes = clients.reduce(0) { $0 + $1.data.train.reduce(0) { $0 + $1.text.utf8.count } }
         let totalSteps = stepsPerClient.values.reduce(0, +)
         let central = clients[0].trainer.train(from: start, examples: pooled, steps: totalSteps)
@@ -125,7 +125,7 @@ public struct Comparison: Sendable {
         var localTokens = 0
         var localTasks: [String: TaskScore] = [:]
         for c in clients {
-            let examples = c.data.train.map { SimulatedClient.tokenize($0, c.encoding) }
+            let examples = c.data.train.map { ClientWorker.tokenize($0, c.encoding) }
             let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
             localTokens += r.tokens
             if let loss = try c.evaluate(adapter: r.adapter) { local[c.spec.id] = loss }
@@ -145,14 +145,14 @@ public struct Comparison: Sendable {
         return 1
     }
 
-    func evaluate(_ adapter: LoRAAdapter, clients: [SimulatedClient]) throws -> [String: Double] {
+    func evaluate(_ adapter: LoRAAdapter, clients: [ClientWorker]) throws -> [String: Double] {
         var out: [String: Double] = [:]
         for c in clients { if let l = try c.evaluate(adapter: adapter) { out[c.spec.id] = l } }
         return out
     }
 
     /// Each client's confusion counts under `adapter` (the base model when nil); empty without labels.
-    func scoreTasks(_ adapter: LoRAAdapter?, clients: [SimulatedClient]) throws -> [String: TaskScore] {
+    func scoreTasks(_ adapter: LoRAAdapter?, clients: [ClientWorker]) throws -> [String: TaskScore] {
         guard !taskLabels.isEmpty else { return [:] }
         var out: [String: TaskScore] = [:]
         for c in clients { if let t = try c.scoreLabels(adapter: adapter, labels: taskLabels) { out[c.spec.id] = t } }
@@ -174,7 +174,7 @@ public struct Comparison: Sendable {
             recorder?.record(event)
             observe?(name, event)
         })
-        if let recorder { pilot.coordinator.onCheckpoint = recorder.checkpoint }
+        if let recorder { pilot.coordinator.onCheckpoint = { recorder.checkpoint($0.round, $0.adapter) } }
         let began = Date()
         pilot.coordinator.run()
         let weights = pilot.transport.clients.mapValues { $0.data.train.count }

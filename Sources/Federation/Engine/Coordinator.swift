@@ -15,7 +15,10 @@ public final class Coordinator: @unchecked Sendable {
     public let commands = CommandQueue()
     public let tensorSizes: [Int]
     let base: LlamaModel
+    /// The clients, through a real transport or a `SimulatedNetwork` around in-process ones.
     let transport: any ClientTransport
+    /// The scenario's faults; the coordinator applies only dropouts (in `select`).
+    let faultInjector: FaultInjector
     let clientSpecs: [ClientSpec]
     /// Training examples per client, which weight the mean evaluation loss. A network
     /// deployment learns them as clients join, so it may set them before `run()`.
@@ -23,7 +26,7 @@ public final class Coordinator: @unchecked Sendable {
     let sink: EventSink
     var strategy: any AggregationStrategy
     /// The global adapter after the last completed round.
-    public private(set) var global: LoRAAdapter
+    public internal(set) var global: LoRAAdapter
     public private(set) var completedRounds = 0
     var excluded: Set<String> = []
     var paused = false
@@ -40,8 +43,9 @@ public final class Coordinator: @unchecked Sendable {
     var lastEval: [String: Double] = [:]
     var alerts = AlertDetector()
     var lastClientMetrics: [String: ClientRoundMetrics] = [:]
-    /// Called with each completed round's global adapter just before its `roundCompleted` event.
-    public var onCheckpoint: (@Sendable (Int, LoRAAdapter) -> Void)?
+    /// Called with each completed round's global adapter and server state just before its
+    /// `roundCompleted` event.
+    public var onCheckpoint: (@Sendable (RoundCheckpoint) -> Void)?
     /// The base model's tokenizer, for probe samples (`.sample`); nil: samples are unavailable.
     let probeEncoding: (any TextEncoding)?
     /// The evaluation that quality deltas are measured against: the run's first (or, resumed, the original run's).
@@ -65,6 +69,7 @@ public final class Coordinator: @unchecked Sendable {
         self.base = base
         self.transport = transport
         self.clientSpecs = scenario.clients
+        self.faultInjector = FaultInjector(scenario.faults)
         self.trainCounts = trainCounts
         let refusals = PrivacyPosture.refusals(privacy: scenario.privacy, strategy: scenario.strategy.kind)
         guard refusals.isEmpty else { throw PrivacyPostureError(file: scenario.sourcePath, refusals: refusals) }
@@ -163,178 +168,7 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    // MARK: - One round
-
-    /// Runs round `round`; returns the new global eval loss, or nil when the round failed.
-    func runRound(_ round: Int) -> Double? {
-        let began = Date()
-        var rng = SeededRandom(seed: scenario.seed &+ UInt64(round) &* 0x2545_F491)
-        sink(.phase(round: round, .selecting))
-        let selected = select(round: round, rng: &rng)
-        sink(.roundStarted(round: round, selected: selected))
-        guard selected.count >= scenario.selection.minimumClients else {
-            return fail(round, "only \(selected.count) clients available; the round needs \(scenario.selection.minimumClients)")
-        }
-        var metrics: [String: ClientRoundMetrics] = [:]
-        var updates: [ClientUpdate] = []
-        var deltas: [String: [Float]] = [:]
-        sink(.phase(round: round, .training))
-        let specs = selected.map { id in clientSpecs.first { $0.id == id }! }
-        inLanes(specs.count, prepare: { i -> (client: String, task: Data)? in
-            applyCommands(commands.drain())   // step boundary: before each client starts
-            var m = ClientRoundMetrics(client: specs[i].id, round: round, status: .training)
-            if excluded.contains(specs[i].id) || stopRequested { m.status = .excluded }
-            metrics[specs[i].id] = m
-            sink(.clientUpdate(m))
-            guard m.status == .training else { return nil }
-            let task = self.task(for: specs[i], round: round)
-            metrics[specs[i].id]?.bytesDown = task.count
-            return (specs[i].id, task)
-        }, work: { [transport] job in
-            Result { try transport.exchange(client: job.client, task: job.task) }
-        }, finished: { i, reply in
-            // In selection order: the link's random draws do not depend on which lane finished first.
-            guard var m = metrics[specs[i].id] else { return }
-            if let update = receive(reply, from: specs[i], round: round, metrics: &m, rng: &rng) {
-                updates.append(update)
-                if !update.delta.isEmpty { deltas[specs[i].id] = update.delta }
-            }
-            metrics[specs[i].id] = m
-            sink(.clientUpdate(m))   // uploading, or dropped, timed out, failed
-        })
-        // A step boundary before aggregation: an operator who drops a client while it trains
-        // means "keep its update out", so its update is discarded if it has not been aggregated.
-        applyCommands(commands.drain())
-        for update in updates where excluded.contains(update.client) {
-            guard var m = metrics[update.client] else { continue }
-            m.status = .excluded
-            metrics[update.client] = m
-            deltas[update.client] = nil
-            sink(.clientUpdate(m))
-            sink(.alert(Alert(round: round, client: update.client, severity: .info,
-                              reason: "dropped by the operator during round \(round): its update is left out of this round's aggregate")))
-        }
-        updates.removeAll { excluded.contains($0.client) }
-        guard updates.count >= scenario.selection.minimumClients, !updates.isEmpty else {
-            for (_, var m) in metrics where m.status == .uploading { m.status = .dropped; sink(.clientUpdate(m)) }
-            return fail(round, "only \(updates.count) updates arrived; the round needs \(max(1, scenario.selection.minimumClients))")
-        }
-
-        // Aggregation: no command is applied until it is done.
-        sink(.phase(round: round, .aggregating))
-        let previous = global
-        let outcome: AggregationOutcome
-        if privacy.secureAggregation {
-            guard var linear = strategy as? any MeanAggregationStrategy else {
-                return fail(round, "strategy \(strategy.kind.rawValue) needs individual updates; secure aggregation gives only their sum")
-            }
-            do {
-                // Marks every participant whose masked input is not in the sum as dropped.
-                let secure = try secureAggregate(round: round, participants: updates, metrics: &metrics, rng: &rng)
-                let stepped = try linear.step(global: global.values, mean: secure.mean)
-                guard stepped.allSatisfy(\.isFinite) else { throw NonFiniteAggregate() }
-                strategy = linear
-                if let b = secure.clippedFraction { adaptClip(noisedFraction: b) }
-                outcome = AggregationOutcome(global: stepped, rejected: [],
-                                             weights: Dictionary(uniqueKeysWithValues: secure.included.map { ($0, 1 / Double(secure.included.count)) }))
-                account(round: round, selected: selected.count,
-                        noiseScale: (Double(secure.included.count) / Double(secure.summary.clients.count)).squareRoot())
-            } catch {
-                for var m in metrics.values where m.status == .uploading || m.status == .dropped {
-                    if m.status == .uploading { m.status = .aborted }
-                    sink(.clientUpdate(m))
-                }
-                return fail(round, "secure aggregation failed: \(error); the global adapter is unchanged")
-            }
-        } else if privacy.differentialPrivacy {
-            guard var linear = strategy as? any MeanAggregationStrategy else {
-                return fail(round, "strategy \(strategy.kind.rawValue) cannot aggregate with differential privacy")
-            }
-            do {
-                let stepped = try linear.step(global: global.values, mean: privateMean(updates))
-                guard stepped.allSatisfy(\.isFinite) else { throw NonFiniteAggregate() }
-                strategy = linear
-                outcome = AggregationOutcome(global: stepped, rejected: [],
-                                             weights: Dictionary(uniqueKeysWithValues: updates.map { ($0.client, 1 / Double(updates.count)) }))
-            } catch {
-                return fail(round, "aggregation failed: \(error); the global adapter is unchanged")
-            }
-            account(round: round, selected: selected.count)
-        } else {
-            let before = strategy
-            do {
-                outcome = try strategy.aggregate(global: global.values, updates: updates)
-                guard outcome.global.allSatisfy(\.isFinite) else { throw NonFiniteAggregate() }
-            } catch {
-                strategy = before
-                return fail(round, "aggregation failed: \(error); the global adapter is unchanged")
-            }
-            account(round: round, selected: selected.count)
-        }
-        global.values = outcome.global
-        var aggregate = global.values
-        for i in aggregate.indices { aggregate[i] -= previous.values[i] }
-        let geometry = UpdateGeometry.measure(deltas, aggregate: aggregate)
-
-        // Evaluation of the new global adapter on every client's own validation data.
-        sink(.phase(round: round, .evaluating))
-        let shouldEvaluate = round % max(1, scenario.evaluation.every) == 0 || round == scenario.rounds
-        let eval = shouldEvaluate ? evaluateAll(round: round, adapter: global) : Evaluation()
-        var completed: [ClientRoundMetrics] = []
-        for client in selected {
-            guard var m = metrics[client] else { continue }
-            if m.status == .uploading { m.status = outcome.rejected.contains(client) ? .rejected : .done }
-            if let g = geometry[client] {
-                m.cosineToOthers = g.cosineOthers
-                m.cosineToAggregate = g.cosineAggregate
-                m.drift = g.drift
-            }
-            m.aggregationWeight = outcome.weights[client]
-            completed.append(m)
-        }
-        var final: [ClientRoundMetrics] = []
-        for spec in clientSpecs {
-            var m = metrics[spec.id] ?? ClientRoundMetrics(client: spec.id, round: round, status: excluded.contains(spec.id) ? .excluded : .idle)
-            if let g = completed.first(where: { $0.client == spec.id }) { m = g }
-            if let loss = eval.perClient[spec.id] {
-                m.evalLoss = loss
-                if let b = baseEval[spec.id] { m.qualityDeltaBase = b - loss }
-                if let l = lastEval[spec.id] { m.qualityDeltaLast = l - loss }
-                lastEval[spec.id] = loss
-            }
-            applyTask(eval.tasks[spec.id], to: &m)
-            m.rougeL = eval.generation[spec.id]?.rougeL
-            final.append(m)
-        }
-        let raised = alerts.inspect(&final, round: round)
-        for m in final {
-            lastClientMetrics[m.client] = m
-            sink(.clientUpdate(m))
-            if let i = completed.firstIndex(where: { $0.client == m.client }) { completed[i] = m }
-        }
-        for alert in raised { sink(.alert(alert)) }
-        if privacy.differentialPrivacy || scenario.privacy.differentialPrivacy { publishPrivacy(round: round) }
-        let norms = completed.compactMap(\.updateNorm)
-        let all = Array(metrics.values)
-        var roundMetrics = RoundMetrics(
-            round: round, selected: selected, aggregated: completed.filter { $0.status == .done }.map(\.client),
-            dropped: all.filter { [.dropped, .timedOut, .failed].contains($0.status) }.map(\.client).sorted(),
-            globalEvalLoss: eval.global, baseEvalLoss: nil, bytesUp: all.reduce(0) { $0 + $1.bytesUp },
-            bytesDown: all.reduce(0) { $0 + $1.bytesDown }, wallSeconds: Date().timeIntervalSince(began),
-            simulatedSeconds: all.map(\.simulatedSeconds).max() ?? 0, strategy: strategy.kind.rawValue,
-            updateNormMean: norms.isEmpty ? nil : norms.reduce(0, +) / Double(norms.count),
-            domainEvalLoss: eval.perDomain)
-        applyTask(eval.tasks, to: &roundMetrics)
-        applyGeneration(eval.generation, to: &roundMetrics)
-        onCheckpoint?(round, global)
-        sink(.roundCompleted(roundMetrics))
-        if scenario.realTimePacing {
-            // Demo pacing: let the round last as long as the simulated network and compute would.
-            let remaining = roundMetrics.simulatedSeconds - Date().timeIntervalSince(began)
-            if remaining > 0 { Thread.sleep(forTimeInterval: min(remaining, 60)) }
-        }
-        return eval.global
-    }
+    // MARK: - One round (the stages are in Coordinator+Round.swift)
 
     func fail(_ round: Int, _ reason: String) -> Double? {
         sink(.roundFailed(round: round, reason: reason))
@@ -348,7 +182,7 @@ public final class Coordinator: @unchecked Sendable {
     func select(round: Int, rng: inout SeededRandom) -> [String] {
         let online = clientSpecs.filter { spec in
             !excluded.contains(spec.id)
-                && !scenario.faults.contains { $0.client == spec.id && $0.kind == .dropout && $0.isActive(inRound: round) }
+                && !faultInjector.isOffline(client: spec.id, round: round)
                 && Double(rng.uniform()) < scenario.selection.availability
         }.map(\.id)
         if privacy.differentialPrivacy {
@@ -385,13 +219,11 @@ public final class Coordinator: @unchecked Sendable {
         return task.encoded(tensorSizes: tensorSizes, as: scenario.payload)
     }
 
-    /// Takes one client's reply to its round task (`m.bytesDown` is the task's size) and
-    /// adds the simulated network: the update, or nil when the client failed, its upload
-    /// was lost, or it missed the deadline.
-    func receive(_ answer: Result<Data, any Error>, from spec: ClientSpec, round: Int,
+    /// Takes one client's reply to its round task (`m.bytesDown` is the task's size), which
+    /// took `exchangeSeconds` of wall time, and its delivery as the transport reports it: the
+    /// update, or nil when the client failed, or its upload was lost or missed the deadline.
+    func receive(_ answer: Result<Data, any Error>, exchangeSeconds: Double, from spec: ClientSpec, round: Int,
                  metrics m: inout ClientRoundMetrics, rng: inout SeededRandom) -> ClientUpdate? {
-        let link = spec.link
-        let down = NetworkModel.transferSeconds(bytes: m.bytesDown, mbps: link.downMbps, latencyMs: link.latencyMs)
         let reply: RoundReply, received: Int
         do {
             let payload = try answer.get()
@@ -407,8 +239,6 @@ public final class Coordinator: @unchecked Sendable {
             sink(.alert(Alert(round: round, client: spec.id, severity: .critical, reason: "local round failed: \(error)")))
             return nil
         }
-        let active = scenario.faults.filter { $0.client == spec.id && $0.isActive(inRound: round) }
-        let slowdown = active.filter { $0.kind == .straggler }.reduce(1.0) { $0 * (1 + $1.severity) }
         m.bytesUp = received   // the reply as it arrived, in the scenario's payload encoding
         m.trainExamples = reply.exampleCount
         m.trainTokens = reply.tokens
@@ -416,20 +246,17 @@ public final class Coordinator: @unchecked Sendable {
         m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
-        let up = NetworkModel.transferSeconds(bytes: received, mbps: link.upMbps, latencyMs: link.latencyMs)
-        m.transferSeconds = down + up
-        m.computeSeconds = reply.computeSeconds * link.computeFactor * slowdown
-        m.simulatedSeconds = m.transferSeconds + m.computeSeconds
-        let loss = active.filter { $0.kind == .lossyLink }.reduce(link.dropProbability) { 1 - (1 - $0) * (1 - $1.severity) }
-        if Double(rng.uniform()) < loss {
-            m.status = .dropped
-            return nil
+        let delivery = transport.delivery(of: ReplyReceipt(client: spec.id, round: round, bytesDown: m.bytesDown, bytesUp: received,
+                                                           computeSeconds: reply.computeSeconds, exchangeSeconds: exchangeSeconds),
+                                          draws: &rng)
+        m.transferSeconds = delivery.transferSeconds
+        m.computeSeconds = delivery.computeSeconds
+        m.simulatedSeconds = delivery.seconds
+        switch delivery.outcome {
+        case .lost: m.status = .dropped; return nil
+        case .missedDeadline: m.status = .timedOut; return nil
+        case .arrived: m.status = .uploading
         }
-        if let deadline = scenario.selection.deadlineSeconds, m.simulatedSeconds > deadline {
-            m.status = .timedOut
-            return nil
-        }
-        m.status = .uploading
         return ClientUpdate(client: spec.id, delta: reply.delta, exampleCount: reply.exampleCount, controlDelta: reply.controlDelta)
     }
 
@@ -500,9 +327,4 @@ public final class Coordinator: @unchecked Sendable {
         return Evaluation(perClient: perClient, global: weight > 0 ? weighted / weight : nil,
                           perDomain: domains.mapValues { $0.0 / Double($0.1) }, tasks: tasks, generation: generation)
     }
-}
-
-/// The strategy's new global adapter holds NaN or infinity; the round fails and the adapter stays.
-struct NonFiniteAggregate: Error, CustomStringConvertible {
-    var description: String { "the aggregate holds non-finite values" }
 }

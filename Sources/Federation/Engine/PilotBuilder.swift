@@ -26,8 +26,8 @@ public enum PilotBuilder {
         let tensorSizes = try LoRAAdapter(zerosFor: engineModel.model.config, config: scenario.lora).slots.flatMap { [$0.aCount, $0.bCount] }
         let clients = scenario.clients.enumerated().map { index, spec in
             var config = training
-            config.seed = scenario.seed &+ UInt64(index) &* 7919
-            let client = SimulatedClient(
+            config.seed = Seeds.derive(scenario.seed, purpose: .clientTraining, index: index)
+            let client = ClientWorker(
                 spec: spec, data: datasets[spec.id]!, encoding: engineModel.encoding,
                 trainer: LocalTrainer(model: trainingModel, config: config, padID: engineModel.encoding.paddingID),
                 loraConfig: scenario.lora, modelConfig: engineModel.model.config, tensorSizes: tensorSizes,
@@ -39,7 +39,9 @@ public enum PilotBuilder {
             return client
         }
         let transport = InProcessTransport(clients: clients, parallelClients: parallelClients)
-        let coordinator = try Coordinator(scenario: scenario, base: engineModel.model, transport: transport,
+        // The scenario's links and link faults act on the replies of the in-process clients.
+        let network = SimulatedNetwork(wrapping: transport, scenario: scenario)
+        let coordinator = try Coordinator(scenario: scenario, base: engineModel.model, transport: network,
                                           trainCounts: datasets.mapValues { $0.train.count },
                                           start: start, startRound: startRound, encoding: engineModel.encoding, sink: sink)
         return Pilot(coordinator: coordinator, transport: transport, model: engineModel)
@@ -69,7 +71,7 @@ public enum PilotBuilder {
                 examples = shards[i]
             }
             out[spec.id] = ClientDataset.split(examples, validationFraction: scenario.evaluation.validationFraction,
-                                               seed: scenario.seed &+ UInt64(index))
+                                               seed: Seeds.derive(scenario.seed, purpose: .dataSplit, index: index))
         }
         return out
     }

@@ -63,8 +63,8 @@ public struct ServerStateError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Coordinator {
-    /// The state after the last completed round: call between rounds, or from `onCheckpoint`
-    /// with the round being completed as `round`.
+    /// The state after the last completed round: call between rounds. `publish` builds it with
+    /// the round being completed as `round` for the `onCheckpoint` callback.
     public func serverState(round: Int? = nil) -> ServerState {
         var state = ServerState(round: round ?? completedRounds, strategy: strategy.kind, strategyState: strategy.savedState, accountant: accountant,
                     roundsWithoutDP: roundsWithoutDP, privacy: OperatorPrivacy(privacy, adaptiveClipNorm: adaptiveClip?.clipNorm), excluded: excluded.sorted(),

@@ -17,6 +17,10 @@ public protocol ClientTransport: Sendable {
     func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore?
     /// Mean ROUGE-L F1 of the request's adapter generating on `client`'s instruction examples (nil: none, or not asked for).
     func scoreGeneration(client: String, request: Data) throws -> GenerationScore?
+    /// How the reply to a round task reached the coordinator (see `SimulatedNetwork.swift`):
+    /// a real transport reports it arrived, with the client's compute time; `SimulatedNetwork`
+    /// applies the scenario's links, drawing upload losses from `draws`, the round's random stream.
+    func delivery(of receipt: ReplyReceipt, draws: inout SeededRandom) -> Delivery
     /// Relays one encoded secure-aggregation message (`SecureAggregationRequest`) to
     /// `client` and returns its encoded answer.
     func secureAggregation(client: String, message: Data) throws -> Data
@@ -38,7 +42,7 @@ extension ClientTransport {
 }
 
 /// The client side of every exchange: what runs next to a client's data, in this process
-/// (`SimulatedClient`) or in a client process of a network deployment.
+/// (`ClientWorker`) or in a client process of a network deployment.
 public protocol ClientEndpoint: AnyObject, Sendable {
     var clientID: String { get }
     /// Runs one round's local training for an encoded `RoundTask`; returns the encoded `RoundReply`.
@@ -55,12 +59,12 @@ public protocol ClientEndpoint: AnyObject, Sendable {
 /// thread per lane, small batches keep every core busy without the hand-over between
 /// threads that splitting each product across cores costs.
 public final class InProcessTransport: ClientTransport, @unchecked Sendable {
-    public let clients: [String: SimulatedClient]
+    public let clients: [String: ClientWorker]
     public let parallelClients: Int
 
     /// - Parameter parallelClients: clients that may train or evaluate at once (at least 1);
     ///   nil: one per core.
-    public init(clients: [SimulatedClient], parallelClients: Int? = nil) {
+    public init(clients: [ClientWorker], parallelClients: Int? = nil) {
         self.clients = Dictionary(uniqueKeysWithValues: clients.map { ($0.spec.id, $0) })
         self.parallelClients = max(1, parallelClients ?? ComputeThreads.cores)
     }
@@ -77,7 +81,7 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var decoded: (request: Data, adapter: LoRAAdapter)?
 
-    func client(_ id: String) throws -> SimulatedClient {
+    func client(_ id: String) throws -> ClientWorker {
         guard let c = clients[id] else { throw TransportError.unknownClient(id) }
         return c
     }
@@ -110,7 +114,7 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
     }
 
     /// The adapter of an encoded `EvaluationRequest`, decoded once for all clients.
-    private func decodedAdapter(_ request: Data, for c: SimulatedClient) throws -> LoRAAdapter {
+    private func decodedAdapter(_ request: Data, for c: ClientWorker) throws -> LoRAAdapter {
         try lock.withLock {
             if let d = decoded, d.request == request { return d.adapter }
             let adapter = try c.globalAdapter(EvaluationRequest(decoding: request).global)

@@ -3,10 +3,11 @@ import Llama
 import SecureAggregation
 import TensorMath
 
-/// A client of an in-process pilot: it holds its own text, trains on it when asked,
-/// and answers with its adapter update. Raw text never leaves this type; only the
-/// encoded `RoundReply` does.
-public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
+/// The worker next to one client's data: it holds the client's text, trains on it when asked,
+/// and answers with its adapter update. An in-process pilot has one per client behind
+/// `InProcessTransport`; a client process of a network deployment runs one behind its gRPC
+/// session. Raw text never leaves this type; only the encoded `RoundReply` does.
+public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     public let spec: ClientSpec
     public let data: ClientDataset
     let encoding: any TextEncoding
@@ -17,7 +18,9 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     let payload: PayloadEncoding
     let seed: UInt64
     /// This client's faults from the scenario; those active in a round apply to it.
-    let faults: [FaultSpec]
+    let faults: FaultInjector
+    /// The training examples, tokenized once.
+    let trainTokens: [TokenizedExample]
     /// The validation split as one padded batch (capped), for evaluation of the global model.
     public let validationBatch: TrainingBatch?
     /// The labelled validation examples, scored as a classification task.
@@ -32,7 +35,7 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     init(spec: ClientSpec, data: ClientDataset, encoding: any TextEncoding, trainer: LocalTrainer, loraConfig: LoRAConfig,
          modelConfig: LlamaConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
          faults: [FaultSpec]) {
-        self.faults = faults.filter { $0.client == spec.id }
+        self.faults = FaultInjector(faults.filter { $0.client == spec.id })
         self.spec = spec
         self.data = data
         self.encoding = encoding
@@ -42,6 +45,7 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
         self.tensorSizes = tensorSizes
         self.payload = payload
         self.seed = seed
+        trainTokens = data.train.map { Self.tokenize($0, encoding) }
         let held = data.validation.prefix(evaluation.maxExamplesPerClient).map { Self.tokenize($0, encoding) }
         validationBatch = held.isEmpty ? nil
             : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
@@ -61,14 +65,12 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
     /// Runs one round's local training for an encoded task; returns the encoded reply.
     public func handle(task encodedTask: Data) throws -> Data {
         let task = try RoundTask(decoding: encodedTask)
-        let faults = self.faults.filter { $0.isActive(inRound: task.round) }
         guard task.global.count == tensorSizes.reduce(0, +) else {
             throw PayloadError(offset: 0, reason: "global adapter has \(task.global.count) values, this client expects \(tensorSizes.reduce(0, +))")
         }
         var start = try LoRAAdapter(zerosFor: modelConfig, config: loraConfig)
         start.values = task.global
-        let examples = DataFaults.apply(faults, to: data.train, seed: seed &+ UInt64(task.round))
-            .map { Self.tokenize($0, encoding) }
+        let examples = trainingExamples(round: task.round)
         let began = Date()
         // A new batch order every round, so that a few local steps per round still cover the data.
         let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
@@ -76,9 +78,7 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
                                    seed: trainingSeed(round: task.round))
         var delta = result.adapter.values
         for i in delta.indices { delta[i] -= task.global[i] }
-        for fault in faults where fault.kind == .corruptUpdate {
-            for i in delta.indices { delta[i] *= Float(-fault.severity) }
-        }
+        faults.corruptUpdate(&delta, client: spec.id, round: task.round)
         var controlDelta: [Float]? = nil
         if let server = task.serverControl, result.steps > 0 {
             // SCAFFOLD option II: c_i⁺ = c_i − c + (x − yᵢ)/(K η), so the change is −c − Δᵢ/(K η).
@@ -100,8 +100,17 @@ public final class SimulatedClient: ClientEndpoint, @unchecked Sendable {
 
     public var clientID: String { spec.id }
 
+    /// The tokenized training examples of `round`: the clean ones, or, when a text fault is
+    /// active, the altered text with only the examples it changed tokenized again.
+    func trainingExamples(round: Int) -> [TokenizedExample] {
+        guard faults.altersText(client: spec.id, round: round) else { return trainTokens }
+        let altered = faults.trainingText(data.train, client: spec.id, round: round,
+                                          seed: Seeds.derive(seed, purpose: .dataFaults, index: round))
+        return altered.indices.map { altered[$0] == data.train[$0] ? trainTokens[$0] : Self.tokenize(altered[$0], encoding) }
+    }
+
     /// The batch-order and dropout seed of this client's local training in `round`.
-    public func trainingSeed(round: Int) -> UInt64 { trainer.config.seed &+ UInt64(round) &* 0x2545_F491_4F6C_DD1D }
+    public func trainingSeed(round: Int) -> UInt64 { Seeds.derive(trainer.config.seed, purpose: .localTraining, index: round) }
 
     /// Scores an encoded `EvaluationRequest`: the global adapter applied to the base model.
     public func evaluate(request: Data) throws -> Double? {

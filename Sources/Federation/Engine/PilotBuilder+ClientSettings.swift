@@ -26,16 +26,16 @@ extension PilotBuilder {
         public init?(scenario: Scenario, client id: String) {
             guard let index = scenario.clients.firstIndex(where: { $0.id == id }) else { return nil }
             var training = scenario.training
-            training.seed = scenario.seed &+ UInt64(index) &* 7919
+            training.seed = Seeds.derive(scenario.seed, purpose: .clientTraining, index: index)
             self.init(spec: scenario.clients[index], lora: scenario.lora, training: training, evaluation: scenario.evaluation,
-                      payload: scenario.payload, splitSeed: scenario.seed &+ UInt64(index),
+                      payload: scenario.payload, splitSeed: Seeds.derive(scenario.seed, purpose: .dataSplit, index: index),
                       faults: scenario.faults.filter { $0.client == id })
         }
     }
 
     /// One client's endpoint for a client process of a network deployment: its own examples,
     /// split into train and validation as `settings` says, and a trainer on `model`.
-    public static func buildClient(_ settings: ClientSettings, examples: [TextExample], model: EngineModel) throws -> SimulatedClient {
+    public static func buildClient(_ settings: ClientSettings, examples: [TextExample], model: EngineModel) throws -> ClientWorker {
         // The settings came from a coordinator: check them against this client's own model.
         let source = "the coordinator's setup"
         if let problem = settings.lora.validationProblem(for: model.model.config) {
@@ -47,7 +47,7 @@ extension PilotBuilder {
         let trainingModel = try LoRATrainingModel(base: model.model, config: settings.lora)
         let tensorSizes = try LoRAAdapter(zerosFor: model.model.config, config: settings.lora).slots.flatMap { [$0.aCount, $0.bCount] }
         let data = ClientDataset.split(examples, validationFraction: settings.evaluation.validationFraction, seed: settings.splitSeed)
-        return SimulatedClient(
+        return ClientWorker(
             spec: settings.spec, data: data, encoding: model.encoding,
             trainer: LocalTrainer(model: trainingModel, config: settings.training, padID: model.encoding.paddingID),
             loraConfig: settings.lora, modelConfig: model.model.config, tensorSizes: tensorSizes,

@@ -1,6 +1,6 @@
 import Llama
 
-extension SimulatedClient {
+extension ClientWorker {
     /// Confusion counts of the base model with `adapter` on this client's labelled validation
     /// examples over `labels`; nil when it has none.
     func scoreLabels(adapter: LoRAAdapter?, labels: [String]) throws -> TaskScore? {

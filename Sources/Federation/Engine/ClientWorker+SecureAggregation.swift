@@ -22,7 +22,7 @@ public enum SecureAggregationClientError: Error, CustomStringConvertible, Equata
     }
 }
 
-extension SimulatedClient {
+extension ClientWorker {
     /// Keeps this round's delta for secure aggregation (called instead of sending it).
     func keepForSecureAggregation(round: Int, delta: [Float]) {
         secure.lock.lock()
