@@ -41,8 +41,12 @@ enum UpdateGeometry {
     /// and drift `‖Δᵢ − Δ̄‖ / ‖Δ̄‖` from the aggregate `Δ̄`.
     static func measure(_ deltas: [String: [Float]], aggregate: [Float]) -> [String: (cosineOthers: Double?, cosineAggregate: Double?, drift: Double?)] {
         var out: [String: (Double?, Double?, Double?)] = [:]
-        let total = deltas.values.reduce(into: [Float](repeating: 0, count: aggregate.count)) { acc, v in
-            for i in acc.indices { acc[i] += v[i] }
+        // Summed in client order, not the dictionary's (which Swift seeds per process): the same
+        // run must give the same cosines to the last bit.
+        var total = [Float](repeating: 0, count: aggregate.count)
+        for client in deltas.keys.sorted() {
+            guard let v = deltas[client] else { continue }
+            for i in total.indices { total[i] += v[i] }
         }
         let aggregateNorm = norm(aggregate)
         for (client, d) in deltas {
