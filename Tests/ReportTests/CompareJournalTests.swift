@@ -29,6 +29,16 @@ final class CompareJournalTests: XCTestCase {
         XCTAssertEqual(finished, Comparison.approaches(dp: true) + Comparison.baselines(labelled: !comparison.taskLabels.isEmpty))
 
         // Only the trained approaches are recorded in journals.
+        // The HTML page of the comparison: a row per approach with its cost and privacy posture.
+        let page = CompareReport.document(comparison)
+        for result in comparison.results {
+            XCTAssertTrue(page.contains("<tr><td>\(result.name)</td>"), result.name)
+            XCTAssertTrue(page.contains(result.privacy!.summary), result.name)
+        }
+        XCTAssertTrue(page.contains("<th>latency / prediction</th>"))
+        XCTAssertEqual(page.components(separatedBy: "<tr>").count - 1, 2 + comparison.results.count + scenario.clients.count)
+        XCTAssertTrue(page.contains(Markup.escape(comparison.verdict.components(separatedBy: "; ")[0])))
+
         for result in comparison.results where Comparison.approaches(dp: true).contains(result.name) {
             let path = dir.appendingPathComponent("\(result.name).sqlite").path
             let record = try RunRecord.load(path: path)
