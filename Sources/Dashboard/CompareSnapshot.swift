@@ -20,7 +20,30 @@ public struct CompareSnapshot: Sendable, Equatable {
         /// ε of a DP run; nil when no differential privacy applies.
         public var epsilon: Double?
         public var trainingTokens: Int?
+        /// Task quality, cost and privacy (nil until the approach reports them).
+        public var details: Details?
         public init(name: String) { self.name = name }
+    }
+
+    /// An approach's task quality, cost and privacy posture.
+    public struct Details: Sendable, Equatable {
+        public var accuracy: Double?
+        public var macroF1: Double?
+        public var perClientAccuracy: [String: Double] = [:]
+        /// Wall seconds per prediction.
+        public var latencySeconds: Double?
+        public var trainingCPUSeconds: Double?
+        public var inferenceCPUSeconds: Double?
+        public var peakMemoryBytes: Int?
+        /// What leaves each client and who sees it, in a few words.
+        public var privacy: String
+        public init(accuracy: Double? = nil, macroF1: Double? = nil, perClientAccuracy: [String: Double] = [:],
+                    latencySeconds: Double? = nil, trainingCPUSeconds: Double? = nil, inferenceCPUSeconds: Double? = nil,
+                    peakMemoryBytes: Int? = nil, privacy: String) {
+            self.accuracy = accuracy; self.macroF1 = macroF1; self.perClientAccuracy = perClientAccuracy
+            self.latencySeconds = latencySeconds; self.trainingCPUSeconds = trainingCPUSeconds
+            self.inferenceCPUSeconds = inferenceCPUSeconds; self.peakMemoryBytes = peakMemoryBytes; self.privacy = privacy
+        }
     }
 
     public var scenario: String
@@ -73,12 +96,31 @@ public struct CompareSnapshot: Sendable, Equatable {
                                 epsilon: Double?, trainingTokens: Int) {
         guard let i = approaches.firstIndex(where: { $0.name == name }) else { return }
         approaches[i].status = .done
-        approaches[i].evalLoss = evalLoss
+        approaches[i].evalLoss = evalLoss.isFinite ? evalLoss : nil
         approaches[i].perClient = perClient
         approaches[i].bytes = bytes
         approaches[i].seconds = seconds
         approaches[i].epsilon = epsilon
         approaches[i].trainingTokens = trainingTokens
+    }
+
+    /// Records an approach's task quality, cost and privacy posture.
+    public mutating func record(_ details: Details, name: String) {
+        guard let i = approaches.firstIndex(where: { $0.name == name }) else { return }
+        approaches[i].details = details
+    }
+
+    /// Drops approaches that never started (the retrieval baselines of data without labels).
+    public mutating func dropUnstarted() { approaches.removeAll { $0.status == .waiting } }
+
+    /// The details of a result of the engine.
+    public static func details(_ r: ApproachResult) -> Details {
+        let pooled = r.pooledTask
+        return Details(accuracy: pooled.accuracy, macroF1: pooled.macroF1, perClientAccuracy: r.tasks.compactMapValues(\.accuracy),
+                       latencySeconds: r.latencySeconds, trainingCPUSeconds: r.training?.cpuSeconds,
+                       inferenceCPUSeconds: r.inference?.cpuSeconds,
+                       peakMemoryBytes: [r.training, r.inference].compactMap { $0?.peakMemoryBytes }.max(),
+                       privacy: r.privacy?.summary ?? "")
     }
 }
 

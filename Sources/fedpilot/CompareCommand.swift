@@ -4,23 +4,29 @@ import Federation
 import Foundation
 import Journal
 import Privacy
+import Report
 
 /// `fedpilot compare SCENARIO`: federated fine-tuning against simpler alternatives.
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Run centralized, local-only, federated and federated+DP on the same data and training budget.",
+        abstract: "Run centralized, local-only, federated, federated+DP, the base model and retrieval on the same data and budget.",
         discussion: """
         In a terminal the comparison is shown live in the dashboard's compare view; --plain prints a \
         table and --json a JSON object instead. --journal-dir DIR records each approach in its own run \
         journal (DIR/federated.sqlite, federated-dp.sqlite, centralized.sqlite, local-only.sqlite), which \
         `fedpilot report`, `fedpilot replay` and `fedpilot export` open like any run's journal; \
-        centralized and local-only are recorded as one round that spends the whole training budget.
+        centralized and local-only are recorded as one round that spends the whole training budget. \
+        The base model and, with labelled data, retrieval (BM25 over the pooled training text: the k \
+        most similar training examples as few-shot context) and the kNN label vote follow; they train \
+        nothing and have no journal.
         """)
     @Argument(help: "A scenario file (TOML).") var scenario: String = "scenarios/clinical-pilot.toml"
     @Option(help: "Target ε for the federated + DP run (noise is calibrated to it over the scenario's rounds).") var epsilon: Double = 8
     @Option(help: "Override the number of rounds.") var rounds: Int?
     @Option(help: "Record each approach in a run journal in this directory.") var journalDir: String?
+    @Option(help: "Training examples put in the prompt by the retrieval approach (and neighbours in the kNN vote).") var retrievalK: Int = 3
+    @Option(help: "Also write the comparison as an HTML page to this file.") var html: String?
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Print a plain table instead of the live view (the default when output is not a terminal).") var plain = false
 
@@ -35,7 +41,9 @@ struct CompareCommand: ParsableCommand {
             let q = min(1, loaded.selection.fraction)
             let noise = try RDPAccountant.noiseMultiplier(targetEpsilon: epsilon, delta: loaded.privacy.delta,
                                                           sampleRate: q, steps: loaded.rounds)
+            guard retrievalK >= 1 else { throw ValidationError("--retrieval-k must be at least 1, got \(retrievalK)") }
             var comparison = Comparison(scenario: loaded)
+            comparison.retrievalK = retrievalK
             if !json && !plain && isatty(0) == 1 && isatty(1) == 1 {
                 guard let finished = try runLive(&comparison, model: model, noise: noise, recorder: recorder) else { return 3 }
                 comparison = finished
@@ -45,6 +53,10 @@ struct CompareCommand: ParsableCommand {
                 }
             }
             if json { try printComparisonJSON(comparison, noise: noise) } else { printTable(comparison) }
+            if let html {
+                try CompareReport.write(comparison, to: html)
+                if !json { print("html: \(html)") }
+            }
             if let dir = journalDir, !json {
                 print("journals: " + Comparison.approaches(dp: true).map { (dir as NSString).appendingPathComponent(Self.journalName($0)) }
                     .joined(separator: ", "))
@@ -89,7 +101,8 @@ struct CompareCommand: ParsableCommand {
                  recorder: (@Sendable (String, Scenario) throws -> ApproachRecorder?)?) throws -> Comparison? {
         let s = comparison.scenario
         let feed = CompareFeed(CompareSnapshot(scenario: s.name, model: s.modelPath, rounds: s.rounds, clients: s.clients.map(\.id),
-                                               approaches: Comparison.approaches(dp: true), dpTarget: (epsilon, noise)))
+                                               approaches: Comparison.approaches(dp: true) + Comparison.baselines(labelled: true),
+                                               dpTarget: (epsilon, noise)))
         let outcome = CompareOutcome()
         let start = comparison
         let target = epsilon
@@ -102,10 +115,11 @@ struct CompareCommand: ParsableCommand {
                               feed.update {
                                   $0.finish(name: r.name, evalLoss: r.overall, perClient: r.perClient, bytes: r.bytesMoved,
                                             seconds: r.wallSeconds, epsilon: r.epsilon, trainingTokens: r.trainingTokens)
+                                  $0.record(CompareSnapshot.details(r), name: r.name)
                               }
                           }, progress: { _ in })
                 let verdict = c.verdict, base = c.baseOverall, perClient = c.base
-                feed.update { $0.verdict = verdict; $0.baseEvalLoss = base; $0.basePerClient = perClient }
+                feed.update { $0.verdict = verdict; $0.baseEvalLoss = base; $0.basePerClient = perClient; $0.dropUnstarted() }
                 outcome.set(.success(c))
             } catch {
                 outcome.set(.failure(error))
@@ -121,58 +135,37 @@ struct CompareCommand: ParsableCommand {
     }
 
     func printComparisonJSON(_ comparison: Comparison, noise: Double) throws {
-        /// Task fields of an approach: written only when the data has labels.
-        func task(_ tasks: [String: TaskScore], into o: inout [String: Any]) {
-            guard !tasks.isEmpty else { return }
-            let pooled = tasks.values.reduce(TaskScore()) { $0.merged(with: $1) }
-            o["task_accuracy"] = pooled.accuracy
-            o["macro_f1"] = pooled.macroF1
-            o["per_client_task_accuracy"] = tasks.compactMapValues(\.accuracy)
-            o["per_client_macro_f1"] = tasks.compactMapValues(\.macroF1)
-        }
-        var approaches: [[String: Any]] = comparison.results.map { r in
-            var o: [String: Any] = [
-                "name": r.name, "eval_loss": r.overall, "perplexity": exp(r.overall),
-                "delta_vs_base": comparison.baseOverall - r.overall, "per_client": r.perClient,
-                "bytes": r.bytesMoved, "wall_seconds": r.wallSeconds, "training_tokens": r.trainingTokens,
-                "epsilon": r.epsilon.map { $0 as Any } ?? NSNull(),
-            ]
-            task(r.tasks, into: &o)
-            return o
-        }
-        // The model as shipped, no fine-tuning: on-prem inference of the base model.
-        var base: [String: Any] = [
-            "name": "base-model", "eval_loss": comparison.baseOverall, "perplexity": exp(comparison.baseOverall),
-            "delta_vs_base": 0.0, "per_client": comparison.base, "bytes": 0, "wall_seconds": 0.0, "training_tokens": 0,
-            "epsilon": 0.0,
-        ]
-        task(comparison.baseTasks, into: &base)
-        approaches.append(base)
-        var out: [String: Any] = [
-            "scenario": comparison.scenario.name, "base_eval_loss": comparison.baseOverall, "base_per_client": comparison.base,
-            "dp_noise_multiplier": noise, "verdict": comparison.verdict, "approaches": approaches,
-        ]
-        if !comparison.taskLabels.isEmpty { out["task_labels"] = comparison.taskLabels }
-        try printJSON(out)
+        try printJSON(comparison.jsonObject(noise: noise))
     }
 
     func printTable(_ comparison: Comparison) {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        func num(_ v: Double?, _ format: String, _ width: Int) -> String {
+            let text = v.flatMap { $0.isFinite ? String(format: format, $0) : nil } ?? "-"
+            return String(repeating: " ", count: max(0, width - text.count)) + text
+        }
         let task = !comparison.taskLabels.isEmpty
-        func accuracy(_ tasks: [String: TaskScore]) -> String {
-            guard task else { return "" }
-            let pooled = tasks.values.reduce(TaskScore()) { $0.merged(with: $1) }
-            return "  " + (pooled.accuracy.map { String(format: "%8.3f", $0) } ?? "       -")
-                + "  " + (pooled.macroF1.map { String(format: "%8.3f", $0) } ?? "       -")
-        }
-        print(pad("approach", 14) + "  eval loss  perplexity     vs base         bytes   seconds  epsilon" + (task ? "  accuracy  macro-F1" : ""))
+        print(pad("approach", 14) + "  eval loss     vs base" + (task ? "  accuracy  macro-F1" : "")
+              + "  ms/pred  train cpu s  infer cpu s  peak MiB         bytes  epsilon  privacy")
         for r in comparison.results {
-            print(pad(r.name, 14) + String(format: " %10.4f  %10.2f  %+10.4f  %12d  %8.1f  ", r.overall, exp(r.overall),
-                                           comparison.baseOverall - r.overall, r.bytesMoved, r.wallSeconds)
-                  + pad(r.epsilon.map { String(format: "%.2f", $0) } ?? "-", 7) + accuracy(r.tasks))
+            let pooled = r.pooledTask
+            var line = pad(r.name, 14) + " " + num(r.overall, "%.4f", 10) + "  " + num(comparison.baseOverall - r.overall, "%+.4f", 10)
+            if task { line += "  " + num(pooled.accuracy, "%.3f", 8) + "  " + num(pooled.macroF1, "%.3f", 8) }
+            let peak = [r.training, r.inference].compactMap { $0?.peakMemoryBytes }.max().map { Double($0) / 1_048_576 }
+            line += "  " + num(r.latencySeconds.map { $0 * 1000 }, "%.1f", 7) + "  " + num(r.training?.cpuSeconds, "%.1f", 11)
+                + "  " + num(r.inference?.cpuSeconds, "%.1f", 11) + "  " + num(peak, "%.0f", 8)
+                + "  " + String(format: "%12d", r.bytesMoved) + "  " + pad(r.epsilon.map { String(format: "%.2f", $0) } ?? "-", 7)
+                + "  " + (r.privacy?.summary ?? "-")
+            print(line)
         }
-        print(pad("base model", 14) + String(format: " %10.4f  %10.2f  %+10.4f  %12d  %8.1f  ", comparison.baseOverall,
-                                               exp(comparison.baseOverall), 0.0, 0, 0.0) + pad("0", 7) + accuracy(comparison.baseTasks))
+        if task {
+            print("accuracy per client:")
+            for c in comparison.scenario.clients.map(\.id) {
+                print("  " + pad(c, 12) + comparison.results.map { r in
+                    " \(r.name) " + (r.tasks[c]?.accuracy.map { String(format: "%.3f", $0) } ?? "-")
+                }.joined(separator: ","))
+            }
+        }
         print(comparison.verdict)
     }
 }

@@ -25,9 +25,21 @@ final class CompareJournalTests: XCTestCase {
             try journal.begin(scenario: s, text: "name = \"tiny-test\"")
             return ApproachRecorder(record: journal.record, checkpoint: { journal.checkpoint(round: $0, adapter: $1) })
         }, finished: { finished.append($0.name) }, progress: { _ in })
-        XCTAssertEqual(finished, Comparison.approaches(dp: true))
+        // The trained approaches, then the base model (tiny-test's data has no labels: no retrieval baselines).
+        XCTAssertEqual(finished, Comparison.approaches(dp: true) + Comparison.baselines(labelled: !comparison.taskLabels.isEmpty))
 
+        // Only the trained approaches are recorded in journals.
+        // The HTML page of the comparison: a row per approach with its cost and privacy posture.
+        let page = CompareReport.document(comparison)
         for result in comparison.results {
+            XCTAssertTrue(page.contains("<tr><td>\(result.name)</td>"), result.name)
+            XCTAssertTrue(page.contains(result.privacy!.summary), result.name)
+        }
+        XCTAssertTrue(page.contains("<th>latency / prediction</th>"))
+        XCTAssertEqual(page.components(separatedBy: "<tr>").count - 1, 2 + comparison.results.count + scenario.clients.count)
+        XCTAssertTrue(page.contains(Markup.escape(comparison.verdict.components(separatedBy: "; ")[0])))
+
+        for result in comparison.results where Comparison.approaches(dp: true).contains(result.name) {
             let path = dir.appendingPathComponent("\(result.name).sqlite").path
             let record = try RunRecord.load(path: path)
             let federated = result.name.hasPrefix("federated")

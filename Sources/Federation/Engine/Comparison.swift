@@ -15,6 +15,22 @@ public struct ApproachResult: Sendable {
     public var trainingTokens: Int
     /// Confusion counts per client of the classification task (empty without labels).
     public var tasks: [String: TaskScore] = [:]
+    /// What training cost (nil: no training). A federated run's figure covers the whole run,
+    /// its per-round evaluations included; retrieval's is pooling the text and building the index.
+    public var training: ResourceUsage?
+    /// What predicting cost: every client's task examples (its validation batch without labels)
+    /// under the approach's final model, once.
+    public var inference: ResourceUsage?
+    /// Predictions made during `inference`.
+    public var predictions = 0
+    /// What leaves each client and who sees it.
+    public var privacy: ApproachPrivacy?
+
+    /// Wall seconds per prediction; nil when nothing was predicted.
+    public var latencySeconds: Double? {
+        guard let inference, predictions > 0 else { return nil }
+        return inference.wallSeconds / Double(predictions)
+    }
 
     /// Accuracy and macro-F1 over every client's labelled validation examples pooled.
     public var pooledTask: TaskScore { tasks.values.reduce(TaskScore()) { $0.merged(with: $1) } }
@@ -42,12 +58,20 @@ public struct Comparison: Sendable {
     /// The classification task's labels (empty without labels) and the base model's confusion counts per client.
     public var taskLabels: [String] = []
     public var baseTasks: [String: TaskScore] = [:]
+    /// Training examples put in the prompt by the retrieval approach, and the neighbours that vote in kNN.
+    public var retrievalK = 3
 
     public init(scenario: Scenario) { self.scenario = scenario }
 
-    /// The approaches in the order they run.
+    /// The trained approaches in the order they run (each can be recorded in a run journal).
     public static func approaches(dp: Bool) -> [String] {
         ["federated"] + (dp ? ["federated+dp"] : []) + ["centralized", "local-only"]
+    }
+
+    /// The untrained approaches that follow them: the base model as shipped, and with labelled
+    /// data the two retrieval baselines.
+    public static func baselines(labelled: Bool) -> [String] {
+        ["base-model"] + (labelled ? ["retrieval", "knn-vote"] : [])
     }
 
     /// - Parameters:
@@ -96,7 +120,8 @@ public struct Comparison: Sendable {
         let clients = scenario.clients.compactMap { pilot.transport.clients[$0.id] }
         let stepsPerClient = Dictionary(uniqueKeysWithValues: clients.map { ($0.spec.id, ($0.spec.localSteps ?? stepsBudget) * scenario.rounds) })
         let start = try LoRAAdapter(model: model.model.config, config: scenario.lora, seed: scenario.seed)
-        baseTasks = try scoreTasks(nil, clients: clients)
+        let baseInference = try measureInference(clients: clients) { _ in nil }
+        baseTasks = baseInference.tasks
 
         // Centralized: every client's training data pooled, the federated run's total steps.
         var began = Date()
@@ -105,12 +130,19 @@ public struct Comparison: Sendable {
         let pooled = clients.flatMap { c in c.data.train.map { ClientWorker.tokenize($0, c.encoding) } }
         let rawBytes = clients.reduce(0) { $0 + $1.data.train.reduce(0) { $0 + $1.text.utf8.count } }
         let totalSteps = stepsPerClient.values.reduce(0, +)
-        let central = clients[0].trainer.train(from: start, examples: pooled, steps: totalSteps)
+        let (central, centralTraining) = ResourceUsage.measure {
+            clients[0].trainer.train(from: start, examples: pooled, steps: totalSteps)
+        }
         let centralEval = try evaluate(central.adapter, clients: clients)
         var centralResult = ApproachResult(name: "centralized", perClient: centralEval, overall: mean(centralEval, weights),
                                            bytesMoved: rawBytes, wallSeconds: Date().timeIntervalSince(began), epsilon: nil,
                                            trainingTokens: central.tokens)
-        centralResult.tasks = try scoreTasks(central.adapter, clients: clients)
+        let centralInference = try measureInference(clients: clients) { _ in central.adapter }
+        centralResult.tasks = centralInference.tasks
+        centralResult.training = centralTraining
+        centralResult.inference = centralInference.usage
+        centralResult.predictions = centralInference.predictions
+        centralResult.privacy = .centralized
         results.insert(centralResult, at: 0)
         centralLog.finish(centralResult, base: base, baseOverall: baseOverall, adapter: central.adapter,
                           bytesUp: Dictionary(uniqueKeysWithValues: clients.map { c in (c.spec.id, c.data.train.reduce(0) { $0 + $1.text.utf8.count }) }))
@@ -121,23 +153,91 @@ public struct Comparison: Sendable {
         began = Date()
         let localLog = ApproachLog(name: "local-only", scenario: scenario, recorder: try recorder?("local-only", scenario), observe: observe)
         localLog.start()
-        var local: [String: Double] = [:]
         var localTokens = 0
-        var localTasks: [String: TaskScore] = [:]
-        for c in clients {
-            let examples = c.data.train.map { ClientWorker.tokenize($0, c.encoding) }
-            let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
-            localTokens += r.tokens
-            if let loss = try c.evaluate(adapter: r.adapter) { local[c.spec.id] = loss }
-            if !taskLabels.isEmpty, let t = try c.scoreLabels(adapter: r.adapter, labels: taskLabels) { localTasks[c.spec.id] = t }
+        let (adapters, localTraining) = ResourceUsage.measure {
+            var out: [String: LoRAAdapter] = [:]
+            for c in clients {
+                let examples = c.data.train.map { ClientWorker.tokenize($0, c.encoding) }
+                let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
+                localTokens += r.tokens
+                out[c.spec.id] = r.adapter
+            }
+            return out
         }
+        var local: [String: Double] = [:]
+        for c in clients { if let loss = try c.evaluate(adapter: adapters[c.spec.id]!) { local[c.spec.id] = loss } }
         var localResult = ApproachResult(name: "local-only", perClient: local, overall: mean(local, weights), bytesMoved: 0,
                                          wallSeconds: Date().timeIntervalSince(began), epsilon: nil, trainingTokens: localTokens)
-        localResult.tasks = localTasks
+        let localInference = try measureInference(clients: clients) { adapters[$0.spec.id] }
+        localResult.tasks = localInference.tasks
+        localResult.training = localTraining
+        localResult.inference = localInference.usage
+        localResult.predictions = localInference.predictions
+        localResult.privacy = .localOnly
         results.insert(localResult, at: 1)
         localLog.finish(localResult, base: base, baseOverall: baseOverall, adapter: nil, bytesUp: [:])
         finished(localResult)
         progress(describe(localResult))
+
+        // The base model as shipped: on-prem inference, no training, no client data.
+        var baseResult = ApproachResult(name: "base-model", perClient: base, overall: baseOverall, bytesMoved: 0,
+                                        wallSeconds: baseInference.usage.wallSeconds, epsilon: 0, trainingTokens: 0)
+        baseResult.tasks = baseTasks
+        baseResult.inference = baseInference.usage
+        baseResult.predictions = baseInference.predictions
+        baseResult.privacy = .baseModel
+        results.append(baseResult)
+        finished(baseResult)
+        progress(describe(baseResult))
+
+        // Retrieval over the pooled training text (labelled data only: its quality is the label scorer's).
+        guard !taskLabels.isEmpty else { return }
+        let (index, indexing) = ResourceUsage.measure { RetrievalBaseline(clients: clients, k: retrievalK) }
+        let limit = scenario.evaluation.task.examplesPerClient ?? scenario.evaluation.maxExamplesPerClient
+        for name in ["retrieval", "knn-vote"] {
+            var queryBytes = 0
+            let (tasks, usage) = try ResourceUsage.measure { () throws -> [String: TaskScore] in
+                var out: [String: TaskScore] = [:]
+                for c in clients {
+                    let scored = name == "retrieval"
+                        ? try index.scoreFewShot(c, labels: taskLabels, task: scenario.evaluation.task, limit: limit)
+                        : index.scoreVote(c, labels: taskLabels, task: scenario.evaluation.task, limit: limit)
+                    if let scored { out[c.spec.id] = scored.0; queryBytes += scored.bytes }
+                }
+                return out
+            }
+            var r = ApproachResult(name: name, perClient: [:], overall: .nan, bytesMoved: index.pooledBytes + queryBytes,
+                                   wallSeconds: indexing.wallSeconds + usage.wallSeconds, epsilon: nil, trainingTokens: 0)
+            r.tasks = tasks
+            r.training = indexing
+            r.inference = usage
+            r.predictions = tasks.values.reduce(0) { $0 + $1.total }
+            r.privacy = .retrieval
+            results.append(r)
+            finished(r)
+            progress(describe(r))
+        }
+    }
+
+    /// Every client's task examples scored under `adapter(client)` (the base model when nil), timed;
+    /// without labels, the validation batches' loss stands in as the prediction work.
+    func measureInference(clients: [ClientWorker], adapter: (ClientWorker) -> LoRAAdapter?) throws
+        -> (tasks: [String: TaskScore], usage: ResourceUsage, predictions: Int) {
+        var predictions = 0
+        let (tasks, usage) = try ResourceUsage.measure { () throws -> [String: TaskScore] in
+            var out: [String: TaskScore] = [:]
+            for c in clients {
+                if !taskLabels.isEmpty {
+                    if let t = try c.scoreLabels(adapter: adapter(c), labels: taskLabels) { out[c.spec.id] = t; predictions += t.total }
+                } else if let batch = c.validationBatch {
+                    let a = try adapter(c) ?? LoRAAdapter(zerosFor: c.modelConfig, config: c.loraConfig)
+                    _ = try c.evaluate(adapter: a)
+                    predictions += batch.rows
+                }
+            }
+            return out
+        }
+        return (tasks, usage, predictions)
     }
 
     var stepsBudget: Int {
@@ -176,17 +276,29 @@ public struct Comparison: Sendable {
         })
         if let recorder { pilot.coordinator.onCheckpoint = { recorder.checkpoint($0.round, $0.adapter) } }
         let began = Date()
-        pilot.coordinator.run()
+        let (_, training) = ResourceUsage.measure { pilot.coordinator.run() }
         let weights = pilot.transport.clients.mapValues { $0.data.train.count }
         var result = ApproachResult(name: name, perClient: collector.lastEval, overall: mean(collector.lastEval, weights),
                                     bytesMoved: collector.bytes, wallSeconds: Date().timeIntervalSince(began), epsilon: epsilon,
                                     trainingTokens: collector.trainedTokens)
         result.tasks = collector.lastTask
+        result.training = training
+        result.privacy = .federated(s.privacy, epsilon: epsilon)
+        // Inference with the final global adapter, timed (the labels are the run's announced ones).
+        var timed = self
+        timed.taskLabels = collector.taskLabels
+        let global = pilot.coordinator.global
+        let inference = try timed.measureInference(clients: s.clients.compactMap { pilot.transport.clients[$0.id] }) { _ in global }
+        result.inference = inference.usage
+        result.predictions = inference.predictions
         return (result, collector.baseEval, mean(collector.baseEval, weights), weights, collector.taskLabels)
     }
 
     func describe(_ r: ApproachResult) -> String {
-        String(format: "%@: eval loss %.4f (base %.4f), %d bytes, %.1f s", r.name, r.overall, baseOverall, r.bytesMoved, r.wallSeconds)
+        var text = r.overall.isNaN ? "\(r.name): no eval loss"
+            : String(format: "%@: eval loss %.4f (base %.4f)", r.name, r.overall, baseOverall)
+        if let a = r.pooledTask.accuracy { text += String(format: ", accuracy %.3f", a) }
+        return text + String(format: ", %d bytes, %.1f s", r.bytesMoved, r.wallSeconds)
     }
 
     /// A short plain-language verdict.
@@ -213,7 +325,50 @@ public struct Comparison: Sendable {
         if let dp = results.first(where: { $0.name == "federated+dp" }), let eps = dp.epsilon {
             lines.append(String(format: "DP at ε=%.2f costs %.4f nats against federated without DP", eps, dp.overall - fed.overall))
         }
+        lines += bestAndSimpler(federated: fed)
         return lines.joined(separator: "; ")
+    }
+
+    /// From the simplest to the most demanding: a tie goes to the simpler approach.
+    static let simplicity = ["base-model", "knn-vote", "retrieval", "local-only", "federated", "federated+dp", "centralized"]
+
+    /// The best approach per client and overall (by task accuracy with labels, by eval loss
+    /// without), and every simpler approach that comes within 90% of federated's accuracy.
+    func bestAndSimpler(federated fed: ApproachResult) -> [String] {
+        let rank = { (name: String) in Self.simplicity.firstIndex(of: name) ?? Self.simplicity.count }
+        let labelled = !taskLabels.isEmpty
+        /// Higher is better: accuracy, or minus the eval loss.
+        func quality(_ r: ApproachResult, _ client: String?) -> Double? {
+            if labelled { return client.map { r.tasks[$0]?.accuracy } ?? r.pooledTask.accuracy }
+            let loss = client.map { r.perClient[$0] } ?? r.overall
+            return loss.flatMap { $0.isNaN ? nil : -$0 }
+        }
+        func best(_ client: String?) -> (String, Double)? {
+            results.compactMap { r in quality(r, client).map { (r.name, $0) } }
+                .max { $0.1 != $1.1 ? $0.1 < $1.1 : rank($0.0) > rank($1.0) }
+        }
+        let metric = labelled ? "accuracy" : "eval loss"
+        var lines: [String] = []
+        if let (name, q) = best(nil) {
+            lines.append(String(format: "best overall: %@ (%@ %.3f)", name, metric, labelled ? q : -q))
+        }
+        let perClient = scenario.clients.compactMap { c in best(c.id).map { "\(c.id) \($0.0)" } }
+        if !perClient.isEmpty { lines.append("best per client: " + perClient.joined(separator: ", ")) }
+        if labelled, let fedAccuracy = fed.pooledTask.accuracy, fedAccuracy > 0 {
+            for r in results where rank(r.name) < rank("federated") {
+                guard let a = r.pooledTask.accuracy, a >= 0.9 * fedAccuracy else { continue }
+                let cost: String
+                switch r.name {
+                case "base-model": cost = "with no training and no client data"
+                case "local-only": cost = "with nothing leaving any client"
+                default: cost = "at no training cost (but the training text is pooled)"
+                }
+                lines.append(a > fedAccuracy
+                    ? String(format: "%@ beats federated's accuracy (%.3f vs %.3f) %@", r.name, a, fedAccuracy, cost)
+                    : String(format: "%@ reaches %.2f of federated's accuracy %@", r.name, a / fedAccuracy, cost))
+            }
+        }
+        return lines
     }
 }
 
