@@ -15,6 +15,12 @@ Writes, into --out:
       (token ids, loss, top-5 logits at the last position, per-position NLL) and
       `tokenizer_cases` (ids with add_special_tokens=False, plus decode round trip).
 
+  gemma3_golden.json      (only with --gemma3 PATH; the SmolLM2 fixtures are then left alone)
+      Gemma 3 270M (Q4_K_M GGUF, scripts/fetch-gemma.sh): the config transformers builds from the
+      GGUF, and per prompt the token ids (transformers' Gemma tokenizer from the GGUF, with BOS),
+      the loss, the top-5 logits at the last position and at a middle position, and the logits of
+      a few fixed ids there. See GEMMA3_NOTE below.
+
   lora_golden.safetensors + lora_golden.json      (skipped with --no-lora)
       Gradients of a fixed LoRA state on a fixed [2, 48] batch, unmasked and prompt-masked.
       The exact definition is in LORA_DEFINITION below and is copied into the JSON.
@@ -499,12 +505,112 @@ def make_lora(model, ref_tok, out_dir):
 # ----------------------------------------------------------------------------------------------
 
 
+# ----------------------------------------------------------------------------------------------
+# Gemma 3 (--gemma3 PATH)
+# ----------------------------------------------------------------------------------------------
+
+GEMMA3_EXPECTED_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+GEMMA3_PROMPTS = ["plain_english", "clinical_note", "python_code", "multilingual"]
+GEMMA3_PROBE_IDS = [0, 1, 2, 107, 1000, 262143]
+GEMMA3_NOTE = (
+    "transformers 5.x reads the gemma3 GGUF with its legacy loader (modeling_gguf_pytorch_utils): every "
+    "tensor dequantized with gguf.dequantize to float32, and 1 subtracted from every '*norm.weight' "
+    "(llama.cpp's converter stores Gemma's (1 + w) norm scales with the 1 added). What the GGUF does not "
+    "say comes from Gemma3TextConfig defaults: layer_types (5 sliding, 1 full, repeated), the sliding "
+    "window's RoPE base 10000, query_pre_attn_scalar 256. Gemma3ForCausalLM, eager attention, float32, CPU.")
+
+
+def load_gemma3(model_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    d, name = os.path.split(model_path)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, dtype=torch.float32,
+                                                 attn_implementation="eager")
+    model.eval()
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=name)
+    return model, tok
+
+
+@torch.no_grad()
+def gemma3_prompt_record(model, tok, name, text):
+    ids = tok(text)["input_ids"]
+    input_ids = torch.tensor([ids], dtype=torch.long)
+    out = model(input_ids, labels=input_ids)
+    logits = out.logits[0].float()  # [T, V]
+
+    def position(t):
+        row = logits[t]
+        top = torch.topk(row, 5)
+        return {
+            "position": t,
+            "top": [{"id": int(i), "logit": float(v)} for v, i in zip(top.values, top.indices)],
+            "probe_logits": {str(i): float(row[i]) for i in GEMMA3_PROBE_IDS},
+            "logsumexp": float(torch.logsumexp(row, dim=0)),
+        }
+
+    return {
+        "name": name,
+        "text": text,
+        "num_tokens": len(ids),
+        "token_ids": ids,
+        "loss": float(out.loss),
+        "positions": [position(len(ids) // 2), position(len(ids) - 1)],
+    }
+
+
+def make_gemma3(model_path, out_dir):
+    sha = sha256_file(model_path)
+    if sha != GEMMA3_EXPECTED_SHA256:
+        print(f"WARNING: gemma3 sha256 {sha} differs from the expected {GEMMA3_EXPECTED_SHA256}", file=sys.stderr)
+    model, tok = load_gemma3(model_path)
+    c = model.config
+    golden = {
+        "generator": "scripts/make_golden.py --gemma3",
+        "model_file": os.path.basename(model_path),
+        "model_sha256": sha,
+        "versions": {d: version(d) for d in ("torch", "transformers", "gguf", "numpy")},
+        "note": GEMMA3_NOTE,
+        "config": {
+            "model_type": c.model_type, "hidden_size": c.hidden_size, "num_hidden_layers": c.num_hidden_layers,
+            "num_attention_heads": c.num_attention_heads, "num_key_value_heads": c.num_key_value_heads,
+            "head_dim": c.head_dim, "intermediate_size": c.intermediate_size, "vocab_size": c.vocab_size,
+            "rms_norm_eps": c.rms_norm_eps, "sliding_window": c.sliding_window, "layer_types": c.layer_types,
+            "rope_parameters": c.rope_parameters, "query_pre_attn_scalar": c.query_pre_attn_scalar,
+            "hidden_activation": c.hidden_activation, "final_logit_softcapping": c.final_logit_softcapping,
+            "attn_logit_softcapping": c.attn_logit_softcapping, "tie_word_embeddings": c.tie_word_embeddings,
+            "max_position_embeddings": c.max_position_embeddings,
+        },
+        "attn_implementation": "eager",
+        "dtype": "float32",
+        "prompts": [],
+    }
+    texts = dict(PROMPTS)
+    for name in GEMMA3_PROMPTS:
+        rec = gemma3_prompt_record(model, tok, name, texts[name])
+        golden["prompts"].append(rec)
+        last = rec["positions"][-1]["top"]
+        tops = ", ".join(f"{t['id']}:{tok.decode([t['id']])!r}:{t['logit']:.3f}" for t in last)
+        print(f"gemma3 prompt {name:14s} tokens={rec['num_tokens']:3d} loss={rec['loss']:.6f}  top5: {tops}")
+    out_json = os.path.join(out_dir, "gemma3_golden.json")
+    with open(out_json, "w", encoding="utf-8") as f:
+        json.dump(golden, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote", out_json)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--no-lora", action="store_true", help="skip the LoRA gradient golden")
+    ap.add_argument("--gemma3", metavar="PATH",
+                    help="write only gemma3_golden.json, from this Gemma 3 270M GGUF (scripts/fetch-gemma.sh)")
     args = ap.parse_args()
+
+    if args.gemma3:
+        os.makedirs(args.out, exist_ok=True)
+        make_gemma3(os.path.abspath(args.gemma3), args.out)
+        return
 
     torch.manual_seed(0)
     torch.set_grad_enabled(True)
