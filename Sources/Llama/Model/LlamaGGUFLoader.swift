@@ -1,16 +1,12 @@
 import Foundation
 import TensorMath
 
-/// Builds a `LlamaModel` from a GGUF file with `general.architecture = llama`.
+/// Builds a `LlamaModel` from a GGUF file of a family in `ModelArchitecture.all`.
 public enum LlamaGGUFLoader {
     /// Reads the architecture from GGUF metadata; errors name the missing or bad key.
     public static func config(_ file: GGUFFile) throws -> LlamaConfig {
-        let arch = try file.string("general.architecture")
-        guard arch == "llama" else {
-            throw ModelFileError.invalidMetadata(file: file.path, key: "general.architecture",
-                                                 reason: "\"\(arch)\" is not a Llama-family model")
-        }
-        let p = "llama."
+        let family = try ModelArchitecture.named(try file.string("general.architecture"), file: file.path)
+        let p = family.name + "."
         let heads = try file.int(p + "attention.head_count")
         let hidden = try file.int(p + "embedding_length")
         let vocab: Int
@@ -24,7 +20,7 @@ public enum LlamaGGUFLoader {
             throw ModelFileError.invalidMetadata(file: file.path, key: p + "rope.dimension_count",
                                                  reason: "partial rotary embedding (\(ropeDims) of \(headDim)) is not supported")
         }
-        let config = LlamaConfig(
+        var config = LlamaConfig(
             vocabSize: vocab, hiddenSize: hidden,
             intermediateSize: try file.int(p + "feed_forward_length"),
             layerCount: try file.int(p + "block_count"),
@@ -37,10 +33,27 @@ public enum LlamaGGUFLoader {
             tieWordEmbeddings: file.tensorInfo("output.weight") == nil,
             bosTokenID: file.metadata["tokenizer.ggml.bos_token_id"]?.int,
             eosTokenID: file.metadata["tokenizer.ggml.eos_token_id"]?.int)
+        config.architecture = family.name
+        config.variant = try family.readVariant(file, config)
         if let problem = config.validationProblem {
-            throw ModelFileError.invalidMetadata(file: file.path, key: "llama.*", reason: problem)
+            throw ModelFileError.invalidMetadata(file: file.path, key: p + "*", reason: problem)
         }
         return config
+    }
+
+    /// The family's optional per-block norms (empty where the family has none).
+    static func extraNorms(_ file: GGUFFile, layer i: Int, family: ModelArchitecture) throws
+        -> (q: [Float], k: [Float], postAttention: [Float], postMLP: [Float]) {
+        let b = "blk.\(i).", names = family.extraLayerTensors
+        func vector(_ name: String?) throws -> [Float] { try name.map { try file.tensor(b + $0).data } ?? [] }
+        return (try vector(names.queryNorm), try vector(names.keyNorm),
+                try vector(names.postAttentionNorm), try vector(names.postMLPNorm))
+    }
+
+    /// The Hugging Face-order query or key projection of a family.
+    static func queryKey(_ file: GGUFFile, _ name: String, heads: Int, family: ModelArchitecture) throws -> Tensor {
+        let w = try file.tensor(name)
+        return family.ggufPermutesQueryKey ? unpermuteRoPERows(w, heads: heads) : w
     }
 
     /// Loads and dequantizes every weight, un-permuting `attn_q`/`attn_k` rows from
@@ -48,20 +61,24 @@ public enum LlamaGGUFLoader {
     public static func load(_ file: GGUFFile, compute: ComputeMode = .f32) throws -> LlamaModel {
         let c = try config(file)
         if compute == .int8 { return try loadQuantized(file, config: c) }
+        let family = try ModelArchitecture.named(c.architecture, file: file.path)
         func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
         var layers: [LlamaLayerWeights] = []
+        typealias T = ModelArchitecture.LayerTensor
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
+            let extra = try extraNorms(file, layer: i, family: family)
             layers.append(LlamaLayerWeights(
-                attentionNorm: try vector(b + "attn_norm.weight"),
-                wq: unpermuteRoPERows(try file.tensor(b + "attn_q.weight"), heads: c.headCount),
-                wk: unpermuteRoPERows(try file.tensor(b + "attn_k.weight"), heads: c.kvHeadCount),
-                wv: try file.tensor(b + "attn_v.weight"),
-                wo: try file.tensor(b + "attn_output.weight"),
-                mlpNorm: try vector(b + "ffn_norm.weight"),
-                gate: try file.tensor(b + "ffn_gate.weight"),
-                up: try file.tensor(b + "ffn_up.weight"),
-                down: try file.tensor(b + "ffn_down.weight")))
+                attentionNorm: try vector(b + T.attentionNorm),
+                wq: try queryKey(file, b + T.q, heads: c.headCount, family: family),
+                wk: try queryKey(file, b + T.k, heads: c.kvHeadCount, family: family),
+                wv: try file.tensor(b + T.v),
+                wo: try file.tensor(b + T.o),
+                mlpNorm: try vector(b + T.mlpNorm),
+                gate: try file.tensor(b + T.gate),
+                up: try file.tensor(b + T.up),
+                down: try file.tensor(b + T.down),
+                queryNorm: extra.q, keyNorm: extra.k, postAttentionNorm: extra.postAttention, postMLPNorm: extra.postMLP))
         }
         let weights = LlamaWeights(
             embedding: try file.tensor("token_embd.weight"), layers: layers,
@@ -92,17 +109,21 @@ public enum LlamaGGUFLoader {
             return QuantizedMatrix(quantizingToQ8_0: w)
         }
         func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
+        let family = try ModelArchitecture.named(c.architecture, file: file.path)
         var norms: [LlamaLayerWeights] = []
         var layers: [[QuantizedMatrix]] = []
         let empty = Tensor(zeros: [0, 0])
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
+            let extra = try extraNorms(file, layer: i, family: family)
             norms.append(LlamaLayerWeights(
                 attentionNorm: try vector(b + "attn_norm.weight"), wq: empty, wk: empty, wv: empty, wo: empty,
-                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty))
+                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty,
+                queryNorm: extra.q, keyNorm: extra.k, postAttentionNorm: extra.postAttention, postMLPNorm: extra.postMLP))
+            let permuted = family.ggufPermutesQueryKey
             layers.append([
-                try matrix(b + "attn_q.weight", ropeHeads: c.headCount),
-                try matrix(b + "attn_k.weight", ropeHeads: c.kvHeadCount),
+                try matrix(b + "attn_q.weight", ropeHeads: permuted ? c.headCount : nil),
+                try matrix(b + "attn_k.weight", ropeHeads: permuted ? c.kvHeadCount : nil),
                 try matrix(b + "attn_v.weight"), try matrix(b + "attn_output.weight"),
                 try matrix(b + "ffn_gate.weight"), try matrix(b + "ffn_up.weight"), try matrix(b + "ffn_down.weight"),
             ])

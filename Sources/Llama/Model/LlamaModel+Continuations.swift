@@ -14,6 +14,10 @@ extension LlamaModel {
                                              adapter: LoRAAdapter? = nil) throws -> [[Double]] {
         try checkContinuations(prompt: prompt, continuations: continuations)
         if let adapter { try checkLayout(adapter) }
+        // Branch attention knows neither sliding windows nor other score scales (Gemma 3).
+        if config.variant.slidingWindow != nil || config.variant.attentionScale != nil {
+            return try continuationLogProbabilitiesNaive(prompt: prompt, continuations: continuations, adapter: adapter)
+        }
         let cache = KVCache(config: config, capacity: prompt.count)
         let hidden = forwardHidden(prompt, batch: 1, positionsFrom: 0, cache: cache, adapter: adapter)
         let d = config.hiddenSize

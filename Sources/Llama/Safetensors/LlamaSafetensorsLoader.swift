@@ -5,9 +5,18 @@ import TensorMath
 /// `model*.safetensors` (with `model.safetensors.index.json` when sharded), and
 /// `tokenizer.json` (+ `tokenizer_config.json`). Weights are already in rotate-half order.
 public enum LlamaSafetensorsLoader {
+    /// `config.json` `model_type`s this loader reads (the plain Llama block; a config without
+    /// `model_type` is taken as Llama).
+    public static let safetensorsModelTypes = ["llama", "mistral"]
+
     public static func config(directory: String) throws -> LlamaConfig {
         let path = (directory as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError.notFound(file: path) }
+        if let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let type = json["model_type"] as? String, !safetensorsModelTypes.contains(type) {
+            throw ModelFileError.invalidMetadata(file: path, key: "model_type",
+                reason: "\"\(type)\" is not supported from safetensors (supported: \(safetensorsModelTypes.joined(separator: ", ")); gemma3 loads from GGUF)")
+        }
         do { return try JSONDecoder().decode(LlamaConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
             throw ModelFileError.missingMetadata(file: path, key: key.stringValue)
         } catch let DecodingError.dataCorrupted(context) {
@@ -70,6 +79,10 @@ public enum LlamaSafetensorsLoader {
 
     /// Writes a checkpoint directory (`config.json` + `model.safetensors`) in Hugging Face's layout.
     public static func save(_ model: LlamaModel, directory: String) throws {
+        guard model.config.variant == .llama else {
+            throw ModelFileError.invalidMetadata(file: directory, key: "model_type",
+                                                 reason: "writing a \(model.config.architecture) checkpoint is not supported (only llama)")
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -14,6 +14,9 @@ public final class LoRATrainingModel: Sendable {
 
     public init(base: LlamaModel, config: LoRAConfig) throws {
         if let problem = config.validationProblem(for: base.config) { throw LoRAError.invalidConfig(problem) }
+        guard base.config.variant == .llama else {
+            throw LoRAError.invalidConfig("LoRA training of \(base.config.architecture) models is not implemented yet (the backward pass covers the plain llama block only)")
+        }
         self.base = base
         self.config = config
     }
