@@ -105,8 +105,11 @@ final class Gemma3BlockTests: XCTestCase {
         let loaded = try LlamaGGUFLoader.load(file)
         let tokens = [[1, 5, 9, 13, 17, 2]]
         XCTAssertEqual(loaded.logits(tokens).maxAbsDifference(m.logits(tokens)), 0)
+        // int8 compute (weights requantized to Q8_0, int8 products): within 2% of the largest logit.
         let int8 = try LlamaGGUFLoader.load(file, compute: .int8)
-        XCTAssertLessThan(int8.logits(tokens).maxAbsDifference(m.logits(tokens)), 0.05)
+        let reference = m.logits(tokens)
+        let largest = reference.data.map { abs($0) }.max()!
+        XCTAssertLessThan(int8.logits(tokens).maxAbsDifference(reference), 0.02 * largest)
     }
 
     func testUnsupportedArchitectureNamesItAndListsTheSupportedOnes() throws {
@@ -121,9 +124,36 @@ final class Gemma3BlockTests: XCTestCase {
         }
     }
 
-    func testLoRATrainingRefusesTheGemmaBlockForNow() throws {
-        XCTAssertThrowsError(try LoRATrainingModel(base: model(), config: LoRAConfig(rank: 2, alpha: 4))) {
-            XCTAssertTrue("\($0)".contains("gemma3"), "\($0)")
+    /// The LoRA backward pass through the Gemma block (q/k norms, post-norms, GeGLU, windowed
+    /// attention with its scale, two RoPE bases) against central differences, every target, a
+    /// batch of 2 longer than the window with a masked position; the tolerance as in
+    /// `LoRAGradientTests`. The head runs both whole and in chunks of 3 rows.
+    func testLoRAGradientMatchesFiniteDifferences() throws {
+        let c = Self.config
+        let m = try model(seed: 21)
+        let lora = LoRAConfig(rank: 4, alpha: 8, targets: LoRATarget.allCases)
+        let batch = TrainingBatch(tokens: [[1, 5, 9, 2, 33, 7, 12], [60, 2, 2, 41, 3, 8, 30]],
+                                  targets: [[5, 9, 2, 33, 7, 12, -1], [2, -1, 41, 3, 8, 30, -1]])
+        for chunkFloats in [LoRATrainingModel.headChunkFloats, 3 * c.vocabSize] {
+            let trainer = try LoRATrainingModel(base: m, config: lora, headChunkFloats: chunkFloats)
+            var adapter = try LoRAAdapter(zerosFor: c, config: lora)
+            var rng = SeededRandom(seed: 5)
+            for i in adapter.values.indices { adapter.values[i] = rng.normal() * 0.2 }
+            let (loss, grad) = trainer.lossAndGradient(adapter, batch: batch)
+            XCTAssertEqual(loss, try trainer.loss(adapter, batch: batch), accuracy: 1e-4, "training and inference losses agree")
+            var worst = 0.0
+            for _ in 0..<80 {
+                let i = Int(rng.next() % UInt64(adapter.values.count))
+                let h: Float = 1e-2
+                var plus = adapter, minus = adapter
+                plus.values[i] += h
+                minus.values[i] -= h
+                let numeric = (trainer.lossAndGradient(plus, batch: batch).loss - trainer.lossAndGradient(minus, batch: batch).loss) / Double(2 * h)
+                let analytic = Double(grad.values[i])
+                worst = max(worst, abs(numeric - analytic) / max(abs(numeric), 1e-2))
+                XCTAssertTrue(abs(numeric - analytic) <= max(0.02 * abs(numeric), 2e-4), "param \(i): analytic \(analytic), numeric \(numeric)")
+            }
+            print("gemma3 LoRA finite differences (head chunk \(chunkFloats / c.vocabSize) rows): worst relative error \(worst)")
         }
     }
 
