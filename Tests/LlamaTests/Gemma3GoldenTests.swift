@@ -5,11 +5,11 @@ import XCTest
 
 /// Gemma 3 270M (Q4_K_M GGUF, `scripts/fetch-gemma.sh`) for the tests that need it.
 ///
-/// It lives at `models/gemma-3-270m-q4_k_m.gguf` or `$FEDPILOT_GEMMA_MODEL`. Tests skip without
+/// It lives at `models/gemma-3-270m-q4_k_m.gguf` or `$FEDPILOT_GEMMA`. Tests skip without
 /// it; `FEDPILOT_REQUIRE_GEMMA=1` makes a missing file a failure.
 enum GemmaModel {
     static let path: String = {
-        if let env = ProcessInfo.processInfo.environment["FEDPILOT_GEMMA_MODEL"] { return env }
+        if let env = ProcessInfo.processInfo.environment["FEDPILOT_GEMMA"] { return env }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return root.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf").path
     }()
