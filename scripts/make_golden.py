@@ -21,6 +21,13 @@ Writes, into --out:
       the loss, the top-5 logits at the last position and at a middle position, and the logits of
       a few fixed ids there. See GEMMA3_NOTE below.
 
+  qwen2_tiny/              (only with --qwen2-tiny; nothing else is written)
+      A tiny random Qwen2ForCausalLM (q/k/v biases, untied head; seed 0) written three ways:
+      config.json + model.safetensors (save_pretrained), qwen2_tiny.gguf (the same float32
+      weights under llama.cpp's qwen2 names, written with the gguf package, q/k rows not
+      permuted: llama.cpp runs qwen2 with NeoX RoPE) and golden.json (transformers' logits
+      for two fixed token sequences). A few tens of KB.
+
   lora_golden.safetensors + lora_golden.json      (skipped with --no-lora)
       Gradients of a fixed LoRA state on a fixed [2, 48] batch, unmasked and prompt-masked.
       The exact definition is in LORA_DEFINITION below and is copied into the JSON.
@@ -598,15 +605,95 @@ def make_gemma3(model_path, out_dir):
     print("wrote", out_json)
 
 
+# ----------------------------------------------------------------------------------------------
+# Tiny random Qwen2 (--qwen2-tiny)
+# ----------------------------------------------------------------------------------------------
+
+QWEN2_TINY_SEQUENCES = [[1, 5, 9, 13, 17, 21, 25, 29], [60, 2, 2, 41, 3, 8, 63, 0]]
+
+
+@torch.no_grad()
+def make_qwen2_tiny(out_dir):
+    import gguf
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         rms_norm_eps=1e-6, rope_theta=10000.0, tie_word_embeddings=False,
+                         bos_token_id=1, eos_token_id=2)
+    config._attn_implementation = "eager"
+    model = Qwen2ForCausalLM(config).to(torch.float32)
+    # Random init leaves biases and norms at 0 / 1; make them matter.
+    for name, p in model.named_parameters():
+        if name.endswith(".bias"):
+            p.normal_(0, 0.5)
+        elif "norm" in name:
+            p.copy_(1 + 0.1 * torch.randn_like(p))
+        else:
+            p.normal_(0, 0.1)
+    model.eval()
+    d = os.path.join(out_dir, "qwen2_tiny")
+    os.makedirs(d, exist_ok=True)
+    model.save_pretrained(d, safe_serialization=True)
+
+    w = gguf.GGUFWriter(os.path.join(d, "qwen2_tiny.gguf"), "qwen2")
+    w.add_name("qwen2-tiny-random")
+    w.add_context_length(config.max_position_embeddings)
+    w.add_embedding_length(config.hidden_size)
+    w.add_block_count(config.num_hidden_layers)
+    w.add_feed_forward_length(config.intermediate_size)
+    w.add_head_count(config.num_attention_heads)
+    w.add_head_count_kv(config.num_key_value_heads)
+    w.add_layer_norm_rms_eps(config.rms_norm_eps)
+    w.add_rope_freq_base(10000.0)
+    w.add_vocab_size(config.vocab_size)
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+             "lm_head.weight": "output.weight"}
+    per_layer = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+                 "self_attn.q_proj.weight": "attn_q.weight", "self_attn.q_proj.bias": "attn_q.bias",
+                 "self_attn.k_proj.weight": "attn_k.weight", "self_attn.k_proj.bias": "attn_k.bias",
+                 "self_attn.v_proj.weight": "attn_v.weight", "self_attn.v_proj.bias": "attn_v.bias",
+                 "self_attn.o_proj.weight": "attn_output.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
+                 "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
+    for i in range(config.num_hidden_layers):
+        for hf, gg in per_layer.items():
+            names[f"model.layers.{i}.{hf}"] = f"blk.{i}.{gg}"
+    for hf, gg in names.items():
+        w.add_tensor(gg, sd[hf])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    records = []
+    for ids in QWEN2_TINY_SEQUENCES:
+        logits = model(torch.tensor([ids])).logits[0]
+        records.append({"token_ids": ids, "logits": [[float(x) for x in row] for row in logits]})
+    with open(os.path.join(d, "golden.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/make_golden.py --qwen2-tiny",
+                   "versions": {k: version(k) for k in ("torch", "transformers", "gguf", "safetensors")},
+                   "sequences": records}, f)
+        f.write("\n")
+    print("wrote", d)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--no-lora", action="store_true", help="skip the LoRA gradient golden")
+    ap.add_argument("--qwen2-tiny", action="store_true",
+                    help="write only qwen2_tiny/ (a tiny random Qwen2 as safetensors and GGUF, with logits)")
     ap.add_argument("--gemma3", metavar="PATH",
                     help="write only gemma3_golden.json, from this Gemma 3 270M GGUF (scripts/fetch-gemma.sh)")
     args = ap.parse_args()
 
+    if args.qwen2_tiny:
+        os.makedirs(args.out, exist_ok=True)
+        make_qwen2_tiny(args.out)
+        return
     if args.gemma3:
         os.makedirs(args.out, exist_ok=True)
         make_gemma3(os.path.abspath(args.gemma3), args.out)

@@ -11,6 +11,8 @@ public struct BlockVariant: Sendable, Equatable {
         case geluTanh
     }
 
+    /// Biases on the q, k and v projections (Qwen2's `attention_bias`), frozen.
+    public var attentionBias = false
     /// Multiply the token embeddings by `√hidden` (Gemma's `embed_scale`, in float32).
     public var scalesEmbedding = false
     /// RMSNorm on the output of attention and of the MLP before each joins the residual

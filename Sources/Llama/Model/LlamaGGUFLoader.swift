@@ -41,13 +41,17 @@ public enum LlamaGGUFLoader {
         return config
     }
 
-    /// The family's optional per-block norms (empty where the family has none).
-    static func extraNorms(_ file: GGUFFile, layer i: Int, family: ModelArchitecture) throws
-        -> (q: [Float], k: [Float], postAttention: [Float], postMLP: [Float]) {
+    /// Reads the family's optional per-block vectors (norms, biases) into `l`.
+    static func readExtras(_ file: GGUFFile, layer i: Int, family: ModelArchitecture, into l: inout LlamaLayerWeights) throws {
         let b = "blk.\(i).", names = family.extraLayerTensors
         func vector(_ name: String?) throws -> [Float] { try name.map { try file.tensor(b + $0).data } ?? [] }
-        return (try vector(names.queryNorm), try vector(names.keyNorm),
-                try vector(names.postAttentionNorm), try vector(names.postMLPNorm))
+        l.queryNorm = try vector(names.queryNorm)
+        l.keyNorm = try vector(names.keyNorm)
+        l.postAttentionNorm = try vector(names.postAttentionNorm)
+        l.postMLPNorm = try vector(names.postMLPNorm)
+        l.queryBias = try vector(names.queryBias)
+        l.keyBias = try vector(names.keyBias)
+        l.valueBias = try vector(names.valueBias)
     }
 
     /// The Hugging Face-order query or key projection of a family.
@@ -64,21 +68,21 @@ public enum LlamaGGUFLoader {
         let family = try ModelArchitecture.named(c.architecture, file: file.path)
         func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
         var layers: [LlamaLayerWeights] = []
-        typealias T = ModelArchitecture.LayerTensor
+        typealias Names = ModelArchitecture.LayerTensor
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
-            let extra = try extraNorms(file, layer: i, family: family)
-            layers.append(LlamaLayerWeights(
-                attentionNorm: try vector(b + T.attentionNorm),
-                wq: try queryKey(file, b + T.q, heads: c.headCount, family: family),
-                wk: try queryKey(file, b + T.k, heads: c.kvHeadCount, family: family),
-                wv: try file.tensor(b + T.v),
-                wo: try file.tensor(b + T.o),
-                mlpNorm: try vector(b + T.mlpNorm),
-                gate: try file.tensor(b + T.gate),
-                up: try file.tensor(b + T.up),
-                down: try file.tensor(b + T.down),
-                queryNorm: extra.q, keyNorm: extra.k, postAttentionNorm: extra.postAttention, postMLPNorm: extra.postMLP))
+            var layer = LlamaLayerWeights(
+                attentionNorm: try vector(b + Names.attentionNorm),
+                wq: try queryKey(file, b + Names.q, heads: c.headCount, family: family),
+                wk: try queryKey(file, b + Names.k, heads: c.kvHeadCount, family: family),
+                wv: try file.tensor(b + Names.v),
+                wo: try file.tensor(b + Names.o),
+                mlpNorm: try vector(b + Names.mlpNorm),
+                gate: try file.tensor(b + Names.gate),
+                up: try file.tensor(b + Names.up),
+                down: try file.tensor(b + Names.down))
+            try readExtras(file, layer: i, family: family, into: &layer)
+            layers.append(layer)
         }
         let weights = LlamaWeights(
             embedding: try file.tensor("token_embd.weight"), layers: layers,
@@ -115,11 +119,11 @@ public enum LlamaGGUFLoader {
         let empty = Tensor(zeros: [0, 0])
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
-            let extra = try extraNorms(file, layer: i, family: family)
-            norms.append(LlamaLayerWeights(
+            var kept = LlamaLayerWeights(
                 attentionNorm: try vector(b + "attn_norm.weight"), wq: empty, wk: empty, wv: empty, wo: empty,
-                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty,
-                queryNorm: extra.q, keyNorm: extra.k, postAttentionNorm: extra.postAttention, postMLPNorm: extra.postMLP))
+                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty)
+            try readExtras(file, layer: i, family: family, into: &kept)
+            norms.append(kept)
             let permuted = family.ggufPermutesQueryKey
             layers.append([
                 try matrix(b + "attn_q.weight", ropeHeads: permuted ? c.headCount : nil),

@@ -299,6 +299,7 @@ public final class LlamaModel: Sendable {
                     linear(li, .q, h, out: q)
                     linear(li, .k, h, out: k)
                     linear(li, .v, h, out: v)
+                    if variant.attentionBias { lw.addAttentionBiases(q: q, k: k, v: v, rows: n) }
                     if variant.queryKeyNorm {
                         lw.queryNorm.withUnsafeBufferPointer {
                             RMSNorm.forward(q, weight: $0.baseAddress!, out: q, rows: n * c.headCount, dim: c.headDim, eps: c.rmsNormEps)

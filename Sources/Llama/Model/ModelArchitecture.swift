@@ -26,6 +26,9 @@ public struct ModelArchitecture: Sendable {
         public var keyNorm: String? = nil
         public var postAttentionNorm: String? = nil
         public var postMLPNorm: String? = nil
+        public var queryBias: String? = nil
+        public var keyBias: String? = nil
+        public var valueBias: String? = nil
     }
 
     /// Per-block GGUF tensor names every family has (Hugging Face name in the comment).
@@ -83,8 +86,22 @@ public struct ModelArchitecture: Sendable {
             return v
         })
 
+    /// Qwen2 (and Qwen2.5): the Llama block with biases on q, k and v; an untied head where the
+    /// file has `output.weight`. llama.cpp runs it with NeoX RoPE, so q/k rows are not permuted.
+    public static let qwen2 = ModelArchitecture(
+        name: "qwen2", covers: "Qwen2, Qwen2.5", ggufPermutesQueryKey: false,
+        extraLayerTensors: ExtraLayerTensors(queryBias: "attn_q.bias", keyBias: "attn_k.bias", valueBias: "attn_v.bias"),
+        readVariant: { _, _ in qwen2Variant })
+
+    /// Qwen2's block: Llama's with q/k/v biases.
+    public static let qwen2Variant: BlockVariant = {
+        var v = BlockVariant()
+        v.attentionBias = true
+        return v
+    }()
+
     /// Every supported family, in the order messages list them.
-    public static let all: [ModelArchitecture] = [.llama, .gemma3]
+    public static let all: [ModelArchitecture] = [.llama, .qwen2, .gemma3]
 
     /// "llama (Llama 2/3, ...), gemma3 (Gemma 3 (text))", for error messages.
     public static var supportedList: String { all.map { "\($0.name) (\($0.covers))" }.joined(separator: ", ") }

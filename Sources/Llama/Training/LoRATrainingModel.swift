@@ -190,6 +190,7 @@ public final class LoRATrainingModel: Sendable {
                 linearForward(a, .q, input: s + a.h1, layer: li, out: s + a.q)
                 linearForward(a, .k, input: s + a.h1, layer: li, out: s + a.k)
                 linearForward(a, .v, input: s + a.h1, layer: li, out: s + a.v)
+                if variant.attentionBias { lw.addAttentionBiases(q: s + a.q, k: s + a.k, v: s + a.v, rows: n) }
                 if variant.queryKeyNorm {
                     headNorm(a.q, pre: a.qPre, lw.queryNorm, rows: n * c.headCount, inverseRMS: a.invQ)
                     headNorm(a.k, pre: a.kPre, lw.keyNorm, rows: n * c.kvHeadCount, inverseRMS: a.invK)
