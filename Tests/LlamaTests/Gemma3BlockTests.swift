@@ -90,10 +90,14 @@ final class Gemma3BlockTests: XCTestCase {
     func testContinuationScoringMatchesNaive() throws {
         let m = try model(seed: 4)
         let prompt = [3, 4, 5, 6, 7], continuations = [[8, 9, 10], [11], [8, 12]]
-        let fast = try m.continuationLogProbabilities(prompt: prompt, continuations: continuations)
-        let naive = try m.continuationLogProbabilitiesNaive(prompt: prompt, continuations: continuations)
-        XCTAssertEqual(fast.count, naive.count)
-        for (a, b) in zip(fast, naive) { XCTAssertEqual(a, b) }
+        for adapter in [nil, try LoRAAdapter(model: Self.config, config: LoRAConfig(rank: 2, alpha: 4), seed: 3)] {
+            var a = adapter
+            if a != nil { for i in a!.values.indices { a!.values[i] = 0.05 * Float(i % 7 - 3) } }
+            let fast = try m.continuationLogProbabilities(prompt: prompt, continuations: continuations, adapter: a)
+            let naive = try m.continuationLogProbabilitiesNaive(prompt: prompt, continuations: continuations, adapter: a)
+            XCTAssertEqual(fast.map(\.count), continuations.map(\.count))
+            for (x, y) in zip(fast.joined(), naive.joined()) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        }
     }
 
     func testGGUFRoundTripReadsTheVariantFromMetadata() throws {

@@ -140,8 +140,13 @@ public final class LlamaModel: Sendable {
     /// predicts the token after `positions[j]`): the LM head runs on those rows alone, which
     /// matters with a 262k vocabulary.
     public func logits(_ tokens: [Int], at positions: [Int]) -> Tensor {
+        selectedLogits(tokens, at: positions, adapter: nil)
+    }
+
+    /// `logits(_:at:)` with `adapter` applied unmerged when given (its layout checked by the caller).
+    func selectedLogits(_ tokens: [Int], at positions: [Int], adapter: LoRAAdapter?) -> Tensor {
         precondition(positions.allSatisfy { $0 >= 0 && $0 < tokens.count }, "logits: position outside the sequence")
-        let hidden = forwardHidden(tokens, batch: 1, positionsFrom: 0, cache: nil)
+        let hidden = forwardHidden(tokens, batch: 1, positionsFrom: 0, cache: nil, adapter: adapter)
         let d = config.hiddenSize
         var rows = Tensor(zeros: [positions.count, d])
         for (j, p) in positions.enumerated() {
