@@ -34,6 +34,7 @@ PINS=(
   "numpy==2.4.6"
   "sentencepiece==0.2.3"
   "protobuf==7.36.2"
+  "accelerate==1.16.0"   # transformers needs it to load a GGUF model (make_golden.py --gemma3)
 )
 
 pinned_venv "$VENV" "$PY" "$TORCH_VERSION" "${PINS[@]}"

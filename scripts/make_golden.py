@@ -15,6 +15,19 @@ Writes, into --out:
       (token ids, loss, top-5 logits at the last position, per-position NLL) and
       `tokenizer_cases` (ids with add_special_tokens=False, plus decode round trip).
 
+  gemma3_golden.json      (only with --gemma3 PATH; the SmolLM2 fixtures are then left alone)
+      Gemma 3 270M (Q4_K_M GGUF, scripts/fetch-gemma.sh): the config transformers builds from the
+      GGUF, and per prompt the token ids (transformers' Gemma tokenizer from the GGUF, with BOS),
+      the loss, the top-5 logits at the last position and at a middle position, and the logits of
+      a few fixed ids there. See GEMMA3_NOTE below.
+
+  qwen2_tiny/              (only with --qwen2-tiny; nothing else is written)
+      A tiny random Qwen2ForCausalLM (q/k/v biases, untied head; seed 0) written three ways:
+      config.json + model.safetensors (save_pretrained), qwen2_tiny.gguf (the same float32
+      weights under llama.cpp's qwen2 names, written with the gguf package, q/k rows not
+      permuted: llama.cpp runs qwen2 with NeoX RoPE) and golden.json (transformers' logits
+      for two fixed token sequences). A few tens of KB.
+
   lora_golden.safetensors + lora_golden.json      (skipped with --no-lora)
       Gradients of a fixed LoRA state on a fixed [2, 48] batch, unmasked and prompt-masked.
       The exact definition is in LORA_DEFINITION below and is copied into the JSON.
@@ -499,12 +512,192 @@ def make_lora(model, ref_tok, out_dir):
 # ----------------------------------------------------------------------------------------------
 
 
+# ----------------------------------------------------------------------------------------------
+# Gemma 3 (--gemma3 PATH)
+# ----------------------------------------------------------------------------------------------
+
+GEMMA3_EXPECTED_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+GEMMA3_PROMPTS = ["plain_english", "clinical_note", "python_code", "multilingual"]
+GEMMA3_PROBE_IDS = [0, 1, 2, 107, 1000, 262143]
+GEMMA3_NOTE = (
+    "transformers 5.x reads the gemma3 GGUF with its legacy loader (modeling_gguf_pytorch_utils): every "
+    "tensor dequantized with gguf.dequantize to float32, and 1 subtracted from every '*norm.weight' "
+    "(llama.cpp's converter stores Gemma's (1 + w) norm scales with the 1 added). What the GGUF does not "
+    "say comes from Gemma3TextConfig defaults: layer_types (5 sliding, 1 full, repeated), the sliding "
+    "window's RoPE base 10000, query_pre_attn_scalar 256. Gemma3ForCausalLM, eager attention, float32, CPU.")
+
+
+def load_gemma3(model_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    d, name = os.path.split(model_path)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, dtype=torch.float32,
+                                                 attn_implementation="eager")
+    model.eval()
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=name)
+    return model, tok
+
+
+@torch.no_grad()
+def gemma3_prompt_record(model, tok, name, text):
+    ids = tok(text)["input_ids"]
+    input_ids = torch.tensor([ids], dtype=torch.long)
+    out = model(input_ids, labels=input_ids)
+    logits = out.logits[0].float()  # [T, V]
+
+    def position(t):
+        row = logits[t]
+        top = torch.topk(row, 5)
+        return {
+            "position": t,
+            "top": [{"id": int(i), "logit": float(v)} for v, i in zip(top.values, top.indices)],
+            "probe_logits": {str(i): float(row[i]) for i in GEMMA3_PROBE_IDS},
+            "logsumexp": float(torch.logsumexp(row, dim=0)),
+        }
+
+    return {
+        "name": name,
+        "text": text,
+        "num_tokens": len(ids),
+        "token_ids": ids,
+        "loss": float(out.loss),
+        "positions": [position(len(ids) // 2), position(len(ids) - 1)],
+    }
+
+
+def make_gemma3(model_path, out_dir):
+    sha = sha256_file(model_path)
+    if sha != GEMMA3_EXPECTED_SHA256:
+        print(f"WARNING: gemma3 sha256 {sha} differs from the expected {GEMMA3_EXPECTED_SHA256}", file=sys.stderr)
+    model, tok = load_gemma3(model_path)
+    c = model.config
+    golden = {
+        "generator": "scripts/make_golden.py --gemma3",
+        "model_file": os.path.basename(model_path),
+        "model_sha256": sha,
+        "versions": {d: version(d) for d in ("torch", "transformers", "gguf", "numpy")},
+        "note": GEMMA3_NOTE,
+        "config": {
+            "model_type": c.model_type, "hidden_size": c.hidden_size, "num_hidden_layers": c.num_hidden_layers,
+            "num_attention_heads": c.num_attention_heads, "num_key_value_heads": c.num_key_value_heads,
+            "head_dim": c.head_dim, "intermediate_size": c.intermediate_size, "vocab_size": c.vocab_size,
+            "rms_norm_eps": c.rms_norm_eps, "sliding_window": c.sliding_window, "layer_types": c.layer_types,
+            "rope_parameters": c.rope_parameters, "query_pre_attn_scalar": c.query_pre_attn_scalar,
+            "hidden_activation": c.hidden_activation, "final_logit_softcapping": c.final_logit_softcapping,
+            "attn_logit_softcapping": c.attn_logit_softcapping, "tie_word_embeddings": c.tie_word_embeddings,
+            "max_position_embeddings": c.max_position_embeddings,
+        },
+        "attn_implementation": "eager",
+        "dtype": "float32",
+        "prompts": [],
+    }
+    texts = dict(PROMPTS)
+    for name in GEMMA3_PROMPTS:
+        rec = gemma3_prompt_record(model, tok, name, texts[name])
+        golden["prompts"].append(rec)
+        last = rec["positions"][-1]["top"]
+        tops = ", ".join(f"{t['id']}:{tok.decode([t['id']])!r}:{t['logit']:.3f}" for t in last)
+        print(f"gemma3 prompt {name:14s} tokens={rec['num_tokens']:3d} loss={rec['loss']:.6f}  top5: {tops}")
+    out_json = os.path.join(out_dir, "gemma3_golden.json")
+    with open(out_json, "w", encoding="utf-8") as f:
+        json.dump(golden, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote", out_json)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tiny random Qwen2 (--qwen2-tiny)
+# ----------------------------------------------------------------------------------------------
+
+QWEN2_TINY_SEQUENCES = [[1, 5, 9, 13, 17, 21, 25, 29], [60, 2, 2, 41, 3, 8, 63, 0]]
+
+
+@torch.no_grad()
+def make_qwen2_tiny(out_dir):
+    import gguf
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         rms_norm_eps=1e-6, rope_theta=10000.0, tie_word_embeddings=False,
+                         bos_token_id=1, eos_token_id=2)
+    config._attn_implementation = "eager"
+    model = Qwen2ForCausalLM(config).to(torch.float32)
+    # Random init leaves biases and norms at 0 / 1; make them matter.
+    for name, p in model.named_parameters():
+        if name.endswith(".bias"):
+            p.normal_(0, 0.5)
+        elif "norm" in name:
+            p.copy_(1 + 0.1 * torch.randn_like(p))
+        else:
+            p.normal_(0, 0.1)
+    model.eval()
+    d = os.path.join(out_dir, "qwen2_tiny")
+    os.makedirs(d, exist_ok=True)
+    model.save_pretrained(d, safe_serialization=True)
+
+    w = gguf.GGUFWriter(os.path.join(d, "qwen2_tiny.gguf"), "qwen2")
+    w.add_name("qwen2-tiny-random")
+    w.add_context_length(config.max_position_embeddings)
+    w.add_embedding_length(config.hidden_size)
+    w.add_block_count(config.num_hidden_layers)
+    w.add_feed_forward_length(config.intermediate_size)
+    w.add_head_count(config.num_attention_heads)
+    w.add_head_count_kv(config.num_key_value_heads)
+    w.add_layer_norm_rms_eps(config.rms_norm_eps)
+    w.add_rope_freq_base(10000.0)
+    w.add_vocab_size(config.vocab_size)
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+             "lm_head.weight": "output.weight"}
+    per_layer = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+                 "self_attn.q_proj.weight": "attn_q.weight", "self_attn.q_proj.bias": "attn_q.bias",
+                 "self_attn.k_proj.weight": "attn_k.weight", "self_attn.k_proj.bias": "attn_k.bias",
+                 "self_attn.v_proj.weight": "attn_v.weight", "self_attn.v_proj.bias": "attn_v.bias",
+                 "self_attn.o_proj.weight": "attn_output.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
+                 "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
+    for i in range(config.num_hidden_layers):
+        for hf, gg in per_layer.items():
+            names[f"model.layers.{i}.{hf}"] = f"blk.{i}.{gg}"
+    for hf, gg in names.items():
+        w.add_tensor(gg, sd[hf])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    records = []
+    for ids in QWEN2_TINY_SEQUENCES:
+        logits = model(torch.tensor([ids])).logits[0]
+        records.append({"token_ids": ids, "logits": [[float(x) for x in row] for row in logits]})
+    with open(os.path.join(d, "golden.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/make_golden.py --qwen2-tiny",
+                   "versions": {k: version(k) for k in ("torch", "transformers", "gguf", "safetensors")},
+                   "sequences": records}, f)
+        f.write("\n")
+    print("wrote", d)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--no-lora", action="store_true", help="skip the LoRA gradient golden")
+    ap.add_argument("--qwen2-tiny", action="store_true",
+                    help="write only qwen2_tiny/ (a tiny random Qwen2 as safetensors and GGUF, with logits)")
+    ap.add_argument("--gemma3", metavar="PATH",
+                    help="write only gemma3_golden.json, from this Gemma 3 270M GGUF (scripts/fetch-gemma.sh)")
     args = ap.parse_args()
+
+    if args.qwen2_tiny:
+        os.makedirs(args.out, exist_ok=True)
+        make_qwen2_tiny(args.out)
+        return
+    if args.gemma3:
+        os.makedirs(args.out, exist_ok=True)
+        make_gemma3(os.path.abspath(args.gemma3), args.out)
+        return
 
     torch.manual_seed(0)
     torch.set_grad_enabled(True)

@@ -71,6 +71,14 @@ def lora_b_norm(adapter):
     return float(torch.sqrt(sum((t.double() ** 2).sum() for t in b))) if b else 0.0
 
 
+def load_base(path):
+    """The float32 transformers model of a GGUF file: LlamaForCausalLM, or Gemma3ForCausalLM for gemma3."""
+    from gguf import GGUFReader
+
+    arch = GGUFReader(path).fields["general.architecture"].contents()
+    return mg.load_gemma3(path)[0] if arch == "gemma3" else mg.load_model(path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--adapter", required=True, help="PEFT adapter directory (fedpilot export --peft DIR)")
@@ -95,7 +103,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for scale in scales:
             adapter = args.adapter if scale == 1 else scaled_copy(args.adapter, scale, tmp)
-            model = PeftModel.from_pretrained(mg.load_model(args.model), adapter)
+            model = PeftModel.from_pretrained(load_base(args.model), adapter)
             model.eval()
             worst = worst_loss = moved = 0.0
             for prompt in PROMPTS:

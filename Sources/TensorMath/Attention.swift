@@ -26,13 +26,18 @@ public enum Attention {
     ///
     /// `probabilities`, when given, receives the softmax weights `[B, nH, Tq, Tk]`
     /// that the backward pass needs; otherwise a scratch row block is used.
+    /// `scale` multiplies the scores (default `1 / sqrt(hd)`). With a sliding `window`, the
+    /// query at position `p` sees only the keys at positions `p - window + 1 ... p` (Gemma's
+    /// local layers; transformers' `kv_idx > q_idx - sliding_window`); the others get
+    /// probability 0, so `backward` needs no window of its own.
     public static func forward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, shape s: AttentionShape,
-        probabilities: UnsafeMutablePointer<Float>? = nil
+        probabilities: UnsafeMutablePointer<Float>? = nil, scale customScale: Float? = nil, window: Int? = nil
     ) {
+        precondition(window.map { $0 > 0 } ?? true, "attention window must be positive")
         let qStride = s.heads * s.headDim, kvStride = s.kvHeads * s.headDim
-        let scale = 1 / Float(s.headDim).squareRoot()
+        let scale = customScale ?? 1 / Float(s.headDim).squareRoot()
         let block = s.queries * s.keys
         let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: block) : nil
         defer { scratch?.deallocate() }
@@ -47,7 +52,14 @@ public enum Attention {
                             alpha: scale, a: qp, lda: qStride, b: kp, ldb: kvStride,
                             c: p, ldc: s.keys)
                 for i in 0..<s.queries {
-                    Softmax.rowInPlace(p + i * s.keys, valid: s.offset + i + 1, cols: s.keys)
+                    let visible = s.offset + i + 1
+                    if let window, visible > window {
+                        let first = visible - window
+                        Softmax.rowInPlace(p + i * s.keys + first, valid: window, cols: s.keys - first)
+                        (p + i * s.keys).update(repeating: 0, count: first)
+                    } else {
+                        Softmax.rowInPlace(p + i * s.keys, valid: visible, cols: s.keys)
+                    }
                 }
                 Matmul.gemm(transA: false, transB: false, m: s.queries, n: s.headDim, k: s.keys,
                             a: p, lda: s.keys, b: vp, ldb: kvStride,
@@ -57,17 +69,19 @@ public enum Attention {
     }
 
     /// Naive reference with explicit loops in double precision.
-    public static func reference(q: [Float], k: [Float], v: [Float], shape s: AttentionShape) -> [Float] {
+    public static func reference(q: [Float], k: [Float], v: [Float], shape s: AttentionShape,
+                                 scale customScale: Float? = nil, window: Int? = nil) -> [Float] {
         let qStride = s.heads * s.headDim, kvStride = s.kvHeads * s.headDim
         var out = [Float](repeating: 0, count: s.batch * s.queries * qStride)
-        let scale = 1 / Double(s.headDim).squareRoot()
+        let scale = customScale.map(Double.init) ?? 1 / Double(s.headDim).squareRoot()
         for b in 0..<s.batch {
             for h in 0..<s.heads {
                 let kvh = h / s.groupSize
                 for i in 0..<s.queries {
                     let visible = s.offset + i + 1
-                    var scores = [Double](repeating: 0, count: visible)
-                    for j in 0..<visible {
+                    let first = window.map { max(0, visible - $0) } ?? 0
+                    var scores = [Double](repeating: -Double.infinity, count: visible)
+                    for j in first..<visible {
                         var dot: Double = 0
                         for d in 0..<s.headDim {
                             dot += Double(q[(b * s.queries + i) * qStride + h * s.headDim + d])

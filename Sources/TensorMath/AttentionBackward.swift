@@ -26,12 +26,12 @@ extension Attention {
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         probabilities: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
         dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
-        shape s: AttentionShape
+        shape s: AttentionShape, scale customScale: Float? = nil
     ) {
         let tq = s.queries, tk = s.keys, hd = s.headDim
         guard s.batch > 0, tq > 0, hd > 0 else { return }
         let qStride = s.heads * hd, kvStride = s.kvHeads * hd
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = customScale ?? 1 / Float(hd).squareRoot()
         let block = tq * tk
         let dS = UnsafeMutablePointer<Float>.allocate(capacity: block)
         defer { dS.deallocate() }

@@ -100,21 +100,31 @@ final class TinyLlamaTests: XCTestCase {
     }
 }
 
-/// Writes a tiny Llama as GGUF, with llama.cpp's tensor names and q/k permutation.
+/// Writes a tiny Llama (or Gemma 3, after `c.architecture`) as GGUF, with llama.cpp's tensor
+/// names, and its q/k permutation for llama only.
 enum TinyGGUF {
     static func write(config c: LlamaConfig, weights w: LlamaWeights, quantizeF16: Bool) -> Data {
         var g = GGUFWriter()
-        g.set("general.architecture", .string("llama"))
-        g.set("llama.vocab_size", .uint32(UInt32(c.vocabSize)))
-        g.set("llama.embedding_length", .uint32(UInt32(c.hiddenSize)))
-        g.set("llama.feed_forward_length", .uint32(UInt32(c.intermediateSize)))
-        g.set("llama.block_count", .uint32(UInt32(c.layerCount)))
-        g.set("llama.attention.head_count", .uint32(UInt32(c.headCount)))
-        g.set("llama.attention.head_count_kv", .uint32(UInt32(c.kvHeadCount)))
-        g.set("llama.attention.layer_norm_rms_epsilon", .float32(c.rmsNormEps))
-        g.set("llama.rope.freq_base", .float32(c.ropeTheta))
-        g.set("llama.rope.dimension_count", .uint32(UInt32(c.headDim)))
-        g.set("llama.context_length", .uint32(UInt32(c.maxPositions)))
+        let a = c.architecture, gemma = a == "gemma3"
+        g.set("general.architecture", .string(a))
+        g.set(a + ".vocab_size", .uint32(UInt32(c.vocabSize)))
+        g.set(a + ".embedding_length", .uint32(UInt32(c.hiddenSize)))
+        g.set(a + ".feed_forward_length", .uint32(UInt32(c.intermediateSize)))
+        g.set(a + ".block_count", .uint32(UInt32(c.layerCount)))
+        g.set(a + ".attention.head_count", .uint32(UInt32(c.headCount)))
+        g.set(a + ".attention.head_count_kv", .uint32(UInt32(c.kvHeadCount)))
+        g.set(a + ".attention.layer_norm_rms_epsilon", .float32(c.rmsNormEps))
+        g.set(a + ".rope.freq_base", .float32(c.ropeTheta))
+        g.set(a + ".rope.dimension_count", .uint32(UInt32(c.headDim)))
+        g.set(a + ".context_length", .uint32(UInt32(c.maxPositions)))
+        if gemma {
+            g.set(a + ".attention.key_length", .uint32(UInt32(c.headDim)))
+            g.set(a + ".attention.sliding_window", .uint32(UInt32(c.variant.slidingWindow!)))
+            g.set(a + ".attention.sliding_window_pattern", .uint32(UInt32(c.variant.globalLayerPeriod)))
+            g.set(a + ".rope.freq_base_swa", .float32(c.variant.localRoPETheta!))
+            g.set(a + ".attention.query_pre_attn_scalar", .float32(1 / (c.variant.attentionScale! * c.variant.attentionScale!)))
+        }
+        func queryKey(_ t: Tensor, heads: Int) -> Tensor { gemma ? t : LlamaGGUFLoader.permuteRoPERows(t, heads: heads) }
         func add(_ name: String, _ t: Tensor) {
             if quantizeF16 { g.addF16(name, shape: t.shape, t.data) } else { g.addF32(name, shape: t.shape, t.data) }
         }
@@ -122,8 +132,14 @@ enum TinyGGUF {
         for (i, l) in w.layers.enumerated() {
             let b = "blk.\(i)."
             g.addF32(b + "attn_norm.weight", shape: [c.hiddenSize], l.attentionNorm)
-            add(b + "attn_q.weight", LlamaGGUFLoader.permuteRoPERows(l.wq, heads: c.headCount))
-            add(b + "attn_k.weight", LlamaGGUFLoader.permuteRoPERows(l.wk, heads: c.kvHeadCount))
+            add(b + "attn_q.weight", queryKey(l.wq, heads: c.headCount))
+            add(b + "attn_k.weight", queryKey(l.wk, heads: c.kvHeadCount))
+            if gemma {
+                g.addF32(b + "attn_q_norm.weight", shape: [c.headDim], l.queryNorm)
+                g.addF32(b + "attn_k_norm.weight", shape: [c.headDim], l.keyNorm)
+                g.addF32(b + "post_attention_norm.weight", shape: [c.hiddenSize], l.postAttentionNorm)
+                g.addF32(b + "post_ffw_norm.weight", shape: [c.hiddenSize], l.postMLPNorm)
+            }
             add(b + "attn_v.weight", l.wv)
             add(b + "attn_output.weight", l.wo)
             g.addF32(b + "ffn_norm.weight", shape: [c.hiddenSize], l.mlpNorm)

@@ -18,6 +18,11 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     public var bosTokenID: Int?
     public var eosTokenID: Int?
+    /// The family's switches on the decoder block (`.llama` for plain Llama). Not part of
+    /// `config.json`'s Llama keys: a Hugging Face config decodes to `.llama`.
+    public var variant: BlockVariant = .llama
+    /// `general.architecture` / `model_type` of the family (see `ModelArchitecture`).
+    public var architecture = "llama"
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
@@ -133,7 +138,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         if headDim % 2 != 0 { return "head_dim \(headDim) must be even for RoPE" }
         if !(rmsNormEps > 0) { return "rms_norm_eps must be positive, got \(rmsNormEps)" }
         if !(ropeTheta > 0) { return "rope_theta must be positive, got \(ropeTheta)" }
-        return nil
+        return variant.validationProblem
     }
 
     /// A tiny configuration for fast unit tests (random weights, 2 layers, GQA 4:2).

@@ -1,16 +1,12 @@
 import Foundation
 import TensorMath
 
-/// Builds a `LlamaModel` from a GGUF file with `general.architecture = llama`.
+/// Builds a `LlamaModel` from a GGUF file of a family in `ModelArchitecture.all`.
 public enum LlamaGGUFLoader {
     /// Reads the architecture from GGUF metadata; errors name the missing or bad key.
     public static func config(_ file: GGUFFile) throws -> LlamaConfig {
-        let arch = try file.string("general.architecture")
-        guard arch == "llama" else {
-            throw ModelFileError.invalidMetadata(file: file.path, key: "general.architecture",
-                                                 reason: "\"\(arch)\" is not a Llama-family model")
-        }
-        let p = "llama."
+        let family = try ModelArchitecture.named(try file.string("general.architecture"), file: file.path)
+        let p = family.name + "."
         let heads = try file.int(p + "attention.head_count")
         let hidden = try file.int(p + "embedding_length")
         let vocab: Int
@@ -24,7 +20,7 @@ public enum LlamaGGUFLoader {
             throw ModelFileError.invalidMetadata(file: file.path, key: p + "rope.dimension_count",
                                                  reason: "partial rotary embedding (\(ropeDims) of \(headDim)) is not supported")
         }
-        let config = LlamaConfig(
+        var config = LlamaConfig(
             vocabSize: vocab, hiddenSize: hidden,
             intermediateSize: try file.int(p + "feed_forward_length"),
             layerCount: try file.int(p + "block_count"),
@@ -37,10 +33,31 @@ public enum LlamaGGUFLoader {
             tieWordEmbeddings: file.tensorInfo("output.weight") == nil,
             bosTokenID: file.metadata["tokenizer.ggml.bos_token_id"]?.int,
             eosTokenID: file.metadata["tokenizer.ggml.eos_token_id"]?.int)
+        config.architecture = family.name
+        config.variant = try family.readVariant(file, config)
         if let problem = config.validationProblem {
-            throw ModelFileError.invalidMetadata(file: file.path, key: "llama.*", reason: problem)
+            throw ModelFileError.invalidMetadata(file: file.path, key: p + "*", reason: problem)
         }
         return config
+    }
+
+    /// Reads the family's optional per-block vectors (norms, biases) into `l`.
+    static func readExtras(_ file: GGUFFile, layer i: Int, family: ModelArchitecture, into l: inout LlamaLayerWeights) throws {
+        let b = "blk.\(i).", names = family.extraLayerTensors
+        func vector(_ name: String?) throws -> [Float] { try name.map { try file.tensor(b + $0).data } ?? [] }
+        l.queryNorm = try vector(names.queryNorm)
+        l.keyNorm = try vector(names.keyNorm)
+        l.postAttentionNorm = try vector(names.postAttentionNorm)
+        l.postMLPNorm = try vector(names.postMLPNorm)
+        l.queryBias = try vector(names.queryBias)
+        l.keyBias = try vector(names.keyBias)
+        l.valueBias = try vector(names.valueBias)
+    }
+
+    /// The Hugging Face-order query or key projection of a family.
+    static func queryKey(_ file: GGUFFile, _ name: String, heads: Int, family: ModelArchitecture) throws -> Tensor {
+        let w = try file.tensor(name)
+        return family.ggufPermutesQueryKey ? unpermuteRoPERows(w, heads: heads) : w
     }
 
     /// Loads and dequantizes every weight, un-permuting `attn_q`/`attn_k` rows from
@@ -48,20 +65,24 @@ public enum LlamaGGUFLoader {
     public static func load(_ file: GGUFFile, compute: ComputeMode = .f32) throws -> LlamaModel {
         let c = try config(file)
         if compute == .int8 { return try loadQuantized(file, config: c) }
+        let family = try ModelArchitecture.named(c.architecture, file: file.path)
         func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
         var layers: [LlamaLayerWeights] = []
+        typealias Names = ModelArchitecture.LayerTensor
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
-            layers.append(LlamaLayerWeights(
-                attentionNorm: try vector(b + "attn_norm.weight"),
-                wq: unpermuteRoPERows(try file.tensor(b + "attn_q.weight"), heads: c.headCount),
-                wk: unpermuteRoPERows(try file.tensor(b + "attn_k.weight"), heads: c.kvHeadCount),
-                wv: try file.tensor(b + "attn_v.weight"),
-                wo: try file.tensor(b + "attn_output.weight"),
-                mlpNorm: try vector(b + "ffn_norm.weight"),
-                gate: try file.tensor(b + "ffn_gate.weight"),
-                up: try file.tensor(b + "ffn_up.weight"),
-                down: try file.tensor(b + "ffn_down.weight")))
+            var layer = LlamaLayerWeights(
+                attentionNorm: try vector(b + Names.attentionNorm),
+                wq: try queryKey(file, b + Names.q, heads: c.headCount, family: family),
+                wk: try queryKey(file, b + Names.k, heads: c.kvHeadCount, family: family),
+                wv: try file.tensor(b + Names.v),
+                wo: try file.tensor(b + Names.o),
+                mlpNorm: try vector(b + Names.mlpNorm),
+                gate: try file.tensor(b + Names.gate),
+                up: try file.tensor(b + Names.up),
+                down: try file.tensor(b + Names.down))
+            try readExtras(file, layer: i, family: family, into: &layer)
+            layers.append(layer)
         }
         let weights = LlamaWeights(
             embedding: try file.tensor("token_embd.weight"), layers: layers,
@@ -92,17 +113,21 @@ public enum LlamaGGUFLoader {
             return QuantizedMatrix(quantizingToQ8_0: w)
         }
         func vector(_ name: String) throws -> [Float] { try file.tensor(name).data }
+        let family = try ModelArchitecture.named(c.architecture, file: file.path)
         var norms: [LlamaLayerWeights] = []
         var layers: [[QuantizedMatrix]] = []
         let empty = Tensor(zeros: [0, 0])
         for i in 0..<c.layerCount {
             let b = "blk.\(i)."
-            norms.append(LlamaLayerWeights(
+            var kept = LlamaLayerWeights(
                 attentionNorm: try vector(b + "attn_norm.weight"), wq: empty, wk: empty, wv: empty, wo: empty,
-                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty))
+                mlpNorm: try vector(b + "ffn_norm.weight"), gate: empty, up: empty, down: empty)
+            try readExtras(file, layer: i, family: family, into: &kept)
+            norms.append(kept)
+            let permuted = family.ggufPermutesQueryKey
             layers.append([
-                try matrix(b + "attn_q.weight", ropeHeads: c.headCount),
-                try matrix(b + "attn_k.weight", ropeHeads: c.kvHeadCount),
+                try matrix(b + "attn_q.weight", ropeHeads: permuted ? c.headCount : nil),
+                try matrix(b + "attn_k.weight", ropeHeads: permuted ? c.kvHeadCount : nil),
                 try matrix(b + "attn_v.weight"), try matrix(b + "attn_output.weight"),
                 try matrix(b + "ffn_gate.weight"), try matrix(b + "ffn_up.weight"), try matrix(b + "ffn_down.weight"),
             ])

@@ -14,6 +14,10 @@ extension LlamaModel {
                                              adapter: LoRAAdapter? = nil) throws -> [[Double]] {
         try checkContinuations(prompt: prompt, continuations: continuations)
         if let adapter { try checkLayout(adapter) }
+        // Branch attention knows neither sliding windows nor other score scales (Gemma 3).
+        if config.variant.slidingWindow != nil || config.variant.attentionScale != nil {
+            return continuationLogProbabilitiesUnshared(prompt: prompt, continuations: continuations, adapter: adapter)
+        }
         let cache = KVCache(config: config, capacity: prompt.count)
         let hidden = forwardHidden(prompt, batch: 1, positionsFrom: 0, cache: cache, adapter: adapter)
         let d = config.hiddenSize
@@ -37,6 +41,22 @@ extension LlamaModel {
             }
         }
         return out
+    }
+
+    /// One forward pass over `prompt + continuation` per continuation, with the LM head only at
+    /// the rows that predict a continuation token (with a 262k vocabulary the head dominates
+    /// otherwise): the path for blocks that branch attention does not cover.
+    func continuationLogProbabilitiesUnshared(prompt: [Int], continuations: [[Int]], adapter: LoRAAdapter?) -> [[Double]] {
+        continuations.map { continuation in
+            let tokens = prompt + continuation
+            let logits = selectedLogits(tokens, at: Array((prompt.count - 1)..<(tokens.count - 1)), adapter: adapter)
+            return logits.data.withUnsafeBufferPointer { l in
+                continuation.indices.map { j in
+                    let row = l.baseAddress! + j * config.vocabSize
+                    return Double(row[continuation[j]]) - Self.logSumExp(row, vocab: config.vocabSize)
+                }
+            }
+        }
     }
 
     /// Reference for ``continuationLogProbabilities(prompt:continuations:adapter:)``: one full

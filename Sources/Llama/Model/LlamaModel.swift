@@ -3,6 +3,8 @@ import TensorMath
 
 /// A Llama-family causal language model for inference: embedding, blocks of
 /// (RMSNorm, grouped-query attention with RoPE, RMSNorm, SwiGLU MLP), final norm, LM head.
+/// `config.variant` switches the block to another family's (Gemma 3: scaled embedding, q/k
+/// norms, post-norms, GeGLU, sliding-window local layers with their own RoPE base).
 ///
 /// With the packed kernel (`FrozenGemm.packed`, the default) the blocks' projection matrices
 /// are packed at construction for both product forms and kept only in that form; `weights`
@@ -22,6 +24,8 @@ public final class LlamaModel: Sendable {
     /// Packed copies of the LM head, built on first use and shared by all users.
     let packedWeights = PackedWeightStore()
     let rope: RoPE
+    /// RoPE of the sliding-window layers when their base differs (`BlockVariant.localRoPETheta`).
+    let localRoPE: RoPE?
 
     /// All weights in row-major form. With the packed kernel the blocks' projections are
     /// rebuilt from their packed copy (bit-exact) on every access, a full copy: read it once.
@@ -74,6 +78,23 @@ public final class LlamaModel: Sendable {
             stored = weights
         }
         self.rope = RoPE(headDim: config.headDim, theta: config.ropeTheta, maxPositions: config.maxPositions)
+        self.localRoPE = Self.localRoPE(config)
+    }
+
+    private static func localRoPE(_ c: LlamaConfig) -> RoPE? {
+        guard c.variant.slidingWindow != nil, let theta = c.variant.localRoPETheta, theta != c.ropeTheta else { return nil }
+        return RoPE(headDim: c.headDim, theta: theta, maxPositions: c.maxPositions)
+    }
+
+    /// The RoPE of layer `i`: the local one for a sliding-window layer that has its own base.
+    func rope(layer i: Int) -> RoPE {
+        if config.variant.isLocal(layer: i), let localRoPE { return localRoPE }
+        return rope
+    }
+
+    /// The sliding window of layer `i`, nil for a global layer.
+    func window(layer i: Int) -> Int? {
+        config.variant.isLocal(layer: i) ? config.variant.slidingWindow : nil
     }
 
     /// Wraps frozen weights kept in quantized blocks (`FrozenGemm.int8`); `norms` supplies the
@@ -99,6 +120,7 @@ public final class LlamaModel: Sendable {
         stored = kept
         packedLayers = nil
         self.rope = RoPE(headDim: config.headDim, theta: config.ropeTheta, maxPositions: config.maxPositions)
+        self.localRoPE = Self.localRoPE(config)
     }
 
     /// Copies the embedding rows of `tokens` into `x` (`tokens.count × hiddenSize` floats),
@@ -112,6 +134,25 @@ public final class LlamaModel: Sendable {
         stored.embedding.data.withUnsafeBufferPointer { e in
             for (i, token) in tokens.enumerated() { (x + i * d).update(from: e.baseAddress! + token * d, count: d) }
         }
+    }
+
+    /// Logits `[positions.count, V]` of one sequence at the given positions only (row `j`
+    /// predicts the token after `positions[j]`): the LM head runs on those rows alone, which
+    /// matters with a 262k vocabulary.
+    public func logits(_ tokens: [Int], at positions: [Int]) -> Tensor {
+        selectedLogits(tokens, at: positions, adapter: nil)
+    }
+
+    /// `logits(_:at:)` with `adapter` applied unmerged when given (its layout checked by the caller).
+    func selectedLogits(_ tokens: [Int], at positions: [Int], adapter: LoRAAdapter?) -> Tensor {
+        precondition(positions.allSatisfy { $0 >= 0 && $0 < tokens.count }, "logits: position outside the sequence")
+        let hidden = forwardHidden(tokens, batch: 1, positionsFrom: 0, cache: nil, adapter: adapter)
+        let d = config.hiddenSize
+        var rows = Tensor(zeros: [positions.count, d])
+        for (j, p) in positions.enumerated() {
+            for i in 0..<d { rows.data[j * d + i] = hidden.data[p * d + i] }
+        }
+        return project(rows, rows: positions.count)
     }
 
     /// Logits for every position of `batch` sequences of equal length `T`:
@@ -219,9 +260,17 @@ public final class LlamaModel: Sendable {
         let n = tokens.count, t = n / batch
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabSize }, "token id outside the vocabulary of \(c.vocabSize)")
+        let variant = c.variant
         var x = Tensor(zeros: [n, d])
         x.data.withUnsafeMutableBufferPointer { embed(tokens, into: $0.baseAddress!) }
+        if variant.scalesEmbedding {
+            // transformers: embedding * torch.tensor(hidden ** 0.5) in the weights' dtype (float32).
+            let scale = Float(Double(d).squareRoot())
+            for i in x.data.indices { x.data[i] *= scale }
+        }
         precondition(branches == nil || (cache != nil && batch == 1 && branches!.rows == n), "branches need a prefix cache and one row per token")
+        precondition(branches == nil || (variant.slidingWindow == nil && variant.attentionScale == nil),
+                     "branch attention supports neither sliding windows nor a custom attention scale")
         let positions = branches.map { $0.offsetOfRow.map { Int32(start + $0) } } ?? (0..<n).map { Int32(start + $0 % t) }
         let shape = AttentionShape(batch: batch, queries: t, keys: start + t, heads: c.headCount,
                                    kvHeads: c.kvHeadCount, headDim: c.headDim)
@@ -255,8 +304,18 @@ public final class LlamaModel: Sendable {
                     linear(li, .q, h, out: q)
                     linear(li, .k, h, out: k)
                     linear(li, .v, h, out: v)
-                    rope.apply(q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
-                    rope.apply(k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
+                    if variant.attentionBias { lw.addAttentionBiases(q: q, k: k, v: v, rows: n) }
+                    if variant.queryKeyNorm {
+                        lw.queryNorm.withUnsafeBufferPointer {
+                            RMSNorm.forward(q, weight: $0.baseAddress!, out: q, rows: n * c.headCount, dim: c.headDim, eps: c.rmsNormEps)
+                        }
+                        lw.keyNorm.withUnsafeBufferPointer {
+                            RMSNorm.forward(k, weight: $0.baseAddress!, out: k, rows: n * c.kvHeadCount, dim: c.headDim, eps: c.rmsNormEps)
+                        }
+                    }
+                    let layerRoPE = rope(layer: li), layerWindow = window(layer: li)
+                    layerRoPE.apply(q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
+                    layerRoPE.apply(k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
                     if let cache, let branches {
                         cache.keys[li].withUnsafeBufferPointer { kc in
                             cache.values[li].withUnsafeBufferPointer { vc in
@@ -270,21 +329,43 @@ public final class LlamaModel: Sendable {
                             cache.values[li].withUnsafeMutableBufferPointer { vc in
                                 (kc.baseAddress! + start * kvw).update(from: k, count: n * kvw)
                                 (vc.baseAddress! + start * kvw).update(from: v, count: n * kvw)
-                                Attention.forward(q: q, k: kc.baseAddress!, v: vc.baseAddress!, out: attn, shape: shape)
+                                Attention.forward(q: q, k: kc.baseAddress!, v: vc.baseAddress!, out: attn, shape: shape,
+                                                  scale: variant.attentionScale, window: layerWindow)
                             }
                         }
                     } else {
-                        Attention.forward(q: q, k: k, v: v, out: attn, shape: shape)
+                        Attention.forward(q: q, k: k, v: v, out: attn, shape: shape, scale: variant.attentionScale, window: layerWindow)
                     }
-                    linear(li, .o, attn, out: xp, accumulate: true)
+                    if variant.postNorms {
+                        // x += postNorm(Wo · attention).
+                        linear(li, .o, attn, out: h)
+                        lw.postAttentionNorm.withUnsafeBufferPointer {
+                            RMSNorm.forward(h, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
+                        }
+                        for i in 0..<(n * d) { xp[i] += h[i] }
+                    } else {
+                        linear(li, .o, attn, out: xp, accumulate: true)
+                    }
                     // MLP sub-block: x += Wdown · (silu(Wgate h) * Wup h), h = norm(x).
                     lw.mlpNorm.withUnsafeBufferPointer {
                         RMSNorm.forward(xp, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
                     }
                     linear(li, .gate, h, out: g)
                     linear(li, .up, h, out: u)
-                    Activation.swiGLU(gate: g, up: u, out: g, count: n * inter)
-                    linear(li, .down, g, out: xp, accumulate: true)
+                    switch variant.activation {
+                    case .silu: Activation.swiGLU(gate: g, up: u, out: g, count: n * inter)
+                    case .geluTanh: GELU.geGLU(gate: g, up: u, out: g, count: n * inter)
+                    }
+                    if variant.postNorms {
+                        // x += postNorm(Wdown · act).
+                        linear(li, .down, g, out: h)
+                        lw.postMLPNorm.withUnsafeBufferPointer {
+                            RMSNorm.forward(h, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
+                        }
+                        for i in 0..<(n * d) { xp[i] += h[i] }
+                    } else {
+                        linear(li, .down, g, out: xp, accumulate: true)
+                    }
                 }
             }
         }

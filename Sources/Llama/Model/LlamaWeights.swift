@@ -12,6 +12,40 @@ public struct LlamaLayerWeights: Sendable {
     public var gate: Tensor             // [I, D]
     public var up: Tensor               // [I, D]
     public var down: Tensor             // [D, I]
+    /// Per-head query / key norms (`BlockVariant.queryKeyNorm`), else empty.
+    public var queryNorm: [Float] = []  // [hd]
+    public var keyNorm: [Float] = []    // [hd]
+    /// Norms on the attention and MLP outputs (`BlockVariant.postNorms`), else empty.
+    public var postAttentionNorm: [Float] = []  // [D]
+    public var postMLPNorm: [Float] = []        // [D]
+    /// q/k/v projection biases (`BlockVariant.attentionBias`), else empty.
+    public var queryBias: [Float] = []  // [nH*hd]
+    public var keyBias: [Float] = []    // [nKV*hd]
+    public var valueBias: [Float] = []  // [nKV*hd]
+
+    /// Adds the q/k/v biases (when the block has them) to `rows` rows of q, k and v.
+    func addAttentionBiases(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, rows: Int) {
+        for (x, b) in [(q, queryBias), (k, keyBias), (v, valueBias)] where !b.isEmpty {
+            let w = b.count
+            for r in 0..<rows { for i in 0..<w { x[r * w + i] += b[i] } }
+        }
+    }
+
+    /// Checks the variant's extra norms and biases (and that a plain block has none).
+    func validateExtraNorms(layer i: Int, against c: LlamaConfig, source: String) throws {
+        func check(_ name: String, _ v: [Float], _ n: Int) throws {
+            if v.count != n { throw ModelFileError.shapeMismatch(file: source, tensor: "layer \(i) \(name)", expected: [n], found: [v.count]) }
+        }
+        let qk = c.variant.queryKeyNorm ? c.headDim : 0, post = c.variant.postNorms ? c.hiddenSize : 0
+        try check("q norm", queryNorm, qk)
+        try check("k norm", keyNorm, qk)
+        try check("post-attention norm", postAttentionNorm, post)
+        try check("post-MLP norm", postMLPNorm, post)
+        let bias = c.variant.attentionBias
+        try check("q_proj bias", queryBias, bias ? c.queryWidth : 0)
+        try check("k_proj bias", keyBias, bias ? c.kvWidth : 0)
+        try check("v_proj bias", valueBias, bias ? c.kvWidth : 0)
+    }
 }
 
 /// All weights of a Llama model.
@@ -50,6 +84,7 @@ public struct LlamaWeights: Sendable {
             try check("layer \(i) gate_proj", l.gate, [c.intermediateSize, d])
             try check("layer \(i) up_proj", l.up, [c.intermediateSize, d])
             try check("layer \(i) down_proj", l.down, [d, c.intermediateSize])
+            try l.validateExtraNorms(layer: i, against: c, source: source)
         }
     }
 
@@ -62,11 +97,20 @@ public struct LlamaWeights: Sendable {
         func norm(_ n: Int) -> [Float] { (0..<n).map { _ in 1 + 0.1 * rng.normal() } }
         let d = c.hiddenSize
         let layers = (0..<c.layerCount).map { _ in
-            LlamaLayerWeights(
+            var l = LlamaLayerWeights(
                 attentionNorm: norm(d), wq: matrix(c.queryWidth, d), wk: matrix(c.kvWidth, d),
                 wv: matrix(c.kvWidth, d), wo: matrix(d, c.queryWidth), mlpNorm: norm(d),
                 gate: matrix(c.intermediateSize, d), up: matrix(c.intermediateSize, d),
                 down: matrix(d, c.intermediateSize))
+            // Drawn after the Llama weights, so that a plain config's weights are unchanged.
+            if c.variant.queryKeyNorm { l.queryNorm = norm(c.headDim); l.keyNorm = norm(c.headDim) }
+            if c.variant.postNorms { l.postAttentionNorm = norm(d); l.postMLPNorm = norm(d) }
+            if c.variant.attentionBias {
+                l.queryBias = matrix(1, c.queryWidth, std: 0.3).data
+                l.keyBias = matrix(1, c.kvWidth, std: 0.3).data
+                l.valueBias = matrix(1, c.kvWidth, std: 0.3).data
+            }
+            return l
         }
         return LlamaWeights(embedding: matrix(c.vocabSize, d, std: 0.1), layers: layers, finalNorm: norm(d),
                             lmHead: c.tieWordEmbeddings ? nil : matrix(c.vocabSize, d))

@@ -76,6 +76,7 @@ extension LlamaWeights {
         for (i, l) in layers.enumerated() {
             try check("layer \(i) attention norm", l.attentionNorm, c.hiddenSize)
             try check("layer \(i) mlp norm", l.mlpNorm, c.hiddenSize)
+            try l.validateExtraNorms(layer: i, against: c, source: source)
         }
     }
 }

@@ -5,10 +5,31 @@ import TensorMath
 /// `model*.safetensors` (with `model.safetensors.index.json` when sharded), and
 /// `tokenizer.json` (+ `tokenizer_config.json`). Weights are already in rotate-half order.
 public enum LlamaSafetensorsLoader {
+    /// `config.json` `model_type`s this loader reads (the plain Llama block; a config without
+    /// `model_type` is taken as Llama).
+    public static let safetensorsModelTypes = ["llama", "mistral", "qwen2"]
+
     public static func config(directory: String) throws -> LlamaConfig {
         let path = (directory as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError.notFound(file: path) }
-        do { return try JSONDecoder().decode(LlamaConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+        let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let type = json?["model_type"] as? String
+        if let type, !safetensorsModelTypes.contains(type) {
+            throw ModelFileError.invalidMetadata(file: path, key: "model_type",
+                reason: "\"\(type)\" is not supported from safetensors (supported: \(safetensorsModelTypes.joined(separator: ", ")); gemma3 loads from GGUF)")
+        }
+        if json?["use_sliding_window"] as? Bool == true {
+            throw ModelFileError.invalidMetadata(file: path, key: "use_sliding_window",
+                                                 reason: "sliding-window attention is not supported for \(type ?? "llama") checkpoints")
+        }
+        do {
+            var config = try JSONDecoder().decode(LlamaConfig.self, from: data)
+            if type == "qwen2" {
+                config.architecture = "qwen2"
+                config.variant = ModelArchitecture.qwen2Variant
+            }
+            return config
+        } catch let DecodingError.keyNotFound(key, _) {
             throw ModelFileError.missingMetadata(file: path, key: key.stringValue)
         } catch let DecodingError.dataCorrupted(context) {
             throw ModelFileError.invalidMetadata(file: path, key: context.codingPath.map(\.stringValue).joined(separator: "."),
@@ -61,6 +82,11 @@ public enum LlamaSafetensorsLoader {
                 mlpNorm: try tensor(p + "post_attention_layernorm.weight").data,
                 gate: try tensor(p + "mlp.gate_proj.weight"), up: try tensor(p + "mlp.up_proj.weight"),
                 down: try tensor(p + "mlp.down_proj.weight")))
+            if c.variant.attentionBias {
+                layers[i].queryBias = try tensor(p + "self_attn.q_proj.bias").data
+                layers[i].keyBias = try tensor(p + "self_attn.k_proj.bias").data
+                layers[i].valueBias = try tensor(p + "self_attn.v_proj.bias").data
+            }
         }
         let head: Tensor? = c.tieWordEmbeddings ? nil : try tensor("lm_head.weight")
         let weights = LlamaWeights(embedding: try tensor("model.embed_tokens.weight"), layers: layers,
@@ -70,6 +96,10 @@ public enum LlamaSafetensorsLoader {
 
     /// Writes a checkpoint directory (`config.json` + `model.safetensors`) in Hugging Face's layout.
     public static func save(_ model: LlamaModel, directory: String) throws {
+        guard model.config.variant == .llama else {
+            throw ModelFileError.invalidMetadata(file: directory, key: "model_type",
+                                                 reason: "writing a \(model.config.architecture) checkpoint is not supported (only llama)")
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
