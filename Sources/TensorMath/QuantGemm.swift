@@ -1,14 +1,45 @@
 import CKernels
 import Dispatch
 
+/// The instruction set of the int8 forward kernels (`Sources/CKernels/quant_interleaved.c`).
+public enum QuantKernelISA: Int32, Sendable, CaseIterable, Comparable {
+    case portable = 0
+    case avx2 = 1
+    case avx512VNNI = 2
+
+    public var name: String {
+        switch self {
+        case .portable: return "portable C"
+        case .avx2: return "AVX2"
+        case .avx512VNNI: return "AVX512-VNNI"
+        }
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
 /// Products with a `QuantizedMatrix` in integer arithmetic: the activations are quantized per
 /// row to 8-bit blocks of 32 (one F32 scale per block), multiplied with the weight blocks in
-/// int8/int16/int32 (AVX2 `vpmaddubsw`/`vpmaddwd`), and the block scales applied in F32.
+/// integer arithmetic (AVX512-VNNI `vpdpbusd` when the CPU has it, else AVX2
+/// `vpmaddubsw`/`vpmaddwd`), 8 weight rows per register, and the block scales applied in F32.
 /// The result differs from the F32 product by the activations' rounding (relative error per
 /// block about 1/254 of the block's largest value) on top of the weights' own quantization.
 public enum QuantGemm {
+    /// What this CPU supports (CPUID, checked once). `FEDPILOT_INT8_ISA=avx2|c` lowers it.
+    public static var availableISA: QuantKernelISA { QuantKernelISA(rawValue: ck_qi_isa_available()) ?? .portable }
+
+    /// The instruction set the forward kernels use now.
+    public static var isa: QuantKernelISA { QuantKernelISA(rawValue: ck_qi_isa()) ?? .portable }
+
+    /// Uses at most `limit` (nil: the best available) for the forward kernels; process-wide,
+    /// for tests and A/B benchmarks. Returns the ISA now used.
+    @discardableResult
+    public static func limitISA(_ limit: QuantKernelISA?) -> QuantKernelISA {
+        QuantKernelISA(rawValue: ck_qi_set_isa(limit?.rawValue ?? -1)) ?? .portable
+    }
+
     /// `out[M, W.rows] (+)= x[M, W.cols] · Wᵀ`. `threads`: 1 or 2 (default: the project's BLAS
-    /// thread policy); with 2, the weight rows are split in two halves.
+    /// thread policy); with 2, the weight rows are split in two (at a multiple of 8).
     public static func forward(
         x: UnsafePointer<Float>, rows m: Int, weight: QuantizedMatrix,
         out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil
@@ -21,23 +52,25 @@ public enum QuantGemm {
         defer { aq.deallocate() }
         ck_q8_quantize_rows(x, Int32(m), Int32(k), k, aq)
         let t = max(1, min(2, threads ?? ComputeThreads.blas))
-        let parts = t > 1 && m * n * k >= 1 << 20 ? t : 1
+        let parts = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? t : 1
         let blocks = UnsafeRawPointer(weight.blocks), type = weight.type.rawValue
         let acc: Int32 = accumulate ? 1 : 0
         if parts == 1 {
-            ck_qgemm_cols(type, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, 0, Int32(n))
+            ck_qi_gemm_cols(type, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, 0, Int32(n))
             return
         }
         nonisolated(unsafe) let aqc = UnsafePointer(aq), o = out, wb = blocks
+        let groups = (n + 7) / 8
         DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let n0 = n * p / parts, n1 = n * (p + 1) / parts
-            ck_qgemm_cols(type, Int32(m), Int32(n), Int32(k), aqc, wb, o, n, acc, Int32(n0), Int32(n1))
+            let n0 = groups * p / parts * 8, n1 = min(n, groups * (p + 1) / parts * 8)
+            ck_qi_gemm_cols(type, Int32(m), Int32(n), Int32(k), aqc, wb, o, n, acc, Int32(n0), Int32(n1))
         }
     }
 
     /// `dInput[M, W.cols] (+)= dOut[M, W.rows] · W` — the input gradient through the quantized
-    /// weight, its blocks dequantized in registers inside the kernel (F32 FMA; no F32 copy of
-    /// `W`). With 2 threads the rows of `dOut` are split in two halves.
+    /// weight: W is dequantized a few 16-column panels at a time into a small F32 scratch
+    /// buffer and multiplied with the packed F32 micro-kernel (no F32 copy of the whole `W`).
+    /// With 2 threads the columns of `dInput` are split in two (at a multiple of 16).
     public static func backward(
         dOut: UnsafePointer<Float>, rows m: Int, weight: QuantizedMatrix,
         dInput: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil
@@ -46,13 +79,14 @@ public enum QuantGemm {
         guard m > 0 else { return }
         let k = weight.cols, n = weight.rows
         let t = max(1, min(2, threads ?? ComputeThreads.blas))
-        let parts = t > 1 && m >= 8 && m * n * k >= 1 << 20 ? t : 1
+        let panels = (k + 15) / 16
+        let parts = t > 1 && panels >= 2 && m * n * k >= 1 << 20 ? t : 1
         let blocks = UnsafeRawPointer(weight.blocks), type = weight.type.rawValue
         let acc: Int32 = accumulate ? 1 : 0
         nonisolated(unsafe) let dx = dInput, dy = dOut, wb = blocks
         DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let i0 = m * p / parts, i1 = m * (p + 1) / parts
-            ck_qgemm_backward_rows(type, Int32(m), Int32(n), Int32(k), dy, n, wb, dx, k, acc, Int32(i0), Int32(i1))
+            let c0 = panels * p / parts * 16, c1 = min(k, panels * (p + 1) / parts * 16)
+            ck_qi_backward_cols(type, Int32(m), Int32(n), Int32(k), dy, n, wb, dx, k, acc, Int32(c0), Int32(c1))
         }
     }
 
@@ -61,8 +95,8 @@ public enum QuantGemm {
         var c = [Double](repeating: 0, count: m * weight.cols)
         guard m > 0 else { return c }
         c.withUnsafeMutableBufferPointer { cp in
-            ck_qgemm_backward_ref(weight.type.rawValue, Int32(m), Int32(weight.rows), Int32(weight.cols), dOut, weight.rows,
-                                  UnsafeRawPointer(weight.blocks), cp.baseAddress!)
+            ck_qi_backward_ref(weight.type.rawValue, Int32(m), Int32(weight.rows), Int32(weight.cols), dOut, weight.rows,
+                               UnsafeRawPointer(weight.blocks), cp.baseAddress!)
         }
         return c
     }
@@ -79,8 +113,8 @@ public enum QuantGemm {
         defer { aq.deallocate() }
         if quantizeActivations { ck_q8_quantize_rows(x, Int32(m), Int32(k), k, aq) }
         c.withUnsafeMutableBufferPointer { cp in
-            ck_qgemm_ref(weight.type.rawValue, Int32(m), Int32(n), Int32(k), x, k,
-                         quantizeActivations ? UnsafePointer(aq) : nil, UnsafeRawPointer(weight.blocks), cp.baseAddress!)
+            ck_qi_gemm_ref(weight.type.rawValue, Int32(m), Int32(n), Int32(k), x, k,
+                           quantizeActivations ? UnsafePointer(aq) : nil, UnsafeRawPointer(weight.blocks), cp.baseAddress!)
         }
         return c
     }

@@ -20,23 +20,23 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
 }
 
 /// A frozen weight `W[rows, cols]` kept in ggml's quantized blocks (32 weights per block along
-/// a row, the GGUF byte layout), never as F32: about 0.56 (Q4_0), 0.63 (Q4_1) or 1.06 (Q8_0)
-/// bytes per weight. Immutable after `init`, so it can be shared between threads.
+/// a row), never as F32: 0.56 (Q4_0), 0.63 (Q4_1) or 1.13 (Q8_0, with a per-block sum) bytes
+/// per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
+/// rows whose blocks are interleaved (same bit width; `Sources/CKernels/quant_interleaved.c`),
+/// the layout the int8 kernels read. Immutable after `init`, so it can be shared between threads.
 public final class QuantizedMatrix: @unchecked Sendable {
     public let type: QuantBlockType
     /// `out`: rows of `W`.
     public let rows: Int
     /// `in`: columns of `W` (a multiple of 32).
     public let cols: Int
-    /// Bytes of one row's blocks.
-    public let rowBytes: Int
+    /// Bytes held: the interleaved blocks (rows padded to a multiple of 8).
+    public let byteCount: Int
     let blocks: UnsafeMutableRawPointer
 
-    /// Bytes held (the blocks only).
-    public var byteCount: Int { rows * rowBytes }
-
-    /// Copies `rows` rows of blocks from `source`, taking source row `rowOrder[r]` as row `r`
-    /// when given (a row permutation moves whole rows of blocks: nothing is dequantized).
+    /// Repacks `rows` rows of GGUF-layout blocks from `source` (`rows · cols/32` blocks), taking
+    /// source row `rowOrder[r]` as row `r` when given (a row permutation moves whole rows of
+    /// blocks: nothing is dequantized).
     public init(type: QuantBlockType, rows: Int, cols: Int, source: UnsafeRawPointer, rowOrder: [Int]? = nil) {
         precondition(rows > 0 && cols > 0 && cols % 32 == 0, "QuantizedMatrix needs [rows, cols] with cols a multiple of 32, got [\(rows), \(cols)]")
         precondition(rows <= Int(Int32.max) && cols <= Int(Int32.max))
@@ -44,14 +44,15 @@ public final class QuantizedMatrix: @unchecked Sendable {
         self.type = type
         self.rows = rows
         self.cols = cols
-        rowBytes = cols / 32 * type.blockBytes
-        guard let raw = ck_alloc(rows * rowBytes) else { fatalError("QuantizedMatrix: out of memory for [\(rows), \(cols)]") }
+        byteCount = ck_qi_bytes(type.rawValue, Int32(rows), Int32(cols))
+        guard let raw = ck_alloc(byteCount) else { fatalError("QuantizedMatrix: out of memory for [\(rows), \(cols)]") }
         blocks = raw
-        for r in 0..<rows {
-            let from = rowOrder?[r] ?? r
-            precondition(from >= 0 && from < rows)
-            (blocks + r * rowBytes).copyMemory(from: source + from * rowBytes, byteCount: rowBytes)
-        }
+        let order = rowOrder.map { o in o.map { r -> Int32 in
+            precondition(r >= 0 && r < rows, "QuantizedMatrix: row order entry \(r) outside 0..<\(rows)")
+            return Int32(r)
+        } }
+        let status = order.withUnsafeOptionalBuffer { ck_qi_pack(type.rawValue, Int32(rows), Int32(cols), source, $0, raw) }
+        precondition(status == 0, "QuantizedMatrix: cannot repack [\(rows), \(cols)] \(type.name)")
     }
 
     /// Quantizes an F32 weight `[rows, cols]` to Q8_0 (for models whose file holds F32/F16
@@ -72,7 +73,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Row `r` dequantized into `dst` (`cols` floats).
     public func dequantizeRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
         precondition(r >= 0 && r < rows)
-        ck_dequantize_row(type.rawValue, blocks + r * rowBytes, Int32(cols), dst)
+        ck_qi_dequantize_row(type.rawValue, blocks, Int32(cols), Int32(r), dst)
     }
 
     /// The whole weight dequantized to a row-major F32 tensor (a full copy: for export and
@@ -86,4 +87,13 @@ public final class QuantizedMatrix: @unchecked Sendable {
     }
 
     deinit { ck_free(blocks) }
+}
+
+private extension Optional where Wrapped == [Int32] {
+    func withUnsafeOptionalBuffer<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
+        switch self {
+        case .none: return body(nil)
+        case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
+        }
+    }
 }

@@ -9,9 +9,9 @@ final class QuantGemmTests: XCTestCase {
 
     func uniform(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
 
-    /// A random `[rows, cols]` weight of `type`: random codes, realistic f16 scales (and minimums).
-    func randomWeight(_ type: QuantBlockType, rows: Int, cols: Int) -> QuantizedMatrix {
-        if type == .q8_0 { return QuantizedMatrix(quantizingToQ8_0: Tensor(shape: [rows, cols], data: uniform(rows * cols, scale: 0.1))) }
+    /// Random GGUF-layout blocks of a `[rows, cols]` weight of `type`: random codes (all 256
+    /// byte values, so Q8_0 includes -128), realistic f16 scales (and minimums).
+    func randomBlocks(_ type: QuantBlockType, rows: Int, cols: Int) -> [UInt8] {
         let blocks = rows * cols / 32, bb = type.blockBytes
         var bytes = [UInt8](repeating: 0, count: blocks * bb)
         func putHalf(_ v: Float, _ at: Int) {
@@ -20,17 +20,68 @@ final class QuantGemmTests: XCTestCase {
         }
         for b in 0..<blocks {
             let o = b * bb
-            putHalf(0.002 + 0.01 * rng.uniform(), o)
+            putHalf(type == .q8_0 ? 0.0002 + 0.001 * rng.uniform() : 0.002 + 0.01 * rng.uniform(), o)
             var q = o + 2
             if type == .q4_1 { putHalf(-0.08 * rng.uniform(), o + 2); q = o + 4 }
             for j in q..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
         }
-        return bytes.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!) }
+        return bytes
+    }
+
+    func randomWeight(_ type: QuantBlockType, rows: Int, cols: Int) -> QuantizedMatrix {
+        randomBlocks(type, rows: rows, cols: cols).withUnsafeBytes {
+            QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!)
+        }
+    }
+
+    /// GGUF-layout blocks to floats, written from ggml's block definitions (independent of the C code).
+    static func dequantizeGGUF(_ type: QuantBlockType, _ b: [UInt8]) -> [Float] {
+        func half(_ i: Int) -> Float { Float(Float16(bitPattern: UInt16(b[i]) | UInt16(b[i + 1]) << 8)) }
+        var out: [Float] = []
+        for o in stride(from: 0, to: b.count, by: type.blockBytes) {
+            let d = half(o)
+            switch type {
+            case .q8_0: out += (0..<32).map { Float(Int8(bitPattern: b[o + 2 + $0])) * d }
+            case .q4_0: out += (0..<32).map { j in Float(Int(j < 16 ? b[o + 2 + j] & 15 : b[o + 2 + j - 16] >> 4) - 8) * d }
+            case .q4_1: out += (0..<32).map { j in Float(j < 16 ? b[o + 4 + j] & 15 : b[o + 4 + j - 16] >> 4) * d + half(o + 2) }
+            }
+        }
+        return out
+    }
+
+    /// Runs `body` once per forward-kernel instruction set this CPU has (AVX512-VNNI, AVX2,
+    /// portable C), restoring the automatic choice afterwards.
+    func forEachISA(_ body: (QuantKernelISA) -> Void) {
+        defer { QuantGemm.limitISA(nil) }
+        for isa in QuantKernelISA.allCases where isa <= QuantGemm.availableISA {
+            XCTAssertEqual(QuantGemm.limitISA(isa), isa)
+            body(isa)
+        }
+    }
+
+    /// The interleaved repacking (with a row permutation) dequantizes to exactly what the GGUF
+    /// layout does, row by row, for every block type and a row count that is not a multiple of 8.
+    func testRepackingKeepsEveryRowsValues() {
+        for type in QuantBlockType.allCases {
+            let (rows, cols) = (13, 96)
+            let raw = randomBlocks(type, rows: rows, cols: cols)
+            let order = (0..<rows).map { ($0 * 5 + 3) % rows }
+            let w = raw.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!, rowOrder: order) }
+            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q8_0: 288][type]!
+            XCTAssertEqual(w.byteCount, (rows + 7) / 8 * cols / 32 * recordBytes)
+            var got = [Float](repeating: .nan, count: cols), want = got
+            let rowBytes = cols / 32 * type.blockBytes
+            for r in 0..<rows {
+                got.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
+                want = Self.dequantizeGGUF(type, Array(raw[(order[r] * rowBytes)..<((order[r] + 1) * rowBytes)]))
+                for t in 0..<cols { XCTAssertEqual(got[t], want[t], accuracy: 1e-6, "\(type.name) row \(r) column \(t)") }
+            }
+        }
     }
 
     static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224)]
 
-    func testForwardMatchesTheReferenceOnOddShapesForEveryBlockType() {
+    func testForwardMatchesTheReferenceOnOddShapesForEveryBlockTypeAndISA() { forEachISA { isa in
         for type in QuantBlockType.allCases {
             for (m, n, k) in Self.shapes {
                 let w = randomWeight(type, rows: n, cols: k)
@@ -57,16 +108,16 @@ final class QuantGemmTests: XCTestCase {
                             }
                         }
                         let got = Double(out[i * n + j])
-                        XCTAssertEqual(got, sameInputs[i * n + j], accuracy: 1e-5 * (1 + magnitude), "\(type.name) \(m)x\(n)x\(k) [\(i), \(j)]")
+                        XCTAssertEqual(got, sameInputs[i * n + j], accuracy: 1e-5 * (1 + magnitude), "\(isa.name) \(type.name) \(m)x\(n)x\(k) [\(i), \(j)]")
                         XCTAssertLessThanOrEqual(abs(got - exact[i * n + j]), bound * 1.001 + 1e-5 * (1 + magnitude),
-                                                 "\(type.name) \(m)x\(n)x\(k) [\(i), \(j)] beyond the activation-rounding bound")
+                                                 "\(isa.name) \(type.name) \(m)x\(n)x\(k) [\(i), \(j)] beyond the activation-rounding bound")
                     }
                 }
             }
         }
-    }
+    } }
 
-    func testForwardAccumulatesAndTwoThreadsGiveTheSameBits() {
+    func testForwardAccumulatesAndTwoThreadsGiveTheSameBits() { forEachISA { isa in
         for type in QuantBlockType.allCases {
             let (m, n, k) = (37, 130, 288)
             let w = randomWeight(type, rows: n, cols: k)
@@ -78,8 +129,31 @@ final class QuantGemmTests: XCTestCase {
                 two.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: true, threads: 2) }
                 fresh.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: false, threads: 1) }
             }
-            XCTAssertEqual(one, two, type.name)
-            for i in 0..<(m * n) { XCTAssertEqual(one[i], start[i] + fresh[i], accuracy: 1e-5 * (1 + abs(one[i])), type.name) }
+            XCTAssertEqual(one, two, "\(isa.name) \(type.name)")
+            for i in 0..<(m * n) { XCTAssertEqual(one[i], start[i] + fresh[i], accuracy: 1e-5 * (1 + abs(one[i])), "\(isa.name) \(type.name)") }
+        }
+    } }
+
+    /// The VNNI and AVX2 kernels form the same integer dot products, so they agree to float
+    /// rounding on a model-sized product (Q8_0 weights: the two paths differ most there).
+    func testVNNIAndAVX2AgreeOnAModelShape() throws {
+        try XCTSkipUnless(QuantGemm.availableISA == .avx512VNNI, "this CPU has no AVX512-VNNI")
+        defer { QuantGemm.limitISA(nil) }
+        for type in QuantBlockType.allCases {
+            let (m, n, k) = (67, 200, 576)
+            let w = randomWeight(type, rows: n, cols: k)
+            let x = uniform(m * k, scale: 2)
+            var results: [[Float]] = []
+            for isa in [QuantKernelISA.avx512VNNI, .avx2] {
+                QuantGemm.limitISA(isa)
+                var out = [Float](repeating: .nan, count: m * n)
+                x.withUnsafeBufferPointer { xp in
+                    out.withUnsafeMutableBufferPointer { QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: false, threads: 2) }
+                }
+                results.append(out)
+            }
+            let scale = results[1].map(abs).max()!
+            for i in 0..<(m * n) { XCTAssertEqual(results[0][i], results[1][i], accuracy: 1e-5 * scale, "\(type.name) at \(i)") }
         }
     }
 
@@ -109,7 +183,7 @@ final class QuantGemmTests: XCTestCase {
         let (rows, cols) = (5, 96)
         let x = uniform(rows * cols)
         let w = QuantizedMatrix(quantizingToQ8_0: Tensor(shape: [rows, cols], data: x))
-        XCTAssertEqual(w.byteCount, rows * cols / 32 * 34)
+        XCTAssertEqual(w.byteCount, (rows + 7) / 8 * 8 * cols / 32 * 36)   // 8-row groups, 34 + 2 bytes per block
         let back = w.dequantized().data
         for b in 0..<(rows * cols / 32) {
             let amax = x[(b * 32)..<(b * 32 + 32)].map(abs).max()!

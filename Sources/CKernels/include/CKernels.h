@@ -129,6 +129,43 @@ void ck_qgemm_backward_rows(int type, int m, int n, int k, const float *dy, long
 /// Naive reference: dx[m, k] = dY · W in double over the dequantized weights.
 void ck_qgemm_backward_ref(int type, int m, int n, int k, const float *dy, long lddy, const void *w, double *dx);
 
+// ---- The same products on weights repacked into 8-row groups (quant_interleaved.c) ----
+//
+// ck_qi_pack copies a weight in the GGUF block layout above into the interleaved layout
+// (ck_qi_bytes bytes, same bit width; Q8_0 adds 2 bytes per block for Σq), taking source
+// row row_order[r] as row r when row_order is non-null. Returns 0, or -1 on a bad argument.
+
+/// Bytes of the interleaved form of a [rows, k] weight of `type` (0 for an unsupported type).
+size_t ck_qi_bytes(int type, int rows, int k);
+int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst);
+/// Row `row` of an interleaved weight dequantized into dst (k floats).
+void ck_qi_dequantize_row(int type, const void *qi, int k, int row, float *dst);
+
+/// Instruction set of the forward kernels: 2 = AVX512-VNNI, 1 = AVX2, 0 = portable C.
+/// ck_qi_isa_available: what this CPU supports (CPUID); ck_qi_isa: what is used;
+/// ck_qi_set_isa(limit): use at most `limit` (-1: no limit), returns the ISA now used.
+int ck_qi_isa_available(void);
+int ck_qi_isa(void);
+int ck_qi_set_isa(int limit);
+
+/// C[i, j] (+)= Σ_t A[i, t] · W[j, t] for the weight rows j in [n0, n1) (n0 a multiple of
+/// 8; n1 = n or a multiple of 8) from the quantized activations aq[m, k/32].
+void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const void *qi, float *c, long ldc,
+                     int accumulate, int n0, int n1);
+
+/// dX[i, t] (+)= Σ_j dY[i, j] · W[j, t] for the columns t in [c0, c1) (c0 a multiple of 16),
+/// all m rows: W is dequantized 16 · panels columns at a time into packed F32 panels and
+/// multiplied with the packed F32 micro-kernel (single-threaded).
+void ck_qi_backward_cols(int type, int m, int n, int k, const float *dy, long lddy, const void *qi, float *dx,
+                         long lddx, int accumulate, int c0, int c1);
+/// Columns per chunk of the input gradient, in panels of 16 (tuning; <= 0 leaves it).
+void ck_qi_set_backward_panels(int panels);
+
+/// Naive references over the dequantized interleaved weight, in double (see ck_qgemm_ref).
+void ck_qi_gemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq, const void *qi,
+                    double *c);
+void ck_qi_backward_ref(int type, int m, int n, int k, const float *dy, long lddy, const void *qi, double *dx);
+
 #ifdef __cplusplus
 }
 #endif

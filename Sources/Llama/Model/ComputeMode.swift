@@ -5,8 +5,9 @@ public enum ComputeMode: String, Sendable, CaseIterable {
     /// The weights dequantized to F32 at load; F32 products (`FrozenGemm.packed` or `.blas`).
     case f32
     /// The weights kept in their file's quantized blocks (Q4_0, Q4_1, Q8_0; other types are
-    /// requantized to Q8_0 at load); forward products in int8 (`QuantGemm`), input gradients
-    /// through blocks dequantized in registers. The LoRA path stays F32.
+    /// requantized to Q8_0 at load), repacked into 8-row groups; forward products in int8
+    /// (`QuantGemm`: AVX512-VNNI or AVX2), input gradients through small F32 panels
+    /// dequantized per chunk. The LoRA path stays F32.
     case int8
 
     /// Parses `f32` / `int8`; nil otherwise.

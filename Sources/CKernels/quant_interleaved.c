@@ -1,0 +1,341 @@
+// Int8 products with the frozen weights repacked once, at load, into an interleaved layout of
+// the same bit width ("8-row groups"). See include/CKernels.h for the API.
+//
+// Layout: weight rows in groups of 8 (the last group padded with zero rows); a group is nb =
+// k/32 records, one per block of 32 columns, each holding that block of all 8 rows:
+//   Q4_0 (144 bytes = 8 x 18): d[8] (f16) | 4 x 32 bytes of nibbles
+//   Q4_1 (160 bytes = 8 x 20): d[8] | m[8] (f16) | 4 x 32 bytes of nibbles
+//   Q8_0 (288 bytes = 8 x 34 + 16): d[8] | Σq[8] (int16) | 8 x 32 signed bytes
+// In nibble vector p (0..3), the 4 bytes of lane l (bytes 4l..4l+3) are bytes 4p..4p+3 of
+// row l's original block: low nibbles = elements 4p..4p+3, high nibbles = 16+4p..16+4p+3.
+// In Q8_0 vector p (0..7), lane l holds row l's elements 4p..4p+3.
+//
+// So one 32-bit broadcast of 4 activation bytes against one weight vector forms, in each of
+// the 8 lanes, a 4-term dot product for a different weight row: a block of 32 needs 8 such
+// steps and ends with the 8 rows' integer dot products already in one register, with no
+// horizontal sum. The block scales are then applied for 8 rows at once (f16 -> f32 with one
+// vcvtph2ps, one convert, one multiply and one FMA per 8 rows; one more FMA for the offset
+// of Q4_0/Q4_1: offset_w · s_a, s_a = d_a · Σq_a).
+//
+// The 4-term dot product: AVX512-VNNI vpdpbusd (u8 x s8 -> s32 accumulate, one instruction)
+// when the CPU has it (checked at run time with CPUID), else AVX2 vpmaddubsw + vpmaddwd +
+// vpaddd. vpdpbusd's unsigned operand is the nibble (Q4) or the activation + 128 (Q8_0,
+// corrected by -128·Σq_w from the record); vpmaddubsw's for Q8_0 is |w| with the sign moved
+// onto the activation. The AVX-512 code has function-level target attributes, so the
+// package builds for, and runs on, AVX2-only CPUs.
+//
+// Tile: 4 activation rows x 2 groups (16 weight rows); rows in blocks of QI_MC so the
+// quantized activations stay in L2 while a group pair's records (<= 15 KB at k = 1536) stay
+// in L1.
+//
+// Input gradient dX = dY · W: per chunk of 16 · QI_BW_PANELS columns of W, the blocks are
+// dequantized into packed F32 panels (the packed_gemm.c layout of B = W) in a small scratch
+// buffer, then the packed F32 micro-kernel runs over all rows of dY. Each weight is
+// dequantized once per call; no F32 copy of the whole W exists.
+
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define QI_X86 1
+#else
+#define QI_X86 0
+#endif
+
+#define QK 32
+#define QI_MC 64
+#define QI_BW_PANELS_DEFAULT 4
+
+static int g_bw_panels = QI_BW_PANELS_DEFAULT;
+
+static inline int qi_record_bytes(int type) {
+    switch (type) {
+    case CK_Q4_0: return 144;
+    case CK_Q4_1: return 160;
+    case CK_Q8_0: return 288;
+    default: return 0;
+    }
+}
+
+static inline int qi_header_bytes(int type) { return type == CK_Q4_0 ? 16 : 32; }
+
+static inline int32_t qi_ld32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static float qi_half(const uint8_t *p) {
+    const uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else {
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) { man <<= 1; exp--; }
+            man &= 0x3FF;
+            bits = sign | (exp << 23) | (man << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
+    else bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+size_t ck_qi_bytes(int type, int rows, int k) {
+    if (qi_record_bytes(type) == 0 || rows <= 0 || k <= 0 || k % QK) return 0;
+    return (size_t)((rows + 7) / 8) * (size_t)(k / QK) * (size_t)qi_record_bytes(type);
+}
+
+int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst) {
+    const int rb = qi_record_bytes(type), bb = ck_quant_block_bytes(type), hdr = qi_header_bytes(type);
+    if (rb == 0 || bb == 0 || rows <= 0 || k <= 0 || k % QK) return -1;
+    const int nb = k / QK, groups = (rows + 7) / 8;
+    const long srcRow = (long)nb * bb;
+    uint8_t *out = (uint8_t *)dst;
+    memset(out, 0, ck_qi_bytes(type, rows, k));
+    for (int g = 0; g < groups; ++g) {
+        for (int l = 0; l < 8; ++l) {
+            const int r = g * 8 + l;
+            if (r >= rows) break;
+            const int from = row_order ? row_order[r] : r;
+            if (from < 0 || from >= rows) return -1;
+            const uint8_t *s = (const uint8_t *)src + (long)from * srcRow;
+            for (int blk = 0; blk < nb; ++blk, s += bb) {
+                uint8_t *rec = out + ((long)g * nb + blk) * rb;
+                memcpy(rec + 2 * l, s, 2);
+                if (type == CK_Q4_1) memcpy(rec + 16 + 2 * l, s + 2, 2);
+                if (type == CK_Q8_0) {
+                    int sum = 0;
+                    for (int j = 0; j < QK; ++j) sum += (int8_t)s[2 + j];
+                    const int16_t s16 = (int16_t)sum;
+                    memcpy(rec + 16 + 2 * l, &s16, 2);
+                    for (int p = 0; p < 8; ++p) memcpy(rec + hdr + 32 * p + 4 * l, s + 2 + 4 * p, 4);
+                } else {
+                    const uint8_t *qs = s + (type == CK_Q4_1 ? 4 : 2);
+                    for (int p = 0; p < 4; ++p) memcpy(rec + hdr + 32 * p + 4 * l, qs + 4 * p, 4);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+// The 32 weights of row lane l in one record.
+static void qi_dequant_block(int type, const uint8_t *rec, int l, float *dst) {
+    const int hdr = qi_header_bytes(type);
+    const float d = qi_half(rec + 2 * l);
+    if (type == CK_Q8_0) {
+        for (int p = 0; p < 8; ++p)
+            for (int t = 0; t < 4; ++t) dst[4 * p + t] = (float)(int8_t)rec[hdr + 32 * p + 4 * l + t] * d;
+        return;
+    }
+    // Q4_0 as ggml writes it, (q - 8) · d; Q4_1 as q · d + m.
+    const int q4_0 = type == CK_Q4_0;
+    const float o = q4_0 ? 0.0f : qi_half(rec + 16 + 2 * l);
+    const int sub = q4_0 ? 8 : 0;
+    for (int p = 0; p < 4; ++p)
+        for (int t = 0; t < 4; ++t) {
+            const uint8_t b = rec[hdr + 32 * p + 4 * l + t];
+            dst[4 * p + t] = (float)((b & 0x0F) - sub) * d + o;
+            dst[16 + 4 * p + t] = (float)((b >> 4) - sub) * d + o;
+        }
+}
+
+void ck_qi_dequantize_row(int type, const void *qi, int k, int row, float *dst) {
+    const int rb = qi_record_bytes(type), nb = k / QK;
+    const uint8_t *rec = (const uint8_t *)qi + (long)(row / 8) * nb * rb;
+    for (int blk = 0; blk < nb; ++blk, rec += rb, dst += QK) qi_dequant_block(type, rec, row % 8, dst);
+}
+
+// ---- run-time ISA choice ----
+
+static int g_isa_cap = -1;   // -1: not yet detected
+static int g_isa_limit = 2;  // override (tests, benchmarks)
+
+int ck_qi_isa_available(void) {
+    if (g_isa_cap < 0) {
+#if QI_X86
+        __builtin_cpu_init();
+        int cap = 1;
+        if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) cap = 2;
+        // FEDPILOT_INT8_ISA=avx2 or =c lowers the choice (A/B runs on one machine).
+        const char *env = getenv("FEDPILOT_INT8_ISA");
+        if (env && strcmp(env, "avx2") == 0 && cap > 1) cap = 1;
+        if (env && strcmp(env, "c") == 0) cap = 0;
+        g_isa_cap = cap;
+#else
+        g_isa_cap = 0;
+#endif
+    }
+    return g_isa_cap;
+}
+
+int ck_qi_set_isa(int limit) {
+    g_isa_limit = limit < 0 ? 2 : limit;
+    return ck_qi_isa();
+}
+
+int ck_qi_isa(void) {
+    const int cap = ck_qi_isa_available();
+    return g_isa_limit < cap ? g_isa_limit : cap;
+}
+
+void ck_qi_set_backward_panels(int panels) { if (panels > 0) g_bw_panels = panels; }
+
+// ---- forward kernels ----
+
+#if QI_X86
+#define QI_VNNI 1
+#define QI_FN(name) qi_vnni_##name
+#define QI_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "quant_interleaved_kernel.h"
+#undef QI_VNNI
+#undef QI_FN
+#undef QI_ATTR
+
+#define QI_VNNI 0
+#define QI_FN(name) qi_avx2_##name
+#define QI_ATTR
+#include "quant_interleaved_kernel.h"
+#undef QI_VNNI
+#undef QI_FN
+#undef QI_ATTR
+#endif
+
+// Portable fallback (and the shape of the arithmetic the SIMD tiles perform).
+static void qi_scalar_cols(int T, int m, int n, int nb, const ck_q8_block *aq, const uint8_t *w, float *c, long ldc,
+                           int accumulate, int g0, int g1) {
+    const int rb = qi_record_bytes(T), hdr = qi_header_bytes(T);
+    for (int j = g0 * 8; j < g1 * 8 && j < n; ++j) {
+        const uint8_t *grp = w + (long)(j / 8) * nb * rb;
+        const int l = j % 8;
+        for (int i = 0; i < m; ++i) {
+            float total = 0;
+            for (int blk = 0; blk < nb; ++blk) {
+                const uint8_t *rec = grp + (long)blk * rb;
+                const ck_q8_block *ab = aq + (long)i * nb + blk;
+                const float dw = qi_half(rec + 2 * l);
+                int sum = 0;
+                if (T == CK_Q8_0) {
+                    for (int p = 0; p < 8; ++p)
+                        for (int t = 0; t < 4; ++t) sum += (int8_t)rec[hdr + 32 * p + 4 * l + t] * ab->q[4 * p + t];
+                    total += (float)sum * dw * ab->d;
+                } else {
+                    for (int p = 0; p < 4; ++p)
+                        for (int t = 0; t < 4; ++t) {
+                            const uint8_t b = rec[hdr + 32 * p + 4 * l + t];
+                            sum += (b & 0x0F) * ab->q[4 * p + t] + (b >> 4) * ab->q[16 + 4 * p + t];
+                        }
+                    const float o = T == CK_Q4_1 ? qi_half(rec + 16 + 2 * l) : -8.0f * dw;
+                    total += (float)sum * dw * ab->d + o * ab->s;
+                }
+            }
+            float *cp = c + (long)i * ldc + j;
+            *cp = accumulate ? *cp + total : total;
+        }
+    }
+}
+
+void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const void *qi, float *c, long ldc,
+                     int accumulate, int n0, int n1) {
+    if (m <= 0 || n1 <= n0 || qi_record_bytes(type) == 0) return;
+    const int nb = k / QK, g0 = n0 / 8, g1 = (n1 + 7) / 8;
+    const uint8_t *w = (const uint8_t *)qi;
+    switch (ck_qi_isa()) {
+#if QI_X86
+    case 2: qi_vnni_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
+    case 1: qi_avx2_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
+#endif
+    default: qi_scalar_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
+    }
+    (void)n;
+}
+
+// ---- input gradient ----
+
+// Columns [c0, c0 + 16·np) of W (all n rows) as np packed F32 panels: panel p, row j holds
+// W[j, c0 + 16p .. c0 + 16p + 15] (zero past k).
+static void qi_dequant_panels(int type, int n, int k, const uint8_t *w, int c0, int np, float *panels) {
+    const int rb = qi_record_bytes(type), nb = k / QK, hdr = qi_header_bytes(type);
+    for (int p = 0; p < np; ++p) {
+        const int col = c0 + 16 * p;
+        float *panel = panels + (long)p * n * 16;
+        if (col >= k) { memset(panel, 0, sizeof(float) * (size_t)n * 16); continue; }
+        const int blk = col / QK, half = (col % QK) / 16;
+        for (int j = 0; j < n; ++j) {
+            const uint8_t *rec = w + ((long)(j / 8) * nb + blk) * rb;
+            const int l = j % 8;
+            const float d = qi_half(rec + 2 * l);
+            float *dst = panel + (long)j * 16;
+            if (type == CK_Q8_0) {
+                for (int v = 0; v < 4; ++v)
+                    for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)(int8_t)rec[hdr + 32 * (4 * half + v) + 4 * l + t] * d;
+            } else {
+                const float o = type == CK_Q4_1 ? qi_half(rec + 16 + 2 * l) : -8.0f * d;
+                const int shift = half ? 4 : 0;
+                for (int v = 0; v < 4; ++v)
+                    for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)((rec[hdr + 32 * v + 4 * l + t] >> shift) & 0x0F) * d + o;
+            }
+        }
+    }
+}
+
+void ck_qi_backward_cols(int type, int m, int n, int k, const float *dy, long lddy, const void *qi, float *dx,
+                         long lddx, int accumulate, int c0, int c1) {
+    if (m <= 0 || c1 <= c0) return;
+    // At most ~512 KB of scratch (one panel at least: 3 MB for a 49152-row LM head).
+    int np = g_bw_panels;
+    while (np > 1 && (long)np * n * 16 > 131072) --np;
+    float *panels = (float *)ck_alloc(sizeof(float) * (size_t)n * 16 * (size_t)np);
+    if (!panels) return;
+    for (int c = c0; c < c1; c += 16 * np) {
+        const int width = (c1 - c < 16 * np) ? c1 - c : 16 * np;
+        qi_dequant_panels(type, n, k, (const uint8_t *)qi, c, (width + 15) / 16, panels);
+        // B = W[:, c .. c + width) packed: depth n (rows of W), width columns.
+        ck_gemm_packed_cols(m, width, n, dy, lddy, panels, dx + c, lddx, accumulate, 0, width);
+    }
+    ck_free(panels);
+}
+
+void ck_qi_gemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq, const void *qi,
+                    double *c) {
+    const int nb = k / QK;
+    float *wrow = (float *)ck_alloc(sizeof(float) * (size_t)k);
+    float *arow = (float *)ck_alloc(sizeof(float) * (size_t)k);
+    for (int j = 0; j < n; ++j) {
+        ck_qi_dequantize_row(type, qi, k, j, wrow);
+        for (int i = 0; i < m; ++i) {
+            const float *x = a + (long)i * lda;
+            if (aq) {
+                for (int blk = 0; blk < nb; ++blk)
+                    for (int t = 0; t < QK; ++t) arow[blk * QK + t] = (float)aq[(long)i * nb + blk].q[t] * aq[(long)i * nb + blk].d;
+                x = arow;
+            }
+            double s = 0;
+            for (int t = 0; t < k; ++t) s += (double)x[t] * (double)wrow[t];
+            c[(long)i * n + j] = s;
+        }
+    }
+    ck_free(wrow);
+    ck_free(arow);
+}
+
+void ck_qi_backward_ref(int type, int m, int n, int k, const float *dy, long lddy, const void *qi, double *dx) {
+    float *wrow = (float *)ck_alloc(sizeof(float) * (size_t)k);
+    for (long t = 0; t < (long)m * k; ++t) dx[t] = 0;
+    for (int j = 0; j < n; ++j) {
+        ck_qi_dequantize_row(type, qi, k, j, wrow);
+        for (int i = 0; i < m; ++i) {
+            const double cf = dy[(long)i * lddy + j];
+            for (int t = 0; t < k; ++t) dx[(long)i * k + t] += cf * (double)wrow[t];
+        }
+    }
+    ck_free(wrow);
+}

@@ -1,0 +1,141 @@
+// The forward tile of the interleaved int8 products, included twice by quant_interleaved.c:
+// once for AVX512-VNNI (QI_VNNI 1: vpdpbusd) and once for AVX2 (QI_VNNI 0: vpmaddubsw +
+// vpmaddwd + vpaddd). QI_FN(name) names the functions for the ISA, QI_ATTR is its target
+// attribute. See quant_interleaved.c for the layout.
+
+#if QI_VNNI
+// Σ over 4 bytes per 32-bit lane: acc += w(u8) · a(s8).
+#define QI_DOT_U4(acc, w, a) ((acc) = _mm256_dpbusd_epi32((acc), (w), (a)))
+#else
+#define QI_DOT_U4(acc, w, a) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((w), (a)), ones16)))
+#endif
+
+// R activation rows (1..4) against G groups of 8 weight rows (1..2). out[r * 16 + g * 8 + l]
+// receives dot(a_r, W row 8g + l) over all nb blocks.
+static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int R, int G, int nb, const ck_q8_block *a, long astride,
+                                                                const uint8_t *w, long gstride, float *out) {
+    __m256 facc[4][2];
+    for (int r = 0; r < 4; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
+    const __m256i m0f = _mm256_set1_epi8(0x0F);
+#if !QI_VNNI
+    const __m256i ones16 = _mm256_set1_epi16(1);
+#endif
+    const int rb = qi_record_bytes(T), hdr = qi_header_bytes(T);
+    for (int blk = 0; blk < nb; ++blk) {
+        const uint8_t *rec[2];
+        __m256 dw[2], ow[2];
+        __m256i iacc[4][2];
+        for (int g = 0; g < G; ++g) {
+            rec[g] = w + g * gstride + (long)blk * rb;
+            dw[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)rec[g]));
+            if (T == CK_Q4_1) ow[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec[g] + 16)));
+            else if (T == CK_Q4_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-8.0f));
+            __m256i init = _mm256_setzero_si256();
+#if QI_VNNI
+            // Q8_0: the activations enter as a + 128 (unsigned); start from -128 · Σw.
+            if (T == CK_Q8_0)
+                init = _mm256_sub_epi32(init, _mm256_slli_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(rec[g] + 16))), 7));
+#endif
+            for (int r = 0; r < R; ++r) iacc[r][g] = init;
+        }
+        if (T == CK_Q8_0) {
+            for (int p = 0; p < 8; ++p) {
+                __m256i wv[2];
+                for (int g = 0; g < G; ++g) wv[g] = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
+#if !QI_VNNI
+                __m256i wa[2];
+                for (int g = 0; g < G; ++g) wa[g] = _mm256_abs_epi8(wv[g]);
+#endif
+                for (int r = 0; r < R; ++r) {
+                    const __m256i av = _mm256_set1_epi32(qi_ld32(a[r * astride + blk].q + 4 * p));
+#if QI_VNNI
+                    const __m256i au = _mm256_xor_si256(av, _mm256_set1_epi8((char)0x80));
+                    for (int g = 0; g < G; ++g) iacc[r][g] = _mm256_dpbusd_epi32(iacc[r][g], au, wv[g]);
+#else
+                    // vpmaddubsw needs an unsigned operand: |w| and sign(w)·a (no saturation: 2·127·127 < 2^15).
+                    for (int g = 0; g < G; ++g) QI_DOT_U4(iacc[r][g], wa[g], _mm256_sign_epi8(av, wv[g]));
+#endif
+                }
+            }
+        } else {
+            for (int p = 0; p < 4; ++p) {
+                __m256i lo[2], hi[2];
+                for (int g = 0; g < G; ++g) {
+                    const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
+                    lo[g] = _mm256_and_si256(raw, m0f);
+                    hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
+                }
+                for (int r = 0; r < R; ++r) {
+                    const int8_t *q = a[r * astride + blk].q;
+                    const __m256i al = _mm256_set1_epi32(qi_ld32(q + 4 * p));
+                    const __m256i ah = _mm256_set1_epi32(qi_ld32(q + 16 + 4 * p));
+                    for (int g = 0; g < G; ++g) {
+                        QI_DOT_U4(iacc[r][g], lo[g], al);
+                        QI_DOT_U4(iacc[r][g], hi[g], ah);
+                    }
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            const ck_q8_block *ab = a + r * astride + blk;
+            const __m256 da = _mm256_set1_ps(ab->d);
+            for (int g = 0; g < G; ++g) {
+                facc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[r][g]), _mm256_mul_ps(dw[g], da), facc[r][g]);
+                if (T != CK_Q8_0) facc[r][g] = _mm256_fmadd_ps(ow[g], _mm256_set1_ps(ab->s), facc[r][g]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int g = 0; g < G; ++g) _mm256_storeu_ps(out + r * 16 + g * 8, facc[r][g]);
+}
+#undef QI_DOT_U4
+
+// Rows [0, m) against the weight groups [g0, g1) of one block type; columns >= n are dropped.
+static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, int m, int n, int nb, const ck_q8_block *aq,
+                                                                  const uint8_t *w, float *c, long ldc, int accumulate, int g0, int g1) {
+    const long gstride = (long)nb * qi_record_bytes(T);
+    float o[64];
+    for (int i0 = 0; i0 < m; i0 += QI_MC) {
+        const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
+        for (int g = g0; g < g1; g += 2) {
+            const int G = g + 2 <= g1 ? 2 : 1;
+            const uint8_t *wg = w + (long)g * gstride;
+            const int j0 = g * 8, jn = (j0 + 8 * G < n ? j0 + 8 * G : n) - j0;
+            for (int i = i0; i < i1; i += 4) {
+                const int R = i1 - i < 4 ? i1 - i : 4;
+                const ck_q8_block *ai = aq + (long)i * nb;
+                // Literal R and G so each variant is specialised.
+                if (G == 2) {
+                    switch (R) {
+                    case 4: QI_FN(tile)(T, 4, 2, nb, ai, nb, wg, gstride, o); break;
+                    case 3: QI_FN(tile)(T, 3, 2, nb, ai, nb, wg, gstride, o); break;
+                    case 2: QI_FN(tile)(T, 2, 2, nb, ai, nb, wg, gstride, o); break;
+                    default: QI_FN(tile)(T, 1, 2, nb, ai, nb, wg, gstride, o); break;
+                    }
+                } else {
+                    switch (R) {
+                    case 4: QI_FN(tile)(T, 4, 1, nb, ai, nb, wg, gstride, o); break;
+                    case 3: QI_FN(tile)(T, 3, 1, nb, ai, nb, wg, gstride, o); break;
+                    case 2: QI_FN(tile)(T, 2, 1, nb, ai, nb, wg, gstride, o); break;
+                    default: QI_FN(tile)(T, 1, 1, nb, ai, nb, wg, gstride, o); break;
+                    }
+                }
+                for (int r = 0; r < R; ++r) {
+                    float *cp = c + (long)(i + r) * ldc + j0;
+                    const float *op = o + r * 16;
+                    if (accumulate) for (int t = 0; t < jn; ++t) cp[t] += op[t];
+                    else for (int t = 0; t < jn; ++t) cp[t] = op[t];
+                }
+            }
+        }
+    }
+}
+
+static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *aq, const uint8_t *w, float *c, long ldc,
+                                int accumulate, int g0, int g1) {
+    switch (T) {
+    case CK_Q4_0: QI_FN(cols_t)(CK_Q4_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q4_1: QI_FN(cols_t)(CK_Q4_1, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Micro-benchmark of the frozen-weight products (scripts/qgemm-bench.c) on SmolLM2-135M's
+# shapes, M = 512 rows (batch 4 x 128): packed F32 vs int8 (GGUF layout, and the interleaved
+# layout with AVX512-VNNI and AVX2), forward and input gradient, one thread, timed by thread
+# CPU time so a loaded machine disturbs it less. Usage: scripts/qgemm-bench.sh [M] [panels]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d /tmp/qgemm-bench.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+cc=${CC:-clang}
+# The same flags as Package.swift gives CKernels; the VNNI code carries its own target attribute.
+"$cc" -O3 -mavx2 -mfma -mf16c -ISources/CKernels/include Sources/CKernels/*.c scripts/qgemm-bench.c \
+    -o "$out/qgemm-bench" -lm -lpthread
+uptime
+for type in 3 8; do  # Q4_1 (the default model's file), Q8_0
+    "$out/qgemm-bench" "$type" "${1:-512}" ${2:+"$2"}
+    echo
+done
