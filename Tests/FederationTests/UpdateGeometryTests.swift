@@ -8,7 +8,7 @@ final class UpdateGeometryTests: XCTestCase {
             let sign: Float = c % 2 == 0 ? 1 : -1
             let values: [Float] = (0..<64).map { i in
                 let exponent = Float((c * 3 + i) % 9) - 4
-                return sign * Float(i % 5 + 1) * powf(10, exponent)
+                return sign * Float(i % 5 + 1 + c) * powf(10, exponent)
             }
             return ("client-\(c)", values)
         }
