@@ -7,17 +7,7 @@ public enum CompareReport {
     public static func document(_ c: Comparison) -> String {
         let labelled = !c.taskLabels.isEmpty
         var h = """
-        <!DOCTYPE html>
-        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
-        <head>
-        <meta charset="utf-8"/>
-        <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <title>FedPilot comparison: \(Markup.escape(c.scenario.name))</title>
-        <style>
-        \(ReportStyle.css)
-        </style>
-        </head>
-        <body>
+        \(ReportStyle.pageHead(title: "FedPilot comparison: " + c.scenario.name))
         <header>
         <h1>FedPilot comparison <span class="scenario">\(Markup.escape(c.scenario.name))</span></h1>
         <p class="description">Same model, data, evaluation splits and training budget for every approach; \

@@ -16,17 +16,7 @@ public enum HTMLReport {
 
     public static func document(_ r: RunRecord, csvFiles: [String] = []) -> String {
         var h = """
-        <!DOCTYPE html>
-        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
-        <head>
-        <meta charset="utf-8"/>
-        <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <title>FedPilot report: \(Markup.escape(r.scenario.isEmpty ? "run" : r.scenario))</title>
-        <style>
-        \(ReportStyle.css)
-        </style>
-        </head>
-        <body>
+        \(ReportStyle.pageHead(title: "FedPilot report: " + (r.scenario.isEmpty ? "run" : r.scenario)))
 
         """
         h += header(r)

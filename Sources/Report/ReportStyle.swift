@@ -53,3 +53,23 @@ enum ReportStyle {
     @media (max-width: 900px) { section { grid-template-columns: 1fr; } .figures { grid-template-columns: repeat(2, 1fr); } }
     """
 }
+
+extension ReportStyle {
+    /// The opening of a report page up to and including `<body>`: doctype, XHTML namespace,
+    /// charset, viewport, the escaped title and the inlined stylesheet.
+    static func pageHead(title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <title>\(Markup.escape(title))</title>
+        <style>
+        \(css)
+        </style>
+        </head>
+        <body>
+        """
+    }
+}
