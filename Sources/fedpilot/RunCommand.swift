@@ -48,14 +48,6 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Restores a resumed run's server state; an error names the journal.
-func restore(_ point: ResumePoint, into coordinator: Coordinator, journal: RunJournal?) throws {
-    guard let state = point.state else { return }
-    do { try coordinator.restore(state) } catch {
-        throw ValidationError("\(journal?.path ?? "journal"): the server state of round \(state.round) does not fit this run: \(error)")
-    }
-}
-
 /// Writes events to standard output: JSON lines, or a readable progress log.
 final class EventPrinter: @unchecked Sendable {
     let json: Bool
