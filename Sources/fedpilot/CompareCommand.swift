@@ -34,7 +34,7 @@ struct CompareCommand: ParsableCommand {
     static func journalName(_ approach: String) -> String { approach.replacingOccurrences(of: "+", with: "-") + ".sqlite" }
 
     func run() throws {
-        let code: Int32 = try reportingErrors {
+        let exit: PilotExit = try reportingErrors {
             let loaded = try ScenarioLoader.load(path: scenario, overrides: ScenarioOverrides(rounds: rounds))
             let recorder = try journalRecorder(for: loaded)
             let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
@@ -45,7 +45,7 @@ struct CompareCommand: ParsableCommand {
             var comparison = Comparison(scenario: loaded)
             comparison.retrievalK = retrievalK
             if !json && !plain && isatty(0) == 1 && isatty(1) == 1 {
-                guard let finished = try runLive(&comparison, model: model, noise: noise, recorder: recorder) else { return 3 }
+                guard let finished = try runLive(&comparison, model: model, noise: noise, recorder: recorder) else { return .stopped }
                 comparison = finished
             } else {
                 try comparison.run(model: model, dpNoise: (noise, epsilon), recorder: recorder) { line in
@@ -61,9 +61,9 @@ struct CompareCommand: ParsableCommand {
                 print("journals: " + Comparison.approaches(dp: true).map { (dir as NSString).appendingPathComponent(Self.journalName($0)) }
                     .joined(separator: ", "))
             }
-            return 0
+            return .completed
         }
-        if code != 0 { throw ExitCode(code) }
+        try exit.throwUnlessCompleted()
     }
 
     /// One journal per approach in --journal-dir; refuses journals that already hold rounds.

@@ -25,7 +25,7 @@ struct FedPilot: AsyncParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             FileHandle.standardError.write(Data((usageErrorLine(fullMessage(for: error, columns: 10_000)) + "\n").utf8))
-            exit(withError: ExitCode(1))
+            exit(withError: ExitCode(PilotExit.error.rawValue))
         }
     }
 
@@ -43,11 +43,12 @@ struct FedPilot: AsyncParsableCommand {
     }
 }
 
-/// Runs a command body, turning any error into one line on standard error and exit code 1.
+/// Runs a command body, turning any error into one line on standard error and exit code 1
+/// (`PilotExit.error`).
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as ExitCode { throw e } catch {
         FileHandle.standardError.write(Data("fedpilot: \(error)\n".utf8))
-        throw ExitCode(1)
+        throw ExitCode(PilotExit.error.rawValue)
     }
 }
 

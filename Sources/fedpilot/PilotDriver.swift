@@ -52,20 +52,78 @@ struct PilotJournal {
     }
 }
 
-/// Runs a coordinator, whatever its transport, under the dashboard or with printed events.
+/// Runs a pilot's coordinator, whatever its transport, and shows the run: in the dashboard, as
+/// JSON lines (`--headless`) or as a readable log. Build the driver first, give its `sink` to the
+/// coordinator, then call `run`.
 ///
-/// - Parameters:
-///   - makeCoordinator: builds the coordinator around the event sink it must publish to; also
-///     returns each client's data counts for the dashboard.
-///   - beforeRun: runs on the coordinator's thread before the first round (a deployment waits
-///     for its clients there).
-/// - Returns: `fedpilot run`'s exit code: 0 done, 3 stopped early, 4 a round failed.
-func drivePilot(_ scenario: Scenario, journal opened: PilotJournal, output: PilotOutput,
-                makeCoordinator: (@escaping EventSink) throws -> (Coordinator, [String: DataStats]),
-                beforeRun: (@Sendable (Coordinator) -> Void)? = nil) throws -> Int32 {
-    let journal = opened.journal
+/// Under the dashboard the coordinator runs on an `EngineThread` and the main thread shows the
+/// dashboard, which gets the run's events through an `EventFeed` and sends operator commands
+/// through the coordinator's command queue; otherwise the coordinator runs on the calling thread.
+final class PilotDriver {
+    let scenario: Scenario
+    let opened: PilotJournal
+    let output: PilotOutput
+    /// Where the coordinator publishes: the journal, then the dashboard's feed or the printer.
+    let sink: EventSink
+    private let feed: EventFeed?
+    private let failures: RoundFailures
+
+    init(_ scenario: Scenario, journal opened: PilotJournal, output: PilotOutput) {
+        self.scenario = scenario
+        self.opened = opened
+        self.output = output
+        let journal = opened.journal
+        let failures = RoundFailures()
+        self.failures = failures
+        if output.usesDashboard {
+            let feed = EventFeed()
+            self.feed = feed
+            sink = { event in
+                journal?.record(event)
+                failures.note(event)
+                feed.push(event)
+            }
+        } else {
+            let printer = EventPrinter(json: output.headless)
+            feed = nil
+            sink = { event in
+                journal?.record(event)
+                failures.note(event)
+                printer.print(event)
+            }
+        }
+    }
+
+    /// Runs the coordinator to the end of the run, or until the operator quits the dashboard.
+    ///
+    /// - Parameters:
+    ///   - dataStats: each client's data counts, for the dashboard.
+    ///   - beforeRun: runs on the coordinator's thread before the first round (a deployment waits
+    ///     for its clients there).
+    func run(_ coordinator: Coordinator, dataStats: [String: DataStats] = [:],
+             beforeRun: (@Sendable () -> Void)? = nil) throws -> PilotExit {
+        try prepare(coordinator)
+        guard let feed else {
+            beforeRun?()
+            let result = coordinator.run()
+            return PilotExit(stopped: result.stopped, failedRounds: failures.count)
+        }
+        // The screen takes over the terminal and stderr before the engine can write anything.
+        let screen = try DashboardScreen(stderrLog: StderrCapture.defaultPath(journal: opened.journal?.path))
+        if output.paused { coordinator.startPaused() }
+        let engine = EngineThread()
+        engine.start({
+            beforeRun?()
+            return coordinator.run()
+        }, finished: { feed.finish() })
+        screen.show(scenario: scenario, dataStats: dataStats, feed: feed, send: coordinator.commands.send)
+        guard let result = engine.result else { return .stopped }   // the operator quit before the run finished
+        return PilotExit(stopped: result.stopped, failedRounds: failures.count)
+    }
+
     /// A resumed run restores the server state, and every completed round is checkpointed.
-    func prepare(_ coordinator: Coordinator) throws {
+    private func prepare(_ coordinator: Coordinator) throws {
+        let journal = opened.journal
         if let state = opened.point.state {
             do { try coordinator.restore(state) } catch {
                 throw ValidationError("\(journal?.path ?? "journal"): the server state of round \(state.round) does not fit this run: \(error)")
@@ -73,25 +131,4 @@ func drivePilot(_ scenario: Scenario, journal opened: PilotJournal, output: Pilo
         }
         journal?.attach(to: coordinator)
     }
-    if output.usesDashboard {
-        let feed = EventFeed()
-        let (coordinator, stats) = try makeCoordinator { event in
-            journal?.record(event)
-            feed.push(event)
-        }
-        try prepare(coordinator)
-        return try runDashboard(scenario: scenario, coordinator: coordinator, feed: feed, dataStats: stats,
-                                startPaused: output.paused, stderrLog: StderrCapture.defaultPath(journal: journal?.path),
-                                beforeRun: beforeRun.map { hook in { @Sendable in hook(coordinator) } })
-    }
-    let printer = EventPrinter(json: output.headless)
-    let (coordinator, _) = try makeCoordinator { event in
-        journal?.record(event)
-        printer.print(event)
-    }
-    try prepare(coordinator)
-    beforeRun?(coordinator)
-    let result = coordinator.run()
-    if result.stopped { return 3 }
-    return printer.failedRounds > 0 ? 4 : 0
 }

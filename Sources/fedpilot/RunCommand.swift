@@ -12,8 +12,7 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a federated pilot from a scenario file.",
         discussion: """
         With --headless, every event is printed as one JSON object per line.
-        Exit codes: 0 every round completed; 1 bad input (scenario, model or data) or an internal error;
-        3 the operator stopped the run early; 4 at least one round failed (the model was left unchanged by it).
+        \(PilotExit.help)
         """)
     @Argument(help: "A scenario file (TOML).") var scenario: String = "scenarios/clinical-pilot.toml"
     @Flag(help: "Print events as JSON lines instead of opening the dashboard.") var headless = false
@@ -31,28 +30,18 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let exitCode: Int32 = try reportingErrors {
+        let exit: PilotExit = try reportingErrors {
             let overrides = ScenarioOverrides(rounds: rounds, seed: seed)
             let loaded = try ScenarioLoader.load(path: scenario, overrides: overrides)
             let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
             let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
-            let output = PilotOutput(headless: headless, plain: plain, paused: paused)
-            return try drivePilot(loaded, journal: opened, output: output) { sink in
-                let pilot = try PilotBuilder.build(loaded, start: opened.start, startRound: opened.startRound, model: model,
-                                                   parallelClients: parallelClients, sink: sink)
-                let stats = pilot.transport.clients.mapValues { DataStats(train: $0.data.train.count, validation: $0.data.validation.count) }
-                return (pilot.coordinator, stats)
-            }
+            let driver = PilotDriver(loaded, journal: opened, output: PilotOutput(headless: headless, plain: plain, paused: paused))
+            let pilot = try PilotBuilder.build(loaded, start: opened.start, startRound: opened.startRound, model: model,
+                                               parallelClients: parallelClients, sink: driver.sink)
+            let stats = pilot.transport.clients.mapValues { DataStats(train: $0.data.train.count, validation: $0.data.validation.count) }
+            return try driver.run(pilot.coordinator, dataStats: stats)
         }
-        if exitCode != 0 { throw ExitCode(exitCode) }
-    }
-}
-
-/// Restores a resumed run's server state; an error names the journal.
-func restore(_ point: ResumePoint, into coordinator: Coordinator, journal: RunJournal?) throws {
-    guard let state = point.state else { return }
-    do { try coordinator.restore(state) } catch {
-        throw ValidationError("\(journal?.path ?? "journal"): the server state of round \(state.round) does not fit this run: \(error)")
+        try exit.throwUnlessCompleted()
     }
 }
 
@@ -60,14 +49,12 @@ func restore(_ point: ResumePoint, into coordinator: Coordinator, journal: RunJo
 final class EventPrinter: @unchecked Sendable {
     let json: Bool
     private let lock = NSLock()
-    private(set) var failedRounds = 0
 
     init(json: Bool) { self.json = json }
 
     func print(_ event: FederationEvent) {
         lock.lock()
         defer { lock.unlock() }
-        if case .roundFailed = event { failedRounds += 1 }
         if json {
             FileHandle.standardOutput.write(Data((event.jsonLine + "\n").utf8))
             return

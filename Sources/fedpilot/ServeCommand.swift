@@ -15,8 +15,8 @@ struct ServeCommand: ParsableCommand {
         Clients run `fedpilot join` and authenticate with certificates from `fedpilot certs`; only the \
         scenario's client ids are admitted. The run starts once every client joined (or --wait-for of \
         them), or after --join-timeout seconds if the scenario's minimum is there. A client that \
-        disconnects or misses a deadline drops out of that round; it may rejoin later. Exit codes as \
-        for `fedpilot run`.
+        disconnects or misses a deadline drops out of that round; it may rejoin later.
+        \(PilotExit.help)
         """)
     @Argument(help: "A scenario file (TOML).") var scenario: String
     @Option(help: "Address to listen on, HOST:PORT.") var listen: String = "0.0.0.0:7070"
@@ -38,7 +38,7 @@ struct ServeCommand: ParsableCommand {
     var parallelClients: Int?
 
     func run() throws {
-        let exitCode: Int32 = try reportingErrors {
+        let exit: PilotExit = try reportingErrors {
             let address = try parseHostPort(listen, option: "--listen")
             guard heartbeat > 0, taskTimeout > 0, evalTimeout > 0, secaggTimeout > 0, joinTimeout >= 0 else {
                 throw ValidationError("--heartbeat and the timeouts must be positive")
@@ -48,44 +48,41 @@ struct ServeCommand: ParsableCommand {
             let model = try EngineModel.load(path: loaded.modelPath, compute: loaded.compute)
             let opened = try PilotJournal.open(scenario: loaded, scenarioPath: scenario, journal: journal, resume: resume, model: model)
             let output = PilotOutput(headless: headless, plain: plain, paused: paused)
+            let driver = PilotDriver(loaded, journal: opened, output: output)
             let wanted = min(waitFor ?? loaded.clients.count, loaded.clients.count)
             let minimum = max(1, loaded.selection.minimumClients)
             let deadlines = GRPCClientTransport.Deadlines(roundTask: taskTimeout, evaluation: evalTimeout, secureAggregation: secaggTimeout)
             let round = RoundTracker(opened.startRound)
             let journal = opened.journal
-            let holder = ServerHolder()
-            let code = try drivePilot(loaded, journal: opened, output: output, makeCoordinator: { sink in
-                let log = !output.usesDashboard
-                let built = try CoordinatorServer.forScenario(
-                    loaded, modelPath: loaded.modelPath, modelConfig: model.model.config, host: address.host, port: address.port,
-                    tls: TLSDirectory(path: tlsDir), deadlines: deadlines, heartbeat: heartbeat, completedRounds: opened.startRound
-                ) { notice in
-                    Self.report(notice, round: round.value, sink: sink, journal: journal, log: log)
-                }
-                if let n = parallelClients { built.transport.parallelClients = n }
-                let port = try blocking { try await built.start() }
-                if log { FileHandle.standardError.write(Data("fedpilot serve: listening on \(address.host):\(port) with mutual TLS; waiting for \(wanted) of \(loaded.clients.count) clients\n".utf8)) }
-                holder.server = built
-                let tracked: EventSink = { event in
-                    if case .roundStarted(let r, _) = event { round.value = r }
-                    sink(event)
-                }
-                let coordinator = try Coordinator(scenario: loaded, base: model.model, transport: built.transport, trainCounts: [:],
-                                                  start: opened.start, startRound: opened.startRound, sink: tracked)
-                return (coordinator, [:])
-            }, beforeRun: { [joinTimeout] coordinator in
-                guard let transport = holder.server?.transport else { return }
+            let sink = driver.sink
+            let log = !output.usesDashboard
+            let server = try CoordinatorServer.forScenario(
+                loaded, modelPath: loaded.modelPath, modelConfig: model.model.config, host: address.host, port: address.port,
+                tls: TLSDirectory(path: tlsDir), deadlines: deadlines, heartbeat: heartbeat, completedRounds: opened.startRound
+            ) { notice in
+                Self.report(notice, round: round.value, sink: sink, journal: journal, log: log)
+            }
+            if let n = parallelClients { server.transport.parallelClients = n }
+            let port = try blocking { try await server.start() }
+            defer { try? blocking { await server.stop() } }
+            if log { FileHandle.standardError.write(Data("fedpilot serve: listening on \(address.host):\(port) with mutual TLS; waiting for \(wanted) of \(loaded.clients.count) clients\n".utf8)) }
+            let tracked: EventSink = { event in
+                if case .roundStarted(let r, _) = event { round.value = r }
+                sink(event)
+            }
+            let coordinator = try Coordinator(scenario: loaded, base: model.model, transport: server.transport, trainCounts: [:],
+                                              start: opened.start, startRound: opened.startRound, sink: tracked)
+            let transport = server.transport
+            return try driver.run(coordinator) { [joinTimeout] in
                 let joined = transport.waitForClients(wanted, timeout: joinTimeout)
                 coordinator.trainCounts = transport.trainCounts
                 if joined.count < minimum {
                     FileHandle.standardError.write(Data("fedpilot serve: only \(joined.count) of \(loaded.clients.count) clients joined within \(Int(joinTimeout)) s; the scenario needs \(minimum)\n".utf8))
                     coordinator.commands.send(.stop)
                 }
-            })
-            if let server = holder.server { try? blocking { await server.stop() } }
-            return code
+            }
         }
-        if exitCode != 0 { throw ExitCode(exitCode) }
+        try exit.throwUnlessCompleted()
     }
 
     /// Shows a transport notice to the operator and records it in the journal's audit trail.
@@ -135,9 +132,4 @@ final class RoundTracker: @unchecked Sendable {
         get { lock.withLock { round } }
         set { lock.withLock { round = newValue } }
     }
-}
-
-/// The server, once built inside the driver, for the hooks that run later.
-final class ServerHolder: @unchecked Sendable {
-    var server: CoordinatorServer?
 }
