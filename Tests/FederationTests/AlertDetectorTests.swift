@@ -42,7 +42,7 @@ final class AlertDetectorTests: XCTestCase {
     func testStartOfTrainingLossJumpIsFlagged() {
         let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += 0.9; m.localLossEnd! += 0.9 } }
         XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
-        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("local training loss"))
+        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("start-of-training loss"))
         XCTAssertLessThan(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
         // A lasting fault keeps being flagged: flagged rounds do not become the baseline.
         XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "b"), AlertDetector.warningScore)
@@ -86,6 +86,34 @@ final class AlertDetectorTests: XCTestCase {
             if r >= 4, m.client == "a" { m.localLossStart! += 1.0; m.localLossEnd! += 1.0 }
         }
         XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
+    }
+
+    /// The start-of-training loss is measured on a fixed sample, so its floor is small; a rise
+    /// within one and a half floors is noise, not evidence enough for a warning.
+    func testALossRiseWithinTheFloorIsNotFlagged() {
+        let rise = 1.5 * Signal.lossStart.floor
+        let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += rise } }
+        XCTAssertLessThan(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
+        let twice = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += 6 * Signal.lossStart.floor } }
+        XCTAssertGreaterThanOrEqual(score(twice, round: 4, client: "b"), AlertDetector.warningScore)
+    }
+
+    /// The last local step's loss is one batch's: the detector does not read it.
+    func testTheLastStepLossIsNotEvidence() {
+        let rounds = runRounds(5) { r, m in if r >= 4, m.client == "c" { m.localLossEnd! += 2 } }
+        XCTAssertEqual(score(rounds, round: 4, client: "c"), score(runRounds(5), round: 4, client: "c"), accuracy: 1e-12)
+    }
+
+    /// Task accuracy where the data has labels: a fall that the other clients do not share.
+    func testTaskAccuracyFallIsFlagged() {
+        let rounds = runRounds(6) { r, m in
+            let i = Double(m.client.unicodeScalars.first!.value % 4)
+            m.taskAccuracy = 0.6 + 0.02 * i + 0.01 * Double(r % 2)
+            if r >= 4, m.client == "d" { m.taskAccuracy! -= 0.5 }
+        }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "d"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "d" }!.anomalyEvidence!.contains("task accuracy"))
+        for m in rounds[3] where m.client != "d" { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
     }
 
     func testRobustStatistics() {

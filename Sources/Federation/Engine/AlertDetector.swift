@@ -12,8 +12,10 @@ public enum AlertBenchDefaults {
 /// client per round. Severity comes from the score; the reason names the strongest signals.
 ///
 /// Signals (each oriented so that larger means worse):
-/// - local training loss (the mean of the first and last local step, which halves the noise of
-///   one batch): rises when the client's data changes (degradation, label noise, backdoors);
+/// - start-of-training loss: the received global model's loss on a fixed sample of the client's
+///   own training data, measured by the client before it trains (self-reported, so seen under
+///   secure aggregation too); a fixed sample has no batch-to-batch noise, so it rises clearly
+///   when the client's data changes (degradation, backdoors, label noise where labels are trained);
 /// - cosine of its update to the others': falls when it trains toward something else;
 /// - log of its update norm: moves either way under corrupted or scaled updates;
 /// - its evaluation gain this round (`qualityDeltaLast`): stalls when the shared model stops
@@ -151,7 +153,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
     var floor: Double {
         switch self {
-        case .lossStart: return 0.15
+        case .lossStart: return 0.05
         case .cosine: return 0.04
         case .logNorm: return 0.2
         case .evalGain: return 0.02
@@ -176,7 +178,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     func describeChange(change: Double, rounds: Int, z: Double) -> String {
         let over = "over its last \(rounds) round\(rounds == 1 ? "" : "s")"
         switch self {
-        case .lossStart: return String(format: "local training loss %+.2f %@ (%.1f MADs)", change, over, z)
+        case .lossStart: return String(format: "start-of-training loss %+.2f %@ (%.1f MADs)", change, over, z)
         case .cosine: return String(format: "cosine %+.2f %@ (%.1f MADs)", -change, over, z)
         case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
         case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
@@ -206,11 +208,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
 
     init(_ m: ClientRoundMetrics) {
         client = m.client
-        switch (m.localLossStart, m.localLossEnd) {
-        case (let a?, let b?) where a.isFinite && b.isFinite: lossStart = (a + b) / 2
-        case (let a?, _) where a.isFinite: lossStart = a
-        default: lossStart = nil
-        }
+        lossStart = m.localLossStart.flatMap { $0.isFinite ? $0 : nil }
         cosine = m.cosineToOthers.map { -$0 }
         logNorm = m.updateNorm.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         evalGain = m.qualityDeltaLast.map { -$0 }
