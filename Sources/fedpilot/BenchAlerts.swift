@@ -35,7 +35,13 @@ struct BenchAlerts: ParsableCommand {
                 guard saved.allSatisfy({ !$0.metrics.isEmpty }) else {
                     throw ValidationError("--replay \(replay): runs without recorded metrics (saved by an older build) cannot be replayed")
                 }
-                try report(AlertBench.replay(saved), seconds: Date().timeIntervalSince(began), model: "replay of \(replay)")
+                let replayed = AlertBench.replay(saved)
+                if let save {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try encoder.encode(replayed).write(to: URL(fileURLWithPath: save))
+                }
+                try report(replayed, seconds: Date().timeIntervalSince(began), model: "replay of \(replay)")
                 return
             }
             var base = try ScenarioLoader.load(path: scenario)
