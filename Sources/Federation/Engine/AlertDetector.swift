@@ -160,7 +160,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     var floor: Double {
         switch self {
         case .lossStart: return 0.05
-        case .cosine: return 0.04
+        case .cosine: return 0.1
         case .logNorm: return 0.2
         case .evalGain: return 0.02
         case .accuracy: return 0.1
