@@ -16,12 +16,34 @@ struct BenchAlerts: ParsableCommand {
     @Option(help: "Fault kinds, comma-separated.") var kinds: String = "degrade,label_noise,backdoor,corrupt_update"
     @Option(help: "Severities, comma-separated.") var severities: String = "0.3,0.5,0.7,0.9"
     @Option(help: "Strategies, comma-separated.") var strategies: String = "fedavg,trimmed_mean"
-    @Option(help: "Write every run's scores as JSON to this file.") var save: String?
+    @Option(help: "Write every run (scores, alerts and the metrics the detector read) as JSON to this file.") var save: String?
+    @Option(help: "Run no pilot: replay the current detector on the runs saved in this file (from --save) and print their matrix.")
+    var replay: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             guard trials >= 0, cleanRuns >= 0, rounds >= 2 else { throw ValidationError("--trials and --clean-runs must be >= 0 and --rounds >= 2") }
+            if let replay {
+                let began = Date()
+                let saved: [AlertBench.Run]
+                do {
+                    saved = try JSONDecoder().decode([AlertBench.Run].self, from: Data(contentsOf: URL(fileURLWithPath: replay)))
+                } catch {
+                    throw ValidationError("--replay \(replay): not a saved matrix (\(error))")
+                }
+                guard saved.allSatisfy({ !$0.metrics.isEmpty }) else {
+                    throw ValidationError("--replay \(replay): runs without recorded metrics (saved by an older build) cannot be replayed")
+                }
+                let replayed = AlertBench.replay(saved)
+                if let save {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try encoder.encode(replayed).write(to: URL(fileURLWithPath: save))
+                }
+                try report(replayed, seconds: Date().timeIntervalSince(began), model: "replay of \(replay)")
+                return
+            }
             var base = try ScenarioLoader.load(path: scenario)
             if let model { base.modelPath = model }
             var matrix = AlertBench.Matrix()
@@ -43,7 +65,15 @@ struct BenchAlerts: ParsableCommand {
             }
             let engine = try EngineModel.load(path: base.modelPath, compute: base.compute)
             let began = Date()
+            var finished: [AlertBench.Run] = []
             let runs = try AlertBench.run(base: base, model: engine, matrix: matrix) { done, total, run in
+                // Saved after every run, so that a matrix stopped early still has its finished runs.
+                finished.append(run)
+                if let save {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try? encoder.encode(finished).write(to: URL(fileURLWithPath: save), options: .atomic)
+                }
                 if !json {
                     let what = run.kind.map { "\($0.rawValue) \(run.severity) on \(run.client ?? "-") from round \(run.start)" } ?? "clean"
                     FileHandle.standardError.write(Data(String(format: "run %d/%d (%@, %@): %.0f s\n", done, total, what,
@@ -55,13 +85,31 @@ struct BenchAlerts: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 try encoder.encode(runs).write(to: URL(fileURLWithPath: save))
             }
-            let summary = AlertBench.summarize(runs, warning: AlertBenchDefaults.warning, critical: AlertBenchDefaults.critical)
-            let sweep = [2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 8.0].map { AlertBench.summarize(runs, warning: $0, critical: $0) }
-            if json {
-                try printJSON(Self.object(summary, sweep: sweep, runs: runs.count, seconds: Date().timeIntervalSince(began),
-                                          model: base.modelPath))
-            } else {
-                print(Self.table(summary, sweep: sweep, runs: runs.count, seconds: Date().timeIntervalSince(began)))
+            try report(runs, seconds: Date().timeIntervalSince(began), model: base.modelPath)
+        }
+    }
+
+    func report(_ runs: [AlertBench.Run], seconds: Double, model: String) throws {
+        let summary = AlertBench.summarize(runs, warning: AlertBenchDefaults.warning, critical: AlertBenchDefaults.critical)
+        let sweep = [2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 8.0].map { AlertBench.summarize(runs, warning: $0, critical: $0) }
+        let byStrategy = Set(runs.map(\.strategy)).sorted { $0.rawValue < $1.rawValue }.map { strategy in
+            (strategy, AlertBench.summarize(runs.filter { $0.strategy == strategy }, warning: summary.warning, critical: summary.critical))
+        }
+        if json {
+            var object = Self.object(summary, sweep: sweep, runs: runs.count, seconds: seconds, model: model)
+            var strategies: [String: Any] = [:]
+            for (s, sum) in byStrategy {
+                let entry: [String: Any] = ["false_warnings_per_100": sum.falseWarningsPer100, "false_criticals": sum.falseCriticals,
+                                            "detected_within_2_severity_ge_0_5": sum.detectedWithin2AtHalfOrMore]
+                strategies[s.rawValue] = entry
+            }
+            object["by_strategy"] = strategies
+            try printJSON(object)
+        } else {
+            print(Self.table(summary, sweep: sweep, runs: runs.count, seconds: seconds))
+            for (s, sum) in byStrategy {
+                print(String(format: "%@: detected within 2 rounds at severity >= 0.5: %.0f%%; false warnings per 100: %.2f; false criticals: %d",
+                             s.rawValue, 100 * sum.detectedWithin2AtHalfOrMore, sum.falseWarningsPer100, sum.falseCriticals))
             }
         }
     }

@@ -32,5 +32,50 @@ final class AlertBenchTests: XCTestCase {
                 XCTAssertGreaterThanOrEqual(run.scores[alert.round]?[alert.client] ?? 0, AlertDetector.warningScore)
             }
         }
+        // Replaying the detector on the recorded metrics gives the live run's scores and alerts
+        // (what `fedpilot bench alerts --replay` relies on), also after a JSON round trip.
+        let saved = try JSONDecoder().decode([AlertBench.Run].self, from: JSONEncoder().encode(runs))
+        for (live, again) in zip(runs, AlertBench.replay(saved)) {
+            XCTAssertFalse(live.metrics.isEmpty)
+            XCTAssertEqual(again.scores.keys.sorted(), live.scores.keys.sorted())
+            for (round, scores) in live.scores {
+                for (client, s) in scores { XCTAssertEqual(again.scores[round]?[client] ?? -1, s, accuracy: 1e-9, "r\(round) \(client)") }
+            }
+            XCTAssertEqual(again.alerts.count, live.alerts.count)
+        }
+    }
+
+    /// With secure aggregation the coordinator never sees an individual update: no cosine
+    /// reaches the detector, which still flags a scaled update from the norm the client reports
+    /// and its start-of-training loss, and raises nothing critical on healthy clients.
+    func testUnderSecureAggregationTheDetectorReadsNoIndividualUpdate() throws {
+        var base = try ScenarioLoader.load(path: EngineTestSupport.root.appendingPathComponent("scenarios/clinical-pilot.toml").path)
+        base.modelPath = "tiny"
+        base.training.budget = .steps(2)
+        base.privacy.secureAggregation = true
+        var matrix = AlertBench.Matrix()
+        matrix.kinds = [.corruptUpdate]
+        matrix.severities = [0.2]
+        matrix.strategies = [.fedavg]
+        matrix.trials = 1
+        matrix.cleanRuns = 0
+        matrix.rounds = 4
+        matrix.startRounds = [3]
+        let runs = try AlertBench.run(base: base, model: EngineModel.load(path: "tiny"), matrix: matrix)
+        XCTAssertEqual(runs.count, 1)
+        let run = runs[0]
+        let judged = run.metrics.values.flatMap { $0 }.filter { $0.status == .done }
+        XCTAssertGreaterThanOrEqual(judged.count, 12)
+        for m in judged {
+            XCTAssertNil(m.cosineToOthers, "r\(m.round) \(m.client): a cosine needs the individual update")
+            XCTAssertNil(m.drift)
+            XCTAssertNotNil(m.updateNorm, "the client reports its norm")
+            XCTAssertNotNil(m.anomalyScore)
+        }
+        let faulty = run.metrics[3]!.first { $0.client == run.client }!
+        XCTAssertGreaterThanOrEqual(faulty.anomalyScore!, AlertDetector.warningScore, faulty.anomalyEvidence ?? "")
+        XCTAssertTrue(faulty.anomalyEvidence!.contains("norm"), faulty.anomalyEvidence!)
+        let summary = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
+        XCTAssertEqual(summary.falseCriticals, 0)
     }
 }

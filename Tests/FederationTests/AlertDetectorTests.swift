@@ -42,7 +42,7 @@ final class AlertDetectorTests: XCTestCase {
     func testStartOfTrainingLossJumpIsFlagged() {
         let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += 0.9; m.localLossEnd! += 0.9 } }
         XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
-        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("local training loss"))
+        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("start-of-training loss"))
         XCTAssertLessThan(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
         // A lasting fault keeps being flagged: flagged rounds do not become the baseline.
         XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "b"), AlertDetector.warningScore)
@@ -86,6 +86,61 @@ final class AlertDetectorTests: XCTestCase {
             if r >= 4, m.client == "a" { m.localLossStart! += 1.0; m.localLossEnd! += 1.0 }
         }
         XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "a"), AlertDetector.warningScore)
+    }
+
+    /// The start-of-training loss is measured on a fixed sample, so its floor is small; a rise
+    /// within one and a half floors is noise, not evidence enough for a warning.
+    func testALossRiseWithinTheFloorIsNotFlagged() {
+        let rise = 1.5 * Signal.lossStart.floor
+        let rounds = runRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStart! += rise } }
+        XCTAssertLessThan(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
+        XCTAssertLessThan(score(rounds, round: 4, client: "b"), 2, "1.5 floors is at most 1.5 MADs of evidence")
+    }
+
+    /// The last local step's loss is one batch's: the detector does not read it.
+    func testTheLastStepLossIsNotEvidence() {
+        let rounds = runRounds(5) { r, m in if r >= 4, m.client == "c" { m.localLossEnd! += 2 } }
+        XCTAssertEqual(score(rounds, round: 4, client: "c"), score(runRounds(5), round: 4, client: "c"), accuracy: 1e-12)
+    }
+
+    /// Task accuracy where the data has labels: a fall that the other clients do not share.
+    func testTaskAccuracyFallIsFlagged() {
+        let rounds = runRounds(6) { r, m in
+            let i = Double(m.client.unicodeScalars.first!.value % 4)
+            m.taskAccuracy = 0.6 + 0.02 * i + 0.01 * Double(r % 2)
+            if r >= 4, m.client == "d" { m.taskAccuracy! -= 0.5 }
+        }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "d"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "d" }!.anomalyEvidence!.contains("task accuracy"))
+        for m in rounds[3] where m.client != "d" { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+    }
+
+    /// An accuracy on 2 labelled examples moves by 0.5 from sampling alone: no anomaly evidence
+    /// and no accuracy-fall warning; on 50 examples the same fall is flagged.
+    func testAccuracyOnFewExamplesIsJudgedOnItsSamplingNoise() {
+        func run(examples n: Int) -> ([[ClientRoundMetrics]], [Alert]) {
+            var detector = AlertDetector()
+            var out: [[ClientRoundMetrics]] = []
+            var alerts: [Alert] = []
+            for r in 1...5 {
+                var round = clients.indices.map { healthy(round: r, client: $0) }
+                for i in round.indices {
+                    let accuracy = r >= 4 && round[i].client == "b" ? 0.5 : 1.0
+                    let right = Int((accuracy * Double(n)).rounded())
+                    round[i].taskAccuracy = accuracy
+                    round[i].confusion = ["x": ["x": right, "y": n - right]]
+                }
+                alerts += detector.inspect(&round, round: r)
+                out.append(round)
+            }
+            return (out, alerts)
+        }
+        let (few, fewAlerts) = run(examples: 2)
+        XCTAssertLessThan(score(few, round: 4, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(fewAlerts.isEmpty, fewAlerts.map(\.reason).joined(separator: "; "))
+        let (many, manyAlerts) = run(examples: 50)
+        XCTAssertGreaterThanOrEqual(score(many, round: 4, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(manyAlerts.contains { $0.client == "b" && $0.reason.hasPrefix("task accuracy fell") })
     }
 
     func testRobustStatistics() {

@@ -30,6 +30,9 @@ public enum AlertBench {
         public var scores: [Int: [String: Double]]
         /// Alerts the detector raised: (round, client, severity).
         public var alerts: [RaisedAlert]
+        /// Every client's last `client_update` of every round (what the detector read), so that
+        /// the detector can be replayed on a saved matrix (`replay`).
+        public var metrics: [Int: [ClientRoundMetrics]] = [:]
     }
 
     public struct RaisedAlert: Sendable, Codable {
@@ -38,18 +41,56 @@ public enum AlertBench {
         public var critical: Bool
     }
 
-    /// Clients whose data has labels (label noise only applies to those).
+    /// Clients whose training text carries their labels (most labelled examples spell the label
+    /// out in the text that is learned). Label noise swaps the label in that text; where the
+    /// label is only metadata (the pilot's clinical notes and AML alerts), training never sees it
+    /// and a "label noise" fault changes nothing the model learns, so the matrix leaves it out.
     static func labelled(_ scenario: Scenario, _ pilot: PilotBuilder.Pilot) -> [String] {
-        scenario.clients.map(\.id).filter { id in pilot.transport.clients[id]?.data.train.contains { $0.label != nil } ?? false }
+        scenario.clients.map(\.id).filter { id in
+            let train = pilot.transport.clients[id]?.data.train ?? []
+            let spelled = train.filter { e in e.label.map { !$0.isEmpty && e.completion.contains($0) } ?? false }.count
+            return spelled > 0 && 2 * spelled >= train.filter { $0.label != nil }.count
+        }
+    }
+
+    /// The runs again with the current detector on their recorded metrics: scores and alerts
+    /// as a live run with this detector would have produced (the detector reads nothing else),
+    /// so that thresholds and signals can be compared on one saved matrix.
+    public static func replay(_ runs: [Run]) -> [Run] {
+        runs.map { run in
+            var out = run
+            var detector = AlertDetector()
+            out.scores = [:]
+            out.alerts = []
+            for round in run.metrics.keys.sorted() {
+                var metrics = run.metrics[round]!.map { m -> ClientRoundMetrics in
+                    var m = m
+                    m.anomalyScore = nil
+                    m.anomalyEvidence = nil
+                    return m
+                }
+                let raised = detector.inspect(&metrics, round: round)
+                out.metrics[round] = metrics
+                for m in metrics { if let s = m.anomalyScore { out.scores[round, default: [:]][m.client] = s } }
+                for a in raised where a.reason.hasPrefix("anomaly score") {
+                    if let c = a.client { out.alerts.append(.init(round: a.round, client: c, critical: a.severity == .critical)) }
+                }
+            }
+            return out
+        }
     }
 
     /// Runs the matrix on `base` (its clients, data and training settings), reusing `model`.
     public static func run(base: Scenario, model: EngineModel, matrix: Matrix,
                            progress: (Int, Int, Run) -> Void = { _, _, _ in }) throws -> [Run] {
+        // Interleaved (trial, then severity in the order given, then kind, then strategy), so that
+        // a matrix stopped early has covered every kind and strategy at the first severities.
         var plans: [(FaultKind?, Double, StrategyKind, Int)] = []
-        for strategy in matrix.strategies {
-            for t in 0..<matrix.cleanRuns { plans.append((nil, 0, strategy, t)) }
-            for kind in matrix.kinds { for severity in matrix.severities { for t in 0..<matrix.trials { plans.append((kind, severity, strategy, t)) } } }
+        for t in 0..<matrix.cleanRuns { for strategy in matrix.strategies { plans.append((nil, 0, strategy, t)) } }
+        for t in 0..<matrix.trials {
+            for severity in matrix.severities {
+                for kind in matrix.kinds { for strategy in matrix.strategies { plans.append((kind, severity, strategy, t)) } }
+            }
         }
         let probe = try PilotBuilder.build(base, model: model, sink: { _ in })
         let everyone = base.clients.map(\.id)
@@ -77,7 +118,7 @@ public enum AlertBench {
             let pilot = try PilotBuilder.build(scenario, model: model, sink: recorder.record)
             pilot.coordinator.run()
             let run = Run(kind: kind, severity: severity, strategy: strategy, client: client, start: kind == nil ? matrix.rounds + 1 : start,
-                          seed: scenario.seed, scores: recorder.scores, alerts: recorder.alerts)
+                          seed: scenario.seed, scores: recorder.scores, alerts: recorder.alerts, metrics: recorder.metrics)
             runs.append(run)
             progress(index + 1, plans.count, run)
         }
@@ -154,12 +195,20 @@ final class AlertRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var scores: [Int: [String: Double]] = [:]
     private(set) var alerts: [AlertBench.RaisedAlert] = []
+    private var last: [Int: [String: ClientRoundMetrics]] = [:]
+    /// Every client's last update of every round, in client order.
+    var metrics: [Int: [ClientRoundMetrics]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return last.mapValues { $0.values.sorted { $0.client < $1.client } }
+    }
 
     func record(_ event: FederationEvent) {
         lock.lock()
         defer { lock.unlock() }
         switch event {
         case .clientUpdate(let m):
+            last[m.round, default: [:]][m.client] = m
             if let s = m.anomalyScore { scores[m.round, default: [:]][m.client] = s }
         case .alert(let a):
             if let c = a.client, a.reason.hasPrefix("anomaly score") {

@@ -12,8 +12,10 @@ public enum AlertBenchDefaults {
 /// client per round. Severity comes from the score; the reason names the strongest signals.
 ///
 /// Signals (each oriented so that larger means worse):
-/// - local training loss (the mean of the first and last local step, which halves the noise of
-///   one batch): rises when the client's data changes (degradation, label noise, backdoors);
+/// - start-of-training loss: the received global model's loss on a fixed sample of the client's
+///   own training data, measured by the client before it trains (self-reported, so seen under
+///   secure aggregation too); a fixed sample has no batch-to-batch noise, so it rises clearly
+///   when the client's data changes (degradation, backdoors, label noise where labels are trained);
 /// - cosine of its update to the others': falls when it trains toward something else;
 /// - log of its update norm: moves either way under corrupted or scaled updates;
 /// - its evaluation gain this round (`qualityDeltaLast`): stalls when the shared model stops
@@ -75,15 +77,20 @@ struct AlertDetector {
         return alerts
     }
 
-    /// A warning when a client's task accuracy fell at two evaluations in a row, or by at least
-    /// 0.2 at once (the loss alert's counterpart for the task people decide on).
+    /// A warning when a client's task accuracy fell at two evaluations in a row, or at once by at
+    /// least 0.2 and two standard errors of its sample (the loss alert's counterpart for the task
+    /// people decide on).
     mutating func accuracyAlert(_ m: ClientRoundMetrics, round: Int) -> Alert? {
         guard let accuracy = m.taskAccuracy else { return nil }
         defer { lastAccuracy[m.client] = accuracy }
         guard let last = lastAccuracy[m.client] else { return nil }
         let falls = accuracy < last ? (accuracyFalls[m.client] ?? 0) + 1 : 0
         accuracyFalls[m.client] = falls
-        guard falls >= 2 || last - accuracy >= 0.2 - 1e-9 else { return nil }
+        // A fall of at least 0.2, and of two binomial standard errors of an accuracy on this
+        // many examples (on 2 examples, 1.0 to 0.5 is sampling noise).
+        let n = SignalSample(m).accuracyExamples
+        let drop = max(0.2, n.map { 2 * 0.5 / Double($0).squareRoot() } ?? 0)
+        guard falls >= 2 || last - accuracy >= drop - 1e-9 else { return nil }
         var reason = String(format: "task accuracy fell to %.2f from %.2f", accuracy, last)
         if falls >= 2 { reason += " (\(falls) evaluations in a row)" }
         return Alert(round: round, client: m.client, severity: .warning, reason: reason)
@@ -109,6 +116,7 @@ struct AlertDetector {
         for signal in Signal.allCases {
             guard let value = sample[signal] else { continue }
             let others = round.compactMap { $0[signal] }
+            let floor = signal.floor(for: sample)
             var best: Evidence?
             func consider(_ z: Double, _ text: String) {
                 if z > (best?.z ?? 0) { best = Evidence(signal: signal, z: z, text: text) }
@@ -116,7 +124,7 @@ struct AlertDetector {
             // Against the round's other clients, on the level itself, where levels compare
             // across clients (cosines and norms; losses differ by domain).
             if signal.levelsCompare, others.count >= 3 {
-                let z = signal.oriented(Robust.z(value, among: others, floor: signal.floor))
+                let z = signal.oriented(Robust.z(value, among: others, floor: floor))
                 consider(z, signal.describeLevel(value: value, z: z))
             }
             // Against its own history (positions relative to the round's median), on its own
@@ -124,13 +132,13 @@ struct AlertDetector {
             let own = past.compactMap { $0[signal] }
             if let position = residual[signal], !own.isEmpty {
                 let change = position - Robust.median(own)
-                let selfScale = own.count >= 3 ? max(Robust.mad(own), signal.floor) : signal.floor
+                let selfScale = own.count >= 3 ? max(Robust.mad(own), floor) : floor
                 let selfZ = signal.oriented(change / selfScale)
                 let changes = residuals.compactMap { r -> Double? in
                     guard let v = r[signal], let c = r.client.flatMap({ history[$0] })?.compactMap({ $0[signal] }), !c.isEmpty else { return nil }
                     return v - Robust.median(c)
                 }
-                let crossZ = changes.count >= 3 ? signal.oriented(Robust.z(change, among: changes, floor: signal.floor)) : selfZ
+                let crossZ = changes.count >= 3 ? signal.oriented(Robust.z(change, among: changes, floor: floor)) : selfZ
                 let z = min(selfZ, crossZ)
                 consider(z, signal.describeChange(change: change, rounds: own.count, z: z))
             }
@@ -151,12 +159,20 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
     var floor: Double {
         switch self {
-        case .lossStart: return 0.15
-        case .cosine: return 0.04
+        case .lossStart: return 0.05
+        case .cosine: return 0.1
         case .logNorm: return 0.2
         case .evalGain: return 0.02
         case .accuracy: return 0.1
         }
+    }
+
+    /// The floor for one client's sample: a task accuracy measured on n labelled examples moves
+    /// by up to 0.5/√n (the binomial standard error at p = 0.5) from sampling alone, so on the
+    /// pilot's 2 examples a fall from 1.0 to 0.5 is one standard error, not evidence.
+    func floor(for sample: SignalSample) -> Double {
+        guard self == .accuracy, let n = sample.accuracyExamples else { return floor }
+        return max(floor, 0.5 / Double(n).squareRoot())
     }
 
     /// A z-score as evidence: the update norm is suspicious both ways, the rest one way.
@@ -176,7 +192,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     func describeChange(change: Double, rounds: Int, z: Double) -> String {
         let over = "over its last \(rounds) round\(rounds == 1 ? "" : "s")"
         switch self {
-        case .lossStart: return String(format: "local training loss %+.2f %@ (%.1f MADs)", change, over, z)
+        case .lossStart: return String(format: "start-of-training loss %+.2f %@ (%.1f MADs)", change, over, z)
         case .cosine: return String(format: "cosine %+.2f %@ (%.1f MADs)", -change, over, z)
         case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
         case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
@@ -197,6 +213,8 @@ public struct SignalSample: Codable, Sendable, Equatable {
     var evalGain: Double?
     /// −task accuracy.
     var accuracy: Double?
+    /// Labelled examples behind `accuracy` (from its confusion counts), when known.
+    var accuracyExamples: Int?
 
     init(client: String? = nil, lossStart: Double? = nil, cosine: Double? = nil, logNorm: Double? = nil,
          evalGain: Double? = nil, accuracy: Double? = nil) {
@@ -206,15 +224,12 @@ public struct SignalSample: Codable, Sendable, Equatable {
 
     init(_ m: ClientRoundMetrics) {
         client = m.client
-        switch (m.localLossStart, m.localLossEnd) {
-        case (let a?, let b?) where a.isFinite && b.isFinite: lossStart = (a + b) / 2
-        case (let a?, _) where a.isFinite: lossStart = a
-        default: lossStart = nil
-        }
+        lossStart = m.localLossStart.flatMap { $0.isFinite ? $0 : nil }
         cosine = m.cosineToOthers.map { -$0 }
         logNorm = m.updateNorm.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         evalGain = m.qualityDeltaLast.map { -$0 }
         accuracy = m.taskAccuracy.map { -$0 }
+        accuracyExamples = m.confusion.map { $0.values.reduce(0) { $0 + $1.values.reduce(0, +) } }.flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// This sample minus the median of the round's other clients for every signal (nil where

@@ -72,6 +72,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         start.values = task.global
         let examples = trainingExamples(round: task.round)
         let began = Date()
+        let probe = probeLoss(examples, adapter: start)
         // A new batch order every round, so that a few local steps per round still cover the data.
         let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
                                    proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection,
@@ -86,14 +87,15 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
             controlDelta = delta.indices.map { -server[$0] - delta[$0] / kEta }
         }
         let norm = UpdateGeometry.norm(delta)
+        let lossStart = probe ?? result.losses.first ?? .nan
         // A diverged run must not be encoded: int8 quantization would turn NaN into ±127·scale.
         try RoundReply(client: spec.id, round: task.round, delta: delta, updateNorm: norm, exampleCount: data.train.count,
-                       steps: result.steps, tokens: result.tokens, lossStart: result.losses.first ?? .nan,
+                       steps: result.steps, tokens: result.tokens, lossStart: lossStart,
                        lossEnd: result.losses.last ?? .nan, computeSeconds: 0, controlDelta: controlDelta).checkFinite()
         if task.secureAggregation { keepForSecureAggregation(round: task.round, delta: delta) }
         let reply = RoundReply(client: spec.id, round: task.round, delta: task.secureAggregation ? [] : delta, updateNorm: norm,
                                exampleCount: data.train.count,
-                               steps: result.steps, tokens: result.tokens, lossStart: result.losses.first ?? .nan, lossEnd: result.losses.last ?? .nan,
+                               steps: result.steps, tokens: result.tokens, lossStart: lossStart, lossEnd: result.losses.last ?? .nan,
                                computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta)
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
     }
@@ -107,6 +109,24 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let altered = faults.trainingText(data.train, client: spec.id, round: round,
                                           seed: Seeds.derive(seed, purpose: .dataFaults, index: round))
         return altered.indices.map { altered[$0] == data.train[$0] ? trainTokens[$0] : Self.tokenize(altered[$0], encoding) }
+    }
+
+    /// Examples of a client's training data whose loss it reports as its start-of-training loss.
+    static let probeExamples = 4
+
+    /// The received global model's loss on a fixed sample of this client's current training data
+    /// (its first `probeExamples` examples, with any active fault applied, packed as training packs
+    /// them so that every token counts), measured before local training. Unlike the first local
+    /// step's loss it does not depend on which batch came first, so a change in the client's data
+    /// stands out against its own history (the alert detector reads it). Nil when there is
+    /// nothing to score or the loss is not finite (the first step's loss is reported then).
+    func probeLoss(_ examples: [TokenizedExample], adapter: LoRAAdapter) -> Double? {
+        let rows = Batcher.packed(Array(examples.prefix(Self.probeExamples)), length: trainer.config.sequenceLength,
+                                  separatorID: encoding.paddingID)
+        guard !rows.isEmpty, rows.contains(where: { $0.targets.contains { $0 >= 0 } }) else { return nil }
+        guard let loss = try? trainer.model.base.meanLoss(rows.map(\.tokens), targets: rows.flatMap(\.targets), adapter: adapter),
+              loss.isFinite else { return nil }
+        return loss
     }
 
     /// The batch-order and dropout seed of this client's local training in `round`.
