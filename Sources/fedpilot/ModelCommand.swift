@@ -25,14 +25,14 @@ struct ModelInfo: ParsableCommand {
             let configJSON = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config))
             if json {
                 try printJSON([
-                    "path": model, "gguf_version": Int(file.version), "architecture": "llama",
+                    "path": model, "gguf_version": Int(file.version), "architecture": config.architecture,
                     "name": file.metadata["general.name"]?.string ?? "",
                     "config": configJSON, "parameters": parameters, "tensor_types": types,
                     "tensors": file.tensors.map { ["name": $0.name, "shape": $0.shape, "type": $0.type.name] },
                     "metadata": Dictionary(uniqueKeysWithValues: file.metadataKeys.map { ($0, file.metadata[$0]!.summary) }),
                 ] as [String: Any])
             } else {
-                print("\(model): GGUF v\(file.version), \(file.metadata["general.name"]?.string ?? "llama")")
+                print("\(model): GGUF v\(file.version), \(config.architecture), \(file.metadata["general.name"]?.string ?? "unnamed")")
                 print("  layers \(config.layerCount), hidden \(config.hiddenSize), heads \(config.headCount)/\(config.kvHeadCount) (q/kv), head dim \(config.headDim)")
                 print("  mlp \(config.intermediateSize), vocab \(config.vocabSize), rope theta \(config.ropeTheta), tied head \(config.tieWordEmbeddings)")
                 print("  \(parameters) parameters in \(file.tensors.count) tensors: " +

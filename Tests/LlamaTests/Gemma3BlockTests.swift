@@ -150,18 +150,7 @@ final class Gemma3BlockTests: XCTestCase {
             for i in adapter.values.indices { adapter.values[i] = rng.normal() * 0.2 }
             let (loss, grad) = trainer.lossAndGradient(adapter, batch: batch)
             XCTAssertEqual(loss, try trainer.loss(adapter, batch: batch), accuracy: 1e-4, "training and inference losses agree")
-            var worst = 0.0
-            for _ in 0..<80 {
-                let i = Int(rng.next() % UInt64(adapter.values.count))
-                let h: Float = 1e-2
-                var plus = adapter, minus = adapter
-                plus.values[i] += h
-                minus.values[i] -= h
-                let numeric = (trainer.lossAndGradient(plus, batch: batch).loss - trainer.lossAndGradient(minus, batch: batch).loss) / Double(2 * h)
-                let analytic = Double(grad.values[i])
-                worst = max(worst, abs(numeric - analytic) / max(abs(numeric), 1e-2))
-                XCTAssertTrue(abs(numeric - analytic) <= max(0.02 * abs(numeric), 2e-4), "param \(i): analytic \(analytic), numeric \(numeric)")
-            }
+            let worst = checkLoRAFiniteDifferences(trainer, adapter, gradient: grad, batch: batch, samples: 80, rng: &rng)
             print("gemma3 LoRA finite differences (head chunk \(chunkFloats / c.vocabSize) rows): worst relative error \(worst)")
         }
     }

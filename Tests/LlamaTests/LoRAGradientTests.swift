@@ -29,19 +29,7 @@ final class LoRAGradientTests: XCTestCase {
             let (loss, grad) = trainer.lossAndGradient(adapter, batch: batch)
             XCTAssertEqual(loss, try trainer.loss(adapter, batch: batch), accuracy: 1e-4, "training and merged losses agree")
             var rng = SeededRandom(seed: 3)
-            var worst = 0.0
-            for _ in 0..<60 {
-                let i = Int(rng.next() % UInt64(adapter.values.count))
-                let h: Float = 1e-2
-                var plus = adapter, minus = adapter
-                plus.values[i] += h
-                minus.values[i] -= h
-                let numeric = (trainer.lossAndGradient(plus, batch: batch).loss - trainer.lossAndGradient(minus, batch: batch).loss) / Double(2 * h)
-                let analytic = Double(grad.values[i])
-                let error = abs(numeric - analytic) / max(abs(numeric), 1e-2)
-                worst = max(worst, error)
-                XCTAssertTrue(abs(numeric - analytic) <= max(0.02 * abs(numeric), 2e-4), "param \(i): analytic \(analytic), numeric \(numeric)")
-            }
+            let worst = checkLoRAFiniteDifferences(trainer, adapter, gradient: grad, batch: batch, samples: 60, rng: &rng)
             print("LoRA finite differences (\(targets.map(\.rawValue).joined())): worst relative error \(worst)")
         }
     }

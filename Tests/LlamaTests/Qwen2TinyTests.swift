@@ -71,16 +71,7 @@ final class Qwen2TinyTests: XCTestCase {
         let batch = TrainingBatch(tokens: [[1, 5, 9, 2, 33, 7]], targets: [[5, 9, 2, 33, 7, -1]])
         let (loss, grad) = trainer.lossAndGradient(adapter, batch: batch)
         XCTAssertEqual(loss, try trainer.loss(adapter, batch: batch), accuracy: 1e-4)
-        for _ in 0..<30 {
-            let i = Int(rng.next() % UInt64(adapter.values.count))
-            let h: Float = 1e-2
-            var plus = adapter, minus = adapter
-            plus.values[i] += h
-            minus.values[i] -= h
-            let numeric = (trainer.lossAndGradient(plus, batch: batch).loss - trainer.lossAndGradient(minus, batch: batch).loss) / Double(2 * h)
-            let analytic = Double(grad.values[i])
-            XCTAssertTrue(abs(numeric - analytic) <= max(0.02 * abs(numeric), 2e-4), "param \(i): analytic \(analytic), numeric \(numeric)")
-        }
+        checkLoRAFiniteDifferences(trainer, adapter, gradient: grad, batch: batch, samples: 30, rng: &rng)
     }
 
     func testOtherSafetensorsModelTypesAreRefusedInOneLine() throws {

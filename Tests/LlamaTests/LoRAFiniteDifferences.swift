@@ -1,0 +1,26 @@
+import TensorMath
+import XCTest
+@testable import Llama
+
+/// Central finite differences of the training loss (step 1e-2) against the analytic LoRA
+/// gradient at `samples` random coordinates drawn from `rng`. Fails where they differ by more
+/// than 2% (or 2e-4 absolute near zero); returns the worst relative error.
+@discardableResult
+func checkLoRAFiniteDifferences(_ trainer: LoRATrainingModel, _ adapter: LoRAAdapter, gradient: LoRAAdapter, batch: TrainingBatch,
+                                samples: Int, rng: inout SeededRandom,
+                                file: StaticString = #filePath, line: UInt = #line) -> Double {
+    var worst = 0.0
+    for _ in 0..<samples {
+        let i = Int(rng.next() % UInt64(adapter.values.count))
+        let h: Float = 1e-2
+        var plus = adapter, minus = adapter
+        plus.values[i] += h
+        minus.values[i] -= h
+        let numeric = (trainer.lossAndGradient(plus, batch: batch).loss - trainer.lossAndGradient(minus, batch: batch).loss) / Double(2 * h)
+        let analytic = Double(gradient.values[i])
+        worst = max(worst, abs(numeric - analytic) / max(abs(numeric), 1e-2))
+        XCTAssertTrue(abs(numeric - analytic) <= max(0.02 * abs(numeric), 2e-4),
+                      "param \(i): analytic \(analytic), numeric \(numeric)", file: file, line: line)
+    }
+    return worst
+}
