@@ -15,6 +15,7 @@
 //
 
 #include "CKernels.h"
+#include "quant_reference.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -317,6 +318,22 @@ void ck_qgemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const v
     }
 }
 
+void ck_ref_column(int m, int n, int k, const float *a, long lda, const ck_q8_block *aq, const float *wrow,
+                   float *arow, int j, double *c) {
+    const int nb = k / QK;
+    for (int i = 0; i < m; ++i) {
+        const float *x = a + (long)i * lda;
+        if (aq) {
+            for (int blk = 0; blk < nb; ++blk)
+                for (int t = 0; t < QK; ++t) arow[blk * QK + t] = (float)aq[(long)i * nb + blk].q[t] * aq[(long)i * nb + blk].d;
+            x = arow;
+        }
+        double s = 0;
+        for (int t = 0; t < k; ++t) s += (double)x[t] * (double)wrow[t];
+        c[(long)i * n + j] = s;
+    }
+}
+
 void ck_qgemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq,
                   const void *w, double *c) {
     const int nb = k / QK;
@@ -325,17 +342,7 @@ void ck_qgemm_ref(int type, int m, int n, int k, const float *a, long lda, const
     float *arow = (float *)ck_alloc(sizeof(float) * (size_t)(k > 0 ? k : 1));
     for (int j = 0; j < n; ++j) {
         ck_dequantize_row(type, (const uint8_t *)w + (long)j * rowBytes, k, wrow);
-        for (int i = 0; i < m; ++i) {
-            const float *x = a + (long)i * lda;
-            if (aq) {
-                for (int blk = 0; blk < nb; ++blk)
-                    for (int t = 0; t < QK; ++t) arow[blk * QK + t] = (float)aq[(long)i * nb + blk].q[t] * aq[(long)i * nb + blk].d;
-                x = arow;
-            }
-            double s = 0;
-            for (int t = 0; t < k; ++t) s += (double)x[t] * (double)wrow[t];
-            c[(long)i * n + j] = s;
-        }
+        ck_ref_column(m, n, k, a, lda, aq, wrow, arow, j, c);
     }
     ck_free(wrow);
     ck_free(arow);

@@ -34,6 +34,7 @@
 // dequantized once per call; no F32 copy of the whole W exists.
 
 #include "CKernels.h"
+#include "quant_reference.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -306,22 +307,11 @@ void ck_qi_backward_cols(int type, int m, int n, int k, const float *dy, long ld
 
 void ck_qi_gemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq, const void *qi,
                     double *c) {
-    const int nb = k / QK;
     float *wrow = (float *)ck_alloc(sizeof(float) * (size_t)k);
     float *arow = (float *)ck_alloc(sizeof(float) * (size_t)k);
     for (int j = 0; j < n; ++j) {
         ck_qi_dequantize_row(type, qi, k, j, wrow);
-        for (int i = 0; i < m; ++i) {
-            const float *x = a + (long)i * lda;
-            if (aq) {
-                for (int blk = 0; blk < nb; ++blk)
-                    for (int t = 0; t < QK; ++t) arow[blk * QK + t] = (float)aq[(long)i * nb + blk].q[t] * aq[(long)i * nb + blk].d;
-                x = arow;
-            }
-            double s = 0;
-            for (int t = 0; t < k; ++t) s += (double)x[t] * (double)wrow[t];
-            c[(long)i * n + j] = s;
-        }
+        ck_ref_column(m, n, k, a, lda, aq, wrow, arow, j, c);
     }
     ck_free(wrow);
     ck_free(arow);
