@@ -16,6 +16,7 @@
 
 #include "CKernels.h"
 #include "quant_reference.h"
+#include "quant_half.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -31,22 +32,10 @@
 #define QK 32
 
 static inline float half_to_float(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
 #if CQ_AVX2
-    return _cvtsh_ss(h);
+    return _cvtsh_ss((uint16_t)(p[0] | (p[1] << 8)));
 #else
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (man == 0) { bits = sign; }
-        else {  // subnormal: normalise
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            man &= 0x3FF;
-            bits = sign | (exp << 23) | (man << 13);
-        }
-    } else if (exp == 31) { bits = sign | 0x7F800000u | (man << 13); }
-    else { bits = sign | ((exp - 15 + 127) << 23) | (man << 13); }
-    float f; memcpy(&f, &bits, 4); return f;
+    return ck_half_to_float_portable(p);
 #endif
 }
 

@@ -35,6 +35,7 @@
 
 #include "CKernels.h"
 #include "quant_reference.h"
+#include "quant_half.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -71,23 +72,7 @@ static inline int32_t qi_ld32(const int8_t *p) {
     return v;
 }
 
-static float qi_half(const uint8_t *p) {
-    const uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else {
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            man &= 0x3FF;
-            bits = sign | (exp << 23) | (man << 13);
-        }
-    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
-    else bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+static inline float qi_half(const uint8_t *p) { return ck_half_to_float_portable(p); }
 
 size_t ck_qi_bytes(int type, int rows, int k) {
     if (qi_record_bytes(type) == 0 || rows <= 0 || k <= 0 || k % QK) return 0;
