@@ -5,7 +5,7 @@ import PackageDescription
 //   CBLAS, CKernels -> TensorMath -> Llama -> Federation -> Journal -> Report -> fedpilot; Privacy, SecureAggregation -> Federation
 //   CNcurses -> Dashboard -> fedpilot; the Dashboard reads Federation's events, and no engine
 //   target may import the Dashboard or ncurses.
-//   Federation, Journal -> Deployment (gRPC + mutual TLS) -> fedpilot; no engine target imports gRPC.
+//   Federation -> Deployment (gRPC + mutual TLS) -> fedpilot; no engine target imports gRPC.
 let package = Package(
     name: "FedPilot",
     platforms: [.macOS(.v15)],  // gRPC Swift 2 needs macOS 15
@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "Deployment",
             dependencies: [
-                "Federation", "Journal", "Llama", "SecureAggregation",
+                "Federation", "Llama", "SecureAggregation",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

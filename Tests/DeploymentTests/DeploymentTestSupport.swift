@@ -31,11 +31,14 @@ final class NoticeLog: @unchecked Sendable {
     var refusals: [String] {
         all.compactMap { if case .rejected(_, _, let reason) = $0 { return reason } else { return nil } }
     }
-    func waitFor(_ predicate: ([TransportNotice]) -> Bool, timeout: Double = 20) -> Bool {
+    /// Waits without blocking a thread: the clients, the server and this test share the
+    /// cooperative pool, which has one thread per core (two here), and a blocked thread
+    /// starves the clients' heartbeats.
+    func waitFor(_ predicate: ([TransportNotice]) -> Bool, timeout: Double = 20) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if predicate(all) { return true }
-            Thread.sleep(forTimeInterval: 0.05)
+            try? await Task.sleep(for: .milliseconds(50))
         }
         return predicate(all)
     }

@@ -130,19 +130,20 @@ final class KeyLifecycleTests: XCTestCase {
         XCTAssertEqual(first, "setup")
         let revoked = await session(port: port, tls, "hospital-b")
         XCTAssertNotEqual(revoked, "setup")
-        XCTAssertTrue(notices.waitFor { _ in notices.refusals.contains { $0.hasPrefix("certificate revoked: serial ") } }, "\(notices.refusals)")
+        let revokedRefused = await notices.waitFor { _ in notices.refusals.contains { $0.hasPrefix("certificate revoked: serial ") } }
+        XCTAssertTrue(revokedRefused, "\(notices.refusals)")
 
         // Revoked after it joined: refused at its next connection.
         try tls.revoke(client: "hospital-a")
         let reconnect = await session(port: port, tls, "hospital-a")
         XCTAssertNotEqual(reconnect, "setup")
-        XCTAssertTrue(notices.waitFor { _ in notices.all.contains { if case .rejected(_, "hospital-a", let r) = $0 { return r.contains("certificate revoked") } else { return false } } },
-                      "\(notices.all)")
+        let revokedAfterJoinRefused = await notices.waitFor { _ in notices.all.contains { if case .rejected(_, "hospital-a", let r) = $0 { return r.contains("certificate revoked") } else { return false } } }
+        XCTAssertTrue(revokedAfterJoinRefused, "\(notices.all)")
 
         let expired = await session(port: port, tls, "law-firm")
         XCTAssertNotEqual(expired, "setup")
-        XCTAssertTrue(notices.waitFor { _ in notices.all.contains { if case .rejected(_, "law-firm", let r) = $0 { return r.contains("certificate expired on") } else { return false } } },
-                      "\(notices.all)")
+        let expiredRefused = await notices.waitFor { _ in notices.all.contains { if case .rejected(_, "law-firm", let r) = $0 { return r.contains("certificate expired on") } else { return false } } }
+        XCTAssertTrue(expiredRefused, "\(notices.all)")
 
         let expiring = await sessionExpectingSetup(port: port, tls, "support")
         XCTAssertEqual(expiring, "setup")

@@ -51,11 +51,13 @@ final class RefusalTests: XCTestCase {
         await assertRefused(port: port, security: .tls { c in
             c.trustRoots = .certificates([.file(path: tls.caCertificate, format: .pem)])
         }) { _ in }
-        XCTAssertTrue(notices.waitFor { _ in notices.refusals.contains { $0.contains("no client certificate") } }, "\(notices.refusals)")
+        let noCertificateRefused = await notices.waitFor { _ in notices.refusals.contains { $0.contains("no client certificate") } }
+        XCTAssertTrue(noCertificateRefused, "\(notices.refusals)")
 
         // A certificate from another CA, for a name the scenario knows.
         await assertRefused(port: port, security: security(foreign, "hospital-a", trusting: tls)) { _ in }
-        XCTAssertTrue(notices.waitFor { _ in notices.refusals.contains { $0.contains("certificate refused") } }, "\(notices.refusals)")
+        let foreignCARefused = await notices.waitFor { _ in notices.refusals.contains { $0.contains("certificate refused") } }
+        XCTAssertTrue(foreignCARefused, "\(notices.refusals)")
 
         // A valid certificate whose name is not in the scenario.
         let mallory = await assertRefused(port: port, security: security(tls, "mallory", trusting: tls)) { writer in
