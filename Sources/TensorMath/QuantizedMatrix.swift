@@ -24,7 +24,8 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
 /// a row), never as F32: 0.56 (Q4_0), 0.63 (Q4_1) or 1.13 (Q8_0, with a per-block sum) bytes
 /// per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
 /// rows whose blocks are interleaved (same bit width; `Sources/CKernels/quant_interleaved.c`),
-/// the layout the int8 kernels read. Immutable after `init`, so it can be shared between threads.
+/// the layout the int8 kernels read. Immutable after `init` apart from the transposed copy, built
+/// once under a lock on the first input gradient, so it can be shared between threads.
 public final class QuantizedMatrix: @unchecked Sendable {
     public let type: QuantBlockType
     /// `out`: rows of `W`.
