@@ -6,10 +6,11 @@
 #                               [--wait-idle SECONDS] [--boost]
 #
 # Defaults: --steps 5, --threads $(nproc), --targets "all qv", batch 4, seq 128, rank 8
-# (override with BATCH, SEQ, RANK in the environment). For each target set it runs
+# (override with BATCH, SEQ, RANK in the environment; COMPUTE=int8 runs fedpilot's frozen
+# products in int8, default f32). For each target set it runs
 #
 #   .build/release/fedpilot bench train --model models/SmolLM2-135M-Instruct.Q4_1.gguf \
-#       --batch 4 --seq 128 --rank 8 --targets $T --steps $N --threads $THREADS --json
+#       --batch 4 --seq 128 --rank 8 --targets $T --steps $N --threads $THREADS --compute $COMPUTE --json
 #   .venv-golden/bin/python scripts/bench_peft.py --batch 4 --seq 128 --rank 8 --targets $T \
 #       --steps $N --threads $THREADS --json
 #
@@ -42,6 +43,7 @@ BOOST=0
 BATCH="${BATCH:-4}"
 SEQ="${SEQ:-128}"
 RANK="${RANK:-8}"
+COMPUTE="${COMPUTE:-f32}"
 MODEL="${MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 FEDPILOT="${FEDPILOT:-$ROOT/.build/release/fedpilot}"
 PY="${GOLDEN_VENV:-$ROOT/.venv-golden}/bin/python"
@@ -54,7 +56,7 @@ while [ $# -gt 0 ]; do
     --attn) ATTN="$2"; shift 2 ;;
     --wait-idle) WAIT_IDLE="$2"; shift 2 ;;
     --boost) BOOST=1; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -123,12 +125,12 @@ PEFT_ARGS=()
 
 # ---- runs -------------------------------------------------------------------------------------
 for T in $TARGET_SETS; do
-  echo "== targets $T: fedpilot (batch $BATCH, seq $SEQ, rank $RANK, steps $STEPS, threads $THREADS)"
+  echo "== targets $T: fedpilot (batch $BATCH, seq $SEQ, rank $RANK, steps $STEPS, threads $THREADS, compute $COMPUTE)"
   rm -f "$OUT/fedpilot-$T.json"
   if [ "$HAVE_FEDPILOT" = 1 ]; then
     check_idle
     run_bench "$FEDPILOT" bench train --model "$MODEL" --batch "$BATCH" --seq "$SEQ" --rank "$RANK" \
-      --targets "$T" --steps "$STEPS" --threads "$THREADS" --json \
+      --targets "$T" --steps "$STEPS" --threads "$THREADS" --compute "$COMPUTE" --json \
       >"$OUT/fedpilot-$T.out" 2>"$OUT/fedpilot-$T.err"
     rc=$?
     if [ $rc -ne 0 ]; then

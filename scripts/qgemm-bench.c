@@ -85,11 +85,11 @@ static void qi_fwd(void *p) {
     ck_qi_gemm_cols(c->type, c->m, c->n, c->k, c->aq, c->qi, c->c, c->n, 0, 0, c->n);
 }
 // Option B for the input gradient: dY quantized to 8-bit blocks along n, times a transposed
-// Q8_0 copy of W made once (W^T[k, n]) with the forward int8 kernel.
+// Q8_0 copy of W made once (ck_qt_build: W^T[k, n]) with the forward int8 kernel.
 static void qt_bwd(void *p) {
     ctx_t *c = p;
-    ck_q8_quantize_rows(c->dy, c->m, c->n, c->n, c->aqt);
-    ck_qi_gemm_cols(CK_Q8_0, c->m, c->k, c->n, c->aqt, c->qt, c->dx, c->k, 0, 0, c->k);
+    ck_q8_quantize_rows_padded(c->dy, c->m, c->n, c->n, c->aqt);
+    ck_qi_gemm_cols(CK_Q8_0, c->m, c->k, (c->n + 31) / 32 * 32, c->aqt, c->qt, c->dx, c->k, 0, 0, c->k);
 }
 static void qi_bwd(void *p) { ctx_t *c = p; ck_qi_backward_cols(c->type, c->m, c->n, c->k, c->dy, c->n, c->qi, c->dx, c->k, 0, 0, c->k); }
 
@@ -126,16 +126,9 @@ int main(int argc, char **argv) {
         c.pnt = ck_alloc(sizeof(float) * ck_packed_count(k, n)); ck_pack_b_nt(wf, n, k, c.pnt);
         c.pnn = ck_alloc(sizeof(float) * ck_packed_count(n, k)); ck_pack_b_nn(wf, n, k, c.pnn);
         c.aq = ck_alloc(sizeof(ck_q8_block) * m * (k / 32));
-        c.aqt = ck_alloc(sizeof(ck_q8_block) * m * (n / 32));
-        {   // W^T requantized to Q8_0 blocks along n (only for the option-B timing)
-            float *wt = malloc(sizeof(float) * n * k);
-            for (int j = 0; j < n; ++j) for (int t = 0; t < k; ++t) wt[(long)t * n + j] = wf[(long)j * k + t];
-            void *tmp = malloc((size_t)k * (n / 32) * 34);
-            for (int t = 0; t < k; ++t) ck_quantize_row_q8_0(wt + (long)t * n, n, (char *)tmp + (long)t * (n / 32) * 34);
-            c.qt = ck_alloc(ck_qi_bytes(CK_Q8_0, k, n));
-            ck_qi_pack(CK_Q8_0, k, n, tmp, NULL, c.qt);
-            free(wt); free(tmp);
-        }
+        c.aqt = ck_alloc(sizeof(ck_q8_block) * m * ((n + 31) / 32));
+        c.qt = ck_alloc(ck_qt_bytes(n, k));   // W^T requantized to Q8_0 along n, as the model builds it
+        ck_qt_build(type, n, k, c.qi, c.qt);
         const double fl = 2.0 * m * n * k;
         float *ref = malloc(sizeof(float) * m * n), *refb = malloc(sizeof(float) * m * k);
         const double gf = time_op(f32_fwd, &c, fl); memcpy(ref, c.c, sizeof(float) * m * n);

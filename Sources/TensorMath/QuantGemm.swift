@@ -1,5 +1,6 @@
 import CKernels
 import Dispatch
+import Foundation
 
 /// The instruction set of the int8 forward kernels (`Sources/CKernels/quant_interleaved.c`).
 public enum QuantKernelISA: Int32, Sendable, CaseIterable, Comparable {
@@ -46,38 +47,72 @@ public enum QuantGemm {
     ) {
         precondition(m >= 0 && m <= Int(Int32.max))
         guard m > 0 else { return }
-        let k = weight.cols, n = weight.rows
-        let nb = k / 32
-        let aq = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: m * nb)
+        let k = weight.cols
+        let aq = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: m * (k / 32))
         defer { aq.deallocate() }
         ck_q8_quantize_rows(x, Int32(m), Int32(k), k, aq)
+        product(type: weight.type, m: m, n: weight.rows, k: k, aq: aq, blocks: UnsafeRawPointer(weight.blocks),
+                out: out, accumulate: accumulate, threads: threads)
+    }
+
+    /// `out[m, n] (+)= A · Wᵀ` from the quantized activations `aq[m, k/32]` and an interleaved
+    /// weight `[n, k]`, the weight rows split between up to 2 threads at a multiple of 8.
+    private static func product(type: QuantBlockType, m: Int, n: Int, k: Int, aq: UnsafePointer<ck_q8_block>,
+                                blocks: UnsafeRawPointer, out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int?) {
         let t = max(1, min(2, threads ?? ComputeThreads.blas))
         let parts = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? t : 1
-        let blocks = UnsafeRawPointer(weight.blocks), type = weight.type.rawValue
-        let acc: Int32 = accumulate ? 1 : 0
+        let acc: Int32 = accumulate ? 1 : 0, code = type.rawValue
         if parts == 1 {
-            ck_qi_gemm_cols(type, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, 0, Int32(n))
+            ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, 0, Int32(n))
             return
         }
-        nonisolated(unsafe) let aqc = UnsafePointer(aq), o = out, wb = blocks
+        nonisolated(unsafe) let a = aq, o = out, wb = blocks
         let groups = (n + 7) / 8
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let n0 = groups * p / parts * 8, n1 = min(n, groups * (p + 1) / parts * 8)
-            ck_qi_gemm_cols(type, Int32(m), Int32(n), Int32(k), aqc, wb, o, n, acc, Int32(n0), Int32(n1))
+            ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), a, wb, o, n, acc, Int32(n0), Int32(n1))
         }
     }
 
+    /// How `backward` computes the input gradient through a quantized weight.
+    public enum BackwardPath: String, Sendable, CaseIterable {
+        /// `W` dequantized a few 16-column panels at a time into a small F32 scratch buffer and
+        /// multiplied with the packed F32 micro-kernel: F32 arithmetic, no memory beyond `W`.
+        case panels
+        /// `dY` quantized per row to 8-bit blocks and multiplied, with the int8 forward kernels,
+        /// by a transposed Q8_0 copy of `W` (`QuantizedMatrix.transposedBlocks`, built on the
+        /// first input gradient through `W`, 1.125 bytes per weight): about twice as fast,
+        /// with 8-bit rounding of `dY` and of `Wᵀ` (relative error per product below 1%).
+        case transposed
+
+        /// `FEDPILOT_INT8_BACKWARD=panels|transposed` (A/B runs on one machine); default
+        /// `.transposed`, the faster end to end (README, "int8 compute").
+        public static let fromEnvironment: BackwardPath = {
+            guard let v = ProcessInfo.processInfo.environment["FEDPILOT_INT8_BACKWARD"]?.lowercased() else { return .transposed }
+            return BackwardPath(rawValue: v) ?? .transposed
+        }()
+    }
+
     /// `dInput[M, W.cols] (+)= dOut[M, W.rows] · W` — the input gradient through the quantized
-    /// weight: W is dequantized a few 16-column panels at a time into a small F32 scratch
-    /// buffer and multiplied with the packed F32 micro-kernel (no F32 copy of the whole `W`).
-    /// With 2 threads the columns of `dInput` are split in two (at a multiple of 16).
+    /// weight, by `path` (see `BackwardPath`; no F32 copy of the whole `W` either way). With 2
+    /// threads the columns of `dInput` are split in two (at a multiple of 16, or of 8).
     public static func backward(
         dOut: UnsafePointer<Float>, rows m: Int, weight: QuantizedMatrix,
-        dInput: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil
+        dInput: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil,
+        path: BackwardPath = .fromEnvironment
     ) {
         precondition(m >= 0 && m <= Int(Int32.max))
         guard m > 0 else { return }
         let k = weight.cols, n = weight.rows
+        if path == .transposed {
+            let padded = (n + 31) / 32 * 32
+            let aq = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: m * (padded / 32))
+            defer { aq.deallocate() }
+            ck_q8_quantize_rows_padded(dOut, Int32(m), Int32(n), n, aq)
+            product(type: .q8_0, m: m, n: k, k: padded, aq: aq, blocks: weight.transposedBlocks(),
+                    out: dInput, accumulate: accumulate, threads: threads)
+            return
+        }
         let t = max(1, min(2, threads ?? ComputeThreads.blas))
         let panels = (k + 15) / 16
         let parts = t > 1 && panels >= 2 && m * n * k >= 1 << 20 ? t : 1

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// The ggml block types a `QuantizedMatrix` can hold (raw values are ggml's type ids).
 public enum QuantBlockType: Int32, Sendable, CaseIterable {
@@ -23,7 +24,8 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
 /// a row), never as F32: 0.56 (Q4_0), 0.63 (Q4_1) or 1.13 (Q8_0, with a per-block sum) bytes
 /// per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
 /// rows whose blocks are interleaved (same bit width; `Sources/CKernels/quant_interleaved.c`),
-/// the layout the int8 kernels read. Immutable after `init`, so it can be shared between threads.
+/// the layout the int8 kernels read. Immutable after `init` apart from the transposed copy, built
+/// once under a lock on the first input gradient, so it can be shared between threads.
 public final class QuantizedMatrix: @unchecked Sendable {
     public let type: QuantBlockType
     /// `out`: rows of `W`.
@@ -86,7 +88,46 @@ public final class QuantizedMatrix: @unchecked Sendable {
         return w
     }
 
-    deinit { ck_free(blocks) }
+    // Wᵀ requantized to Q8_0 for the input gradient (`QuantGemm.BackwardPath.transposed`),
+    // built on the first input gradient through this weight and kept: inference never builds it.
+    private let transposeLock = NSLock()
+    private var transposedStorage: UnsafeMutableRawPointer?
+
+    /// Bytes of the transposed copy: `cols` rows of `rows` rounded up to 32, 1.125 bytes per
+    /// weight; 0 until the first input gradient through this weight built it.
+    public var transposedByteCount: Int {
+        transposeLock.withLock { transposedStorage == nil ? 0 : ck_qt_bytes(Int32(rows), Int32(cols)) }
+    }
+
+    /// The transposed copy, built on the first call (`ck_qt_build`: 32 rows of `W` dequantized at
+    /// a time, so no F32 copy of the whole weight exists during the build either).
+    func transposedBlocks() -> UnsafeRawPointer {
+        transposeLock.withLock {
+            if let t = transposedStorage { return UnsafeRawPointer(t) }
+            let bytes = ck_qt_bytes(Int32(rows), Int32(cols))
+            guard let raw = ck_alloc(bytes) else { fatalError("QuantizedMatrix: out of memory for the transposed copy of [\(rows), \(cols)]") }
+            let status = ck_qt_build(type.rawValue, Int32(rows), Int32(cols), blocks, raw)
+            precondition(status == 0, "QuantizedMatrix: cannot build the transposed copy of [\(rows), \(cols)] \(type.name)")
+            transposedStorage = raw
+            return UnsafeRawPointer(raw)
+        }
+    }
+
+    /// Column `t` of `W` as the transposed copy holds it (requantized to Q8_0), into `dst`
+    /// (`rows` floats); builds the copy if needed. For tests and inspection.
+    public func transposedColumn(_ t: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(t >= 0 && t < cols)
+        let padded = (rows + 31) / 32 * 32
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: padded)
+        defer { row.deallocate() }
+        ck_qi_dequantize_row(QuantBlockType.q8_0.rawValue, transposedBlocks(), Int32(padded), Int32(t), row)
+        dst.update(from: row, count: rows)
+    }
+
+    deinit {
+        ck_free(blocks)
+        if let t = transposedStorage { ck_free(t) }
+    }
 }
 
 private extension Optional where Wrapped == [Int32] {

@@ -57,15 +57,19 @@ struct BenchTrain: ParsableCommand {
                 "train_tokens_per_s": tokens / trainSeconds, "eval_tokens_per_s": tokens / evalSeconds,
                 "peak_rss_bytes": ProcessStats.peakResidentBytes, "train_step_seconds": trainSeconds / Double(steps),
                 "frozen_gemm": base.frozenGemm.rawValue, "packed_weight_bytes": base.packedWeightBytes,
-                "compute": compute.rawValue, "quantized_weight_bytes": base.quantizedWeightBytes, "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name, "batch": batch, "seq": seq, "rank": rank,
+                "compute": compute.rawValue, "quantized_weight_bytes": base.quantizedWeightBytes,
+                "transposed_weight_bytes": base.transposedWeightBytes, "int8_backward": QuantGemm.BackwardPath.fromEnvironment.rawValue, "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name, "batch": batch, "seq": seq, "rank": rank,
                 "targets": lora.targets.map(\.rawValue), "trainable_parameters": adapter.parameterCount,
                 "steps": steps, "blas_threads": threads, "parallel": parallel,
             ]
             if json { try printJSON(result) } else {
-                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB, %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights, frozen GEMM: \(base.frozenGemm.rawValue)\(compute == .int8 ? " (\(QuantGemm.isa.name))" : ""), load average %.2f",
+                let transposedNote = base.transposedWeightBytes > 0
+                    ? String(format: " + %.0f MB transposed copies", Double(base.transposedWeightBytes) / 1e6) : ""
+                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB, %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights\(transposedNote), frozen GEMM: \(base.frozenGemm.rawValue)\(compute == .int8 ? " (\(QuantGemm.isa.name), input gradient: \(QuantGemm.BackwardPath.fromEnvironment.rawValue))" : ""), load average %.2f",
                              tokens / trainSeconds, trainSeconds / Double(steps), tokens / evalSeconds,
                              Double(ProcessStats.peakResidentBytes) / 1e6, adapter.parameterCount,
-                             Double(base.packedWeightBytes) / 1e6, Double(base.quantizedWeightBytes) / 1e6, ProcessStats.loadAverage))
+                             Double(base.packedWeightBytes) / 1e6, Double(base.quantizedWeightBytes) / 1e6,
+                             ProcessStats.loadAverage))
             }
         }
     }

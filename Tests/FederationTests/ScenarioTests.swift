@@ -104,6 +104,7 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(s.seed, 42)
         XCTAssertEqual(s.training.seed, 42)
         XCTAssertEqual(s.modelPath, "models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        XCTAssertEqual(s.compute, .int8, "the default pilot runs the frozen base in int8 (README, int8 compute)")
         XCTAssertEqual(s.lora, LoRAConfig(rank: 8, alpha: 16, dropout: 0, targets: [.q, .v]))
         XCTAssertEqual(s.training.budget, .steps(3))
         XCTAssertEqual(s.training.batchSize, 2)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import TensorMath
 
-/// QuantGemm (int8 forward, dequantize-in-register backward) against the naive
+/// QuantGemm (int8 forward; input gradient through F32 panels or a transposed Q8_0 copy) against the naive
 /// double-precision references, for every block type and shapes that are not multiples of
 /// the kernel's tiles (4 activation rows, 64-row blocks).
 final class QuantGemmTests: XCTestCase {
@@ -157,7 +157,7 @@ final class QuantGemmTests: XCTestCase {
         }
     }
 
-    func testBackwardMatchesTheReferenceOnOddShapesForEveryBlockType() {
+    func testPanelBackwardMatchesTheReferenceOnOddShapesForEveryBlockType() {
         for type in QuantBlockType.allCases {
             for (m, n, k) in Self.shapes {
                 let w = randomWeight(type, rows: n, cols: k)
@@ -165,8 +165,8 @@ final class QuantGemmTests: XCTestCase {
                 let start = uniform(m * k)
                 var dx = [Float](repeating: .nan, count: m * k), acc = start
                 dy.withUnsafeBufferPointer { dp in
-                    dx.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: false, threads: 1) }
-                    acc.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: true, threads: 2) }
+                    dx.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: false, threads: 1, path: .panels) }
+                    acc.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: true, threads: 2, path: .panels) }
                 }
                 let ref = dy.withUnsafeBufferPointer { QuantGemm.backwardReference(dOut: $0.baseAddress!, rows: m, weight: w) }
                 let scale = 1e-5 * (1 + ref.map(abs).max()!)
@@ -177,6 +177,71 @@ final class QuantGemmTests: XCTestCase {
             }
         }
     }
+
+    /// The transposed copy holds every column of `W` within half a Q8_0 step (of its block of
+    /// 32 rows), zero-padded past the last row, for every block type and a row count that is
+    /// not a multiple of 32; it is built once and counted.
+    func testTransposedCopyHoldsEveryColumnWithinHalfAStep() {
+        for type in QuantBlockType.allCases {
+            let (rows, cols) = (45, 96)
+            let w = randomWeight(type, rows: rows, cols: cols)
+            XCTAssertEqual(w.transposedByteCount, 0, "built before the first use")
+            let wf = w.dequantized().data
+            var column = [Float](repeating: .nan, count: rows)
+            for t in 0..<cols {
+                column.withUnsafeMutableBufferPointer { w.transposedColumn(t, into: $0.baseAddress!) }
+                for b in 0..<((rows + 31) / 32) {
+                    let js = (b * 32)..<min(rows, b * 32 + 32)
+                    let amax = js.map { abs(wf[$0 * cols + t]) }.max()!
+                    for j in js {
+                        XCTAssertLessThanOrEqual(abs(column[j] - wf[j * cols + t]), amax / 254 * 1.01 + amax * 1e-3, "\(type.name) W[\(j), \(t)]")
+                    }
+                }
+            }
+            XCTAssertEqual(w.transposedByteCount, cols / 8 * 2 * 288, "\(type.name): 96 rows of 64 (45 padded), Q8_0 records")
+        }
+    }
+
+    /// The transposed-copy input gradient against the double reference on odd shapes, every
+    /// block type and ISA: within the bound of rounding `dY` (half a step of its block of 32)
+    /// and `Wᵀ` (half a Q8_0 step), and two threads and accumulation give the same bits.
+    func testTransposedBackwardIsWithinItsRoundingBoundOnOddShapesForEveryBlockTypeAndISA() { forEachISA { isa in
+        for type in QuantBlockType.allCases {
+            for (m, n, k) in Self.shapes + [(9, 70, 64)] {
+                let w = randomWeight(type, rows: n, cols: k)
+                let dy = uniform(m * n)
+                let start = uniform(m * k)
+                var dx = [Float](repeating: .nan, count: m * k), two = dx, acc = start
+                dy.withUnsafeBufferPointer { dp in
+                    dx.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: false, threads: 1, path: .transposed) }
+                    two.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: false, threads: 2, path: .transposed) }
+                    acc.withUnsafeMutableBufferPointer { QuantGemm.backward(dOut: dp.baseAddress!, rows: m, weight: w, dInput: $0.baseAddress!, accumulate: true, threads: 1, path: .transposed) }
+                }
+                XCTAssertEqual(dx, two, "\(isa.name) \(type.name) \(m)x\(n)x\(k): two threads")
+                let ref = dy.withUnsafeBufferPointer { QuantGemm.backwardReference(dOut: $0.baseAddress!, rows: m, weight: w) }
+                let wf = w.dequantized().data
+                for i in 0..<m {
+                    for t in 0..<k {
+                        var bound = 0.0, magnitude = 0.0
+                        for b in 0..<((n + 31) / 32) {
+                            let js = (b * 32)..<min(n, b * 32 + 32)
+                            let stepY = Double(js.map { abs(dy[i * n + $0]) }.max()!) / 254
+                            let amaxW = Double(js.map { abs(wf[$0 * k + t]) }.max()!)
+                            let stepW = amaxW / 254 * 1.01 + amaxW * 1e-3
+                            for j in js {
+                                let (y, v) = (Double(dy[i * n + j]), Double(wf[j * k + t]))
+                                bound += abs(v) * stepY + abs(y) * stepW + stepY * stepW
+                                magnitude += abs(y * v)
+                            }
+                        }
+                        let at = "\(isa.name) \(type.name) \(m)x\(n)x\(k) [\(i), \(t)]"
+                        XCTAssertLessThanOrEqual(abs(Double(dx[i * k + t]) - ref[i * k + t]), bound + 1e-5 * (1 + magnitude), at)
+                        XCTAssertEqual(acc[i * k + t], start[i * k + t] + dx[i * k + t], accuracy: 1e-5 * (1 + abs(acc[i * k + t])), at)
+                    }
+                }
+            }
+        }
+    } }
 
     /// Q8_0 weights made from F32 lie within half a step of the original values.
     func testQuantizingToQ8_0IsWithinHalfAStep() {

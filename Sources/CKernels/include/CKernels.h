@@ -161,6 +161,18 @@ void ck_qi_backward_cols(int type, int m, int n, int k, const float *dy, long ld
 /// Columns per chunk of the input gradient, in panels of 16 (tuning; <= 0 leaves it).
 void ck_qi_set_backward_panels(int panels);
 
+/// The input gradient through a transposed copy: Wᵀ[k, n32] (n32 = n rounded up to 32, zero
+/// past n) requantized to Q8_0 along n, in the interleaved Q8_0 layout (ck_qt_bytes bytes), built
+/// once from the interleaved weight qi of `type` by ck_qt_build (32 rows of W dequantized at a
+/// time; returns 0, or -1 on a bad argument). Then dX (+)= dY · W is
+///   ck_q8_quantize_rows_padded(dY, m, n, lddy, aq);   // aq: m · n32/32 blocks
+///   ck_qi_gemm_cols(CK_Q8_0, m, k, n32, aq, qt, dX, lddx, accumulate, c0, c1);
+size_t ck_qt_bytes(int n, int k);
+int ck_qt_build(int type, int n, int k, const void *qi, void *dst);
+/// ck_q8_quantize_rows for any n: the last block of each row is zero-padded to 32; writes
+/// (n + 31) / 32 blocks per row.
+void ck_q8_quantize_rows_padded(const float *a, int m, int n, long lda, ck_q8_block *dst);
+
 /// Naive references over the dequantized interleaved weight, in double (see ck_qgemm_ref).
 void ck_qi_gemm_ref(int type, int m, int n, int k, const float *a, long lda, const ck_q8_block *aq, const void *qi,
                     double *c);

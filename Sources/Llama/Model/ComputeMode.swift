@@ -6,8 +6,9 @@ public enum ComputeMode: String, Sendable, CaseIterable {
     case f32
     /// The weights kept in their file's quantized blocks (Q4_0, Q4_1, Q8_0; other types are
     /// requantized to Q8_0 at load), repacked into 8-row groups; forward products in int8
-    /// (`QuantGemm`: AVX512-VNNI or AVX2), input gradients through small F32 panels
-    /// dequantized per chunk. The LoRA path stays F32.
+    /// (`QuantGemm`: AVX512-VNNI or AVX2), input gradients in int8 through a transposed Q8_0
+    /// copy built on the first backward pass (`QuantGemm.BackwardPath`; or through small F32
+    /// panels, `FEDPILOT_INT8_BACKWARD=panels`). The LoRA path stays F32.
     case int8
 
     /// Parses `f32` / `int8`; nil otherwise.

@@ -23,6 +23,12 @@ public struct QuantizedWeights: Sendable {
         layers.joined().reduce(0) { $0 + $1.byteCount } + embedding.byteCount + (lmHead?.byteCount ?? 0)
     }
 
+    /// Bytes of the transposed Q8_0 copies built so far for input gradients (training only;
+    /// `QuantGemm.BackwardPath.transposed`).
+    public var transposedByteCount: Int {
+        layers.joined().reduce(0) { $0 + $1.transposedByteCount } + embedding.transposedByteCount + (lmHead?.transposedByteCount ?? 0)
+    }
+
     /// Checks every shape against `config`; the message names the tensor.
     func validate(against c: LlamaConfig, source: String) throws {
         func check(_ name: String, _ m: QuantizedMatrix, _ shape: [Int]) throws {
@@ -82,6 +88,9 @@ extension LlamaWeights {
 }
 
 extension LlamaModel {
+    /// Bytes of the transposed copies of the quantized weights built so far (`.int8` training; 0 otherwise).
+    public var transposedWeightBytes: Int { quantized?.transposedByteCount ?? 0 }
+
     /// This model for `ComputeMode.int8`, its F32 matrices quantized to Q8_0 (for models that
     /// exist in F32 already: Hugging Face checkpoints, the tiny test model). Itself if int8.
     public func quantizedToQ8_0() throws -> LlamaModel {
