@@ -130,10 +130,11 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
 
     /// The received global model's loss on a fixed sample of this client's current training data
     /// (its first `probeExamples` examples, with any active fault applied, in rows as training
-    /// makes them: packed so that every token counts, or one padded row each), measured before local training. Unlike the first local
-    /// step's loss it does not depend on which batch came first, so a change in the client's data
-    /// stands out against its own history (the alert detector reads it). Nil when there is
-    /// nothing to score or the loss is not finite (the first step's loss is reported then).
+    /// makes them: packed so that every token counts, or one padded row each), measured before
+    /// local training. Unlike the first local step's loss it does not depend on which batch came
+    /// first, so a change in the client's data stands out against its own history (the alert
+    /// detector reads it). Nil when there is nothing to score or the loss is not finite (the
+    /// first step's loss is reported then).
     func probeLoss(_ examples: [TokenizedExample], adapter: LoRAAdapter) -> Double? {
         let sample = Array(examples.prefix(Self.probeExamples)), length = trainer.config.sequenceLength
         let rows: [(tokens: [Int], targets: [Int])]
