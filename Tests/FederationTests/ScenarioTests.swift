@@ -315,7 +315,7 @@ final class ScenarioTests: XCTestCase {
     func testUnknownKeysNameTheAllowedKeys() {
         assertError(Self.minimal + "[training]\nstpes = 5\n", kind: .unknownKey, at: "training.stpes",
                     "unknown key", "did you mean 'steps'?",
-                    "[training] allows: steps, epochs, batch_size, sequence_length, learning_rate, warmup_steps, min_lr_ratio, weight_decay, max_grad_norm, packing")
+                    "[training] allows: steps, epochs, batch_size, sequence_length, learning_rate, warmup_steps, min_lr_ratio, weight_decay, max_grad_norm, packing, train_on")
         assertError("colour = 1\n" + Self.minimal, kind: .unknownKey, at: "colour", "unknown key", "the top level allows: name, description, seed, rounds")
         assertError("steps = 1\n" + Self.minimal, kind: .unknownKey, at: "steps", "'steps' belongs in [training]")
         assertError(Self.minimal + "[clients.link]\nupload_mbps = 3\n", kind: .unknownKey, at: "clients[0].link.upload_mbps",

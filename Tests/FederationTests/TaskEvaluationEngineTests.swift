@@ -122,6 +122,31 @@ final class TaskEvaluationEngineTests: XCTestCase {
         }
     }
 
+    /// `compare --json` on unlabelled text: no approach has accuracy or macro-F1 keys (not zeros,
+    /// not nulls), and the retrieval baselines, which need labels, are not run.
+    func testCompareWithoutLabelsOmitsTaskFields() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedpilot-task-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("plain.jsonl")
+        try (0..<12).map { "{\"text\": \"note number \($0) about nothing in particular\"}" }.joined(separator: "\n")
+            .write(to: file, atomically: true, encoding: .utf8)
+        var scenario = try EngineTestSupport.scenario(clients: [("plain", "legal-clauses.jsonl")], rounds: 1)
+        scenario.clients[0].data = .file(path: file.path, format: .jsonlText)
+        var comparison = Comparison(scenario: scenario)
+        var finished: [String] = []
+        try comparison.run(model: EngineModel.load(path: "tiny"), dpNoise: nil, finished: { finished.append($0.name) }, progress: { _ in })
+        XCTAssertEqual(finished, Comparison.approaches(dp: false) + Comparison.baselines(labelled: false))
+        let approaches = try XCTUnwrap(comparison.jsonObject(noise: 0)["approaches"] as? [[String: Any]])
+        XCTAssertEqual(approaches.count, finished.count)
+        for a in approaches {
+            XCTAssertNotNil(a["eval_loss"] as? Double, "\(a["name"] ?? "?")")
+            for key in ["task_accuracy", "macro_f1", "per_client_task_accuracy", "per_client_macro_f1"] {
+                XCTAssertNil(a[key], "\(a["name"] ?? "?") \(key)")
+            }
+        }
+    }
+
     func testAccuracyAlert() {
         var detector = AlertDetector()
         func metrics(_ a: Double) -> [ClientRoundMetrics] {

@@ -19,7 +19,11 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     let seed: UInt64
     /// This client's faults from the scenario; those active in a round apply to it.
     let faults: FaultInjector
-    /// The training examples, tokenized once.
+    /// What training learns from a labelled text example (`[training] train_on`).
+    let trainOn: TrainingTarget
+    /// The label prompt template of this client's domain, if any.
+    let labelTemplate: String?
+    /// The training examples, tokenized once (as `trainOn` says).
     let trainTokens: [TokenizedExample]
     /// The validation split as one padded batch (capped), for evaluation of the global model.
     public let validationBatch: TrainingBatch?
@@ -34,7 +38,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
 
     init(spec: ClientSpec, data: ClientDataset, encoding: any TextEncoding, trainer: LocalTrainer, loraConfig: LoRAConfig,
          modelConfig: LlamaConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
-         faults: [FaultSpec]) {
+         faults: [FaultSpec], trainOn: TrainingTarget = .text) {
         self.faults = FaultInjector(faults.filter { $0.client == spec.id })
         self.spec = spec
         self.data = data
@@ -45,11 +49,16 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         self.tensorSizes = tensorSizes
         self.payload = payload
         self.seed = seed
-        trainTokens = data.train.map { Self.tokenize($0, encoding) }
+        self.trainOn = trainOn
+        let template = evaluation.task.template(forDomain: spec.domain)
+        labelTemplate = template
+        trainTokens = data.train.map {
+            trainOn.tokenize($0, encoding: encoding, template: template, sequenceLength: trainer.config.sequenceLength)
+        }
         let held = data.validation.prefix(evaluation.maxExamplesPerClient).map { Self.tokenize($0, encoding) }
         validationBatch = held.isEmpty ? nil
             : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
-        labelScorer = LabelScorer(validation: data.validation, template: evaluation.task.template(forDomain: spec.domain),
+        labelScorer = LabelScorer(validation: data.validation, template: template,
                                   limit: evaluation.task.examplesPerClient ?? evaluation.maxExamplesPerClient,
                                   contextTokens: evaluation.task.contextTokens, encoding: encoding, calibrate: evaluation.task.calibrate)
         generationScorer = evaluation.task.generationTokens.map {
@@ -57,9 +66,14 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         }
     }
 
+    /// An example as evaluation reads it: its prompt (if any) masked, its whole text otherwise.
     static func tokenize(_ e: TextExample, _ encoding: any TextEncoding) -> TokenizedExample {
-        let prompt = e.prompt.isEmpty ? [] : encoding.encode(e.prompt)
-        return TokenizedExample(tokens: prompt + encoding.encode(e.completion), promptLength: prompt.count)
+        TrainingTarget.text.tokenize(e, encoding: encoding, template: nil, sequenceLength: 0)
+    }
+
+    /// A training example as `trainOn` says.
+    func trainingTokens(_ e: TextExample) -> TokenizedExample {
+        trainOn.tokenize(e, encoding: encoding, template: labelTemplate, sequenceLength: trainer.config.sequenceLength)
     }
 
     /// Runs one round's local training for an encoded task; returns the encoded reply.
@@ -108,21 +122,31 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         guard faults.altersText(client: spec.id, round: round) else { return trainTokens }
         let altered = faults.trainingText(data.train, client: spec.id, round: round,
                                           seed: Seeds.derive(seed, purpose: .dataFaults, index: round))
-        return altered.indices.map { altered[$0] == data.train[$0] ? trainTokens[$0] : Self.tokenize(altered[$0], encoding) }
+        return altered.indices.map { altered[$0] == data.train[$0] ? trainTokens[$0] : trainingTokens(altered[$0]) }
     }
 
     /// Examples of a client's training data whose loss it reports as its start-of-training loss.
     static let probeExamples = 4
 
     /// The received global model's loss on a fixed sample of this client's current training data
-    /// (its first `probeExamples` examples, with any active fault applied, packed as training packs
-    /// them so that every token counts), measured before local training. Unlike the first local
-    /// step's loss it does not depend on which batch came first, so a change in the client's data
-    /// stands out against its own history (the alert detector reads it). Nil when there is
-    /// nothing to score or the loss is not finite (the first step's loss is reported then).
+    /// (its first `probeExamples` examples, with any active fault applied, in rows as training
+    /// makes them: packed so that every token counts, or one padded row each), measured before
+    /// local training. Unlike the first local step's loss it does not depend on which batch came
+    /// first, so a change in the client's data stands out against its own history (the alert
+    /// detector reads it). Nil when there is nothing to score or the loss is not finite (the
+    /// first step's loss is reported then).
     func probeLoss(_ examples: [TokenizedExample], adapter: LoRAAdapter) -> Double? {
-        let rows = Batcher.packed(Array(examples.prefix(Self.probeExamples)), length: trainer.config.sequenceLength,
-                                  separatorID: encoding.paddingID)
+        let sample = Array(examples.prefix(Self.probeExamples)), length = trainer.config.sequenceLength
+        let rows: [(tokens: [Int], targets: [Int])]
+        if trainer.config.packing {
+            rows = Batcher.packed(sample, length: length, separatorID: encoding.paddingID)
+        } else if sample.isEmpty {
+            rows = []
+        } else {
+            let b = Batcher.padded(sample, length: length, padID: encoding.paddingID)
+            rows = (0..<b.rows).map { r in (Array(b.tokens[(r * length)..<((r + 1) * length)]),
+                                            Array(b.targets[(r * length)..<((r + 1) * length)])) }
+        }
         guard !rows.isEmpty, rows.contains(where: { $0.targets.contains { $0 >= 0 } }) else { return nil }
         guard let loss = try? trainer.model.base.meanLoss(rows.map(\.tokens), targets: rows.flatMap(\.targets), adapter: adapter),
               loss.isFinite else { return nil }

@@ -127,7 +127,7 @@ public struct Comparison: Sendable {
         var began = Date()
         let centralLog = ApproachLog(name: "centralized", scenario: scenario, recorder: try recorder?("centralized", scenario), observe: observe)
         centralLog.start()
-        let pooled = clients.flatMap { c in c.data.train.map { ClientWorker.tokenize($0, c.encoding) } }
+        let pooled = clients.flatMap(\.trainTokens)
         let rawBytes = clients.reduce(0) { $0 + $1.data.train.reduce(0) { $0 + $1.text.utf8.count } }
         let totalSteps = stepsPerClient.values.reduce(0, +)
         let (central, centralTraining) = ResourceUsage.measure {
@@ -157,7 +157,7 @@ public struct Comparison: Sendable {
         let (adapters, localTraining) = ResourceUsage.measure {
             var out: [String: LoRAAdapter] = [:]
             for c in clients {
-                let examples = c.data.train.map { ClientWorker.tokenize($0, c.encoding) }
+                let examples = c.trainTokens
                 let r = c.trainer.train(from: start, examples: examples, steps: stepsPerClient[c.spec.id]!)
                 localTokens += r.tokens
                 out[c.spec.id] = r.adapter

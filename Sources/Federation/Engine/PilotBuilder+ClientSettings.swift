@@ -14,6 +14,9 @@ extension PilotBuilder {
         /// Seed of the train/validation split.
         public var splitSeed: UInt64
         public var faults: [FaultSpec]
+        /// What training learns from a labelled text example (`[training] train_on`). Not part
+        /// of a deployment's Setup message yet: a deployed client trains on the whole text.
+        public var trainOn: TrainingTarget = .text
 
         public init(spec: ClientSpec, lora: LoRAConfig, training: LocalTrainingConfig, evaluation: EvaluationConfig,
                     payload: PayloadEncoding, splitSeed: UInt64, faults: [FaultSpec]) {
@@ -30,6 +33,7 @@ extension PilotBuilder {
             self.init(spec: scenario.clients[index], lora: scenario.lora, training: training, evaluation: scenario.evaluation,
                       payload: scenario.payload, splitSeed: Seeds.derive(scenario.seed, purpose: .dataSplit, index: index),
                       faults: scenario.faults.filter { $0.client == id })
+            trainOn = scenario.trainOn
         }
     }
 
@@ -51,6 +55,7 @@ extension PilotBuilder {
             spec: settings.spec, data: data, encoding: model.encoding,
             trainer: LocalTrainer(model: trainingModel, config: settings.training, padID: model.encoding.paddingID),
             loraConfig: settings.lora, modelConfig: model.model.config, tensorSizes: tensorSizes,
-            payload: settings.payload, evaluation: settings.evaluation, seed: settings.training.seed, faults: settings.faults)
+            payload: settings.payload, evaluation: settings.evaluation, seed: settings.training.seed, faults: settings.faults,
+            trainOn: settings.trainOn)
     }
 }

@@ -31,7 +31,8 @@ public enum PilotBuilder {
                 spec: spec, data: datasets[spec.id]!, encoding: engineModel.encoding,
                 trainer: LocalTrainer(model: trainingModel, config: config, padID: engineModel.encoding.paddingID),
                 loraConfig: scenario.lora, modelConfig: engineModel.model.config, tensorSizes: tensorSizes,
-                payload: scenario.payload, evaluation: scenario.evaluation, seed: config.seed, faults: scenario.faults)
+                payload: scenario.payload, evaluation: scenario.evaluation, seed: config.seed, faults: scenario.faults,
+                trainOn: scenario.trainOn)
             // In process, a client's own key events (fingerprints and ids only) join the run's audit trail.
             client.secureAudit = { event in
                 sink(.keyAudit(round: Int(event.fields["round"] ?? "") ?? 0, actor: spec.id, event: event.name, fields: event.fields))

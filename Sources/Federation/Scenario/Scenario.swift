@@ -14,6 +14,8 @@ public struct Scenario: Sendable, Equatable {
     public var lora: LoRAConfig
     /// Local training defaults; a client may override the step budget (`ClientSpec.localSteps`).
     public var training: LocalTrainingConfig
+    /// What local training learns from a labelled text example (`[training] train_on`).
+    public var trainOn: TrainingTarget = .text
     public var selection: SelectionConfig
     public var strategy: StrategyConfig
     public var evaluation: EvaluationConfig

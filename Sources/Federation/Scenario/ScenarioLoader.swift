@@ -72,7 +72,7 @@ enum ScenarioSchema {
     static let model = ["path", "compute"]
     static let lora = ["rank", "alpha", "dropout", "targets"]
     static let training = ["steps", "epochs", "batch_size", "sequence_length", "learning_rate", "warmup_steps",
-                           "min_lr_ratio", "weight_decay", "max_grad_norm", "packing"]
+                           "min_lr_ratio", "weight_decay", "max_grad_norm", "packing", "train_on"]
     static let selection = ["fraction", "min_clients", "availability", "deadline_seconds"]
     static let strategy = ["name", "server_learning_rate", "proximal_mu", "momentum", "beta1", "beta2", "tau",
                            "trim_fraction", "byzantine", "multi_krum_select"]
@@ -172,8 +172,10 @@ struct ScenarioParser {
         let compute = try modelTable.choice("compute", ComputeMode.self, noun: "compute mode") ?? .f32
 
         let lora = try self.lora(top.table("lora", display: "[lora]"))
-        var training = try self.training(top.table("training", display: "[training]"))
+        let trainingTable = try top.table("training", display: "[training]")
+        var training = try self.training(trainingTable)
         training.seed = seed
+        let trainOn = try self.trainOn(trainingTable, packing: &training.packing)
         let strategy = try self.strategy(top.table("strategy", display: "[strategy]"))
         var evaluation = try self.evaluation(top.table("evaluation", display: "[evaluation]"))
         var defaultLink = LinkSpec()
@@ -192,6 +194,7 @@ struct ScenarioParser {
                                 modelPath: modelPath, lora: lora, training: training, selection: selection,
                                 strategy: strategy, evaluation: evaluation, clients: clients, pooledData: pooled?.spec,
                                 faults: faults, privacy: privacy)
+        scenario.trainOn = trainOn
         scenario.payload = payload
         scenario.compute = compute
         scenario.realTimePacing = realTimePacing
@@ -278,6 +281,20 @@ struct ScenarioParser {
             weightDecay: try t.float("weight_decay", default: d.weightDecay, .nonNegative),
             maxGradientNorm: try t.float("max_grad_norm", default: d.maxGradientNorm, .nonNegative),
             packing: try t.bool("packing") ?? d.packing)
+    }
+
+    /// `train_on = "text" | "label"`. Labelled examples are one row each (`packing = false`,
+    /// the default with `label`): a packed stream would cut a ticket from its label at a row edge.
+    func trainOn(_ t: ScenarioTableReader?, packing: inout Bool) throws -> TrainingTarget {
+        guard let t, let target = try t.choice("train_on", TrainingTarget.self, noun: "training target"), target != .text else {
+            return .text
+        }
+        if try t.bool("packing") == true {
+            throw t.error("packing", .conflict, "cannot be true with train_on = \"\(target.rawValue)\"",
+                          hint: "each labelled example is one row that ends with its label; leave packing out")
+        }
+        packing = false
+        return target
     }
 
     // MARK: Federation
