@@ -13,7 +13,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     let encoding: any TextEncoding
     let trainer: LocalTrainer
     let loraConfig: LoRAConfig
-    let modelConfig: LlamaConfig
+    let modelConfig: ModelConfig
     let tensorSizes: [Int]
     let payload: PayloadEncoding
     let seed: UInt64
@@ -33,7 +33,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     public var secureAudit: SecAggAuditSink = { _ in }
 
     init(spec: ClientSpec, data: ClientDataset, encoding: any TextEncoding, trainer: LocalTrainer, loraConfig: LoRAConfig,
-         modelConfig: LlamaConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
+         modelConfig: ModelConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
          faults: [FaultSpec]) {
         self.faults = FaultInjector(faults.filter { $0.client == spec.id })
         self.spec = spec
@@ -57,9 +57,12 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         }
     }
 
+    /// An example's tokens: the sequence start (BOS where the model asks for it, never a
+    /// target), the prompt (not trained), then the completion.
     static func tokenize(_ e: TextExample, _ encoding: any TextEncoding) -> TokenizedExample {
-        let prompt = e.prompt.isEmpty ? [] : encoding.encode(e.prompt)
-        return TokenizedExample(tokens: prompt + encoding.encode(e.completion), promptLength: prompt.count)
+        let prompt = encoding.sequenceStart + (e.prompt.isEmpty ? [] : encoding.encode(e.prompt))
+        return TokenizedExample(tokens: prompt + encoding.encode(e.completion), promptLength: prompt.count,
+                                startLength: encoding.sequenceStart.count)
     }
 
     /// Runs one round's local training for an encoded task; returns the encoded reply.
