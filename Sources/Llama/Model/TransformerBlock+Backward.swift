@@ -46,15 +46,23 @@ extension TransformerBlock {
             }
         }
 
-        // MLP: out = xMid + [postNorm](down(act(gate(h2), up(h2)))); dx flows to xMid unchanged.
-        if v.postNorms {
-            guard let downOut = a.downOut else { preconditionFailure("backward of a forward that did not save its post-norms") }
-            dB.initialize(repeating: 0, count: n * d)
-            normBackward(lw.postMLPNorm, x: downOut, inverseRMS: a.invPostM, dy: dx, dx: dB, rows: n, dim: d)
-            linearBackward(.down, input: a.act, dOut: dB, dInput: dA, accumulate: false)
-        } else {
-            linearBackward(.down, input: a.act, dOut: dx, dInput: dA, accumulate: false)
+        // A sub-block's output `x + [postNorm](W · input)` (`normInput` = W · input, saved for
+        // the post-norm): writes the gradient of `input` into dA, through `scratch` for the post-norm.
+        func outputBackward(_ target: LoRATarget, input: UnsafePointer<Float>, postNorm weight: [Float],
+                            normInput: UnsafeMutablePointer<Float>?, inverseRMS: UnsafeMutablePointer<Float>?,
+                            scratch: UnsafeMutablePointer<Float>) {
+            guard v.postNorms else {
+                linearBackward(target, input: input, dOut: dx, dInput: dA, accumulate: false)
+                return
+            }
+            guard let normInput else { preconditionFailure("backward of a forward that did not save its post-norms") }
+            scratch.initialize(repeating: 0, count: n * d)
+            normBackward(weight, x: normInput, inverseRMS: inverseRMS, dy: dx, dx: scratch, rows: n, dim: d)
+            linearBackward(target, input: input, dOut: scratch, dInput: dA, accumulate: false)
         }
+
+        // MLP: out = xMid + [postNorm](down(act(gate(h2), up(h2)))); dx flows to xMid unchanged.
+        outputBackward(.down, input: a.act, postNorm: lw.postMLPNorm, normInput: a.downOut, inverseRMS: a.invPostM, scratch: dB)
         switch v.activation {
         case .silu: Activation.swiGLUBackward(gate: a.gate, up: a.up, dOut: dA, dGate: dB, dUp: dC, count: n * inter)
         case .geluTanh: GELU.geGLUBackward(gate: a.gate, up: a.up, dOut: dA, dGate: dB, dUp: dC, count: n * inter)
@@ -64,14 +72,7 @@ extension TransformerBlock {
         normBackward(lw.mlpNorm, x: a.xMid, inverseRMS: a.inv2, dy: dA, dx: dx, rows: n, dim: d)
 
         // Attention: xMid = xIn + [postNorm](o(attention(rope([norm](q(h1))), rope([norm](k(h1))), v(h1)))).
-        if v.postNorms {
-            guard let oOut = a.oOut else { preconditionFailure("backward of a forward that did not save its post-norms") }
-            dC.initialize(repeating: 0, count: n * d)
-            normBackward(lw.postAttentionNorm, x: oOut, inverseRMS: a.invPostA, dy: dx, dx: dC, rows: n, dim: d)
-            linearBackward(.o, input: a.attn, dOut: dC, dInput: dA, accumulate: false)
-        } else {
-            linearBackward(.o, input: a.attn, dOut: dx, dInput: dA, accumulate: false)
-        }
+        outputBackward(.o, input: a.attn, postNorm: lw.postAttentionNorm, normInput: a.oOut, inverseRMS: a.invPostA, scratch: dC)
         guard let probs = a.probs else { preconditionFailure("backward of a forward that did not save its attention") }
         dq.initialize(repeating: 0, count: n * qw)
         dk.initialize(repeating: 0, count: n * kvw)
