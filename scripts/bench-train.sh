@@ -2,8 +2,12 @@
 # bench-train.sh — LoRA training throughput: fedpilot vs PyTorch + PEFT, same machine, one after
 # the other, same settings and thread count.
 #
-#   bash scripts/bench-train.sh [--steps N] [--threads T] [--targets "all qv"] [--attn sdpa|eager]
-#                               [--wait-idle SECONDS] [--boost]
+#   bash scripts/bench-train.sh [--model GGUF] [--steps N] [--threads T] [--targets "all qv"]
+#                               [--attn sdpa|eager] [--wait-idle SECONDS] [--boost]
+#
+# --model (or MODEL in the environment) picks the file, SmolLM2-135M by default; Gemma 3 270M is
+# `--model models/gemma-3-270m-q4_k_m.gguf` (scripts/fetch-gemma.sh), loaded on the PyTorch side
+# as Gemma3ForCausalLM.
 #
 # Defaults: --steps 5, --threads $(nproc), --targets "all qv", batch 4, seq 128, rank 8
 # (override with BATCH, SEQ, RANK in the environment; COMPUTE=int8 runs fedpilot's frozen
@@ -50,13 +54,14 @@ PY="${GOLDEN_VENV:-$ROOT/.venv-golden}/bin/python"
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --model) MODEL="$2"; shift 2 ;;
     --steps) STEPS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --targets) TARGET_SETS="$2"; shift 2 ;;
     --attn) ATTN="$2"; shift 2 ;;
     --wait-idle) WAIT_IDLE="$2"; shift 2 ;;
     --boost) BOOST=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -124,6 +129,7 @@ PEFT_ARGS=()
 [ "$WAIT_IDLE" != 0 ] && PEFT_ARGS+=(--wait-idle "$WAIT_IDLE")
 
 # ---- runs -------------------------------------------------------------------------------------
+echo "== model $MODEL"
 for T in $TARGET_SETS; do
   echo "== targets $T: fedpilot (batch $BATCH, seq $SEQ, rank $RANK, steps $STEPS, threads $THREADS, compute $COMPUTE)"
   rm -f "$OUT/fedpilot-$T.json"

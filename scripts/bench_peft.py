@@ -8,7 +8,9 @@ Usage (after `bash scripts/golden-venv.sh`):
 
 What it measures
   * Model: the GGUF loaded exactly as scripts/make_golden.py does (transformers' GGUF loader
-    dequantizes to float32, the weights are copied into a plain LlamaForCausalLM, CPU, float32),
+    dequantizes to float32, the weights are copied into a plain LlamaForCausalLM, CPU, float32;
+    a gemma3 file, e.g. --model models/gemma-3-270m-q4_k_m.gguf, is loaded as make_golden.py
+    --gemma3 does: Gemma3ForCausalLM, float32),
     with the requested attention implementation (default eager, as in make_golden.py: on a 2-core
     AMD EPYC (AVX2, torch 2.13 CPU) it trained 5-15% faster than sdpa, whose CPU flash-attention
     backward is slower at these sizes; eval speed is about the same).
@@ -130,6 +132,13 @@ def wait_idle(max_wait_s, threshold=0.15, sample_s=2.0):
         log(f"waiting for the machine to go idle (other load {m.foreign:.2f} cores)")
 
 
+def gguf_architecture(path):
+    """`general.architecture` of a GGUF file (llama, gemma3, ...)."""
+    from gguf import GGUFReader
+    field = GGUFReader(path).fields["general.architecture"]
+    return bytes(field.parts[field.data[0]]).decode()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)
@@ -166,12 +175,16 @@ def main():
         log("warning: set_num_interop_threads(1):", e)
 
     sys.path.insert(0, SCRIPTS_DIR)
-    from make_golden import load_model  # the same GGUF -> float32 LlamaForCausalLM path
+    from make_golden import load_gemma3, load_model  # the golden fixtures' GGUF -> float32 paths
     from peft import LoraConfig, get_peft_model
     from importlib.metadata import version
 
     t0 = time.perf_counter()
-    base = load_model(os.path.abspath(args.model))  # eager attention, eval mode
+    architecture = gguf_architecture(args.model)
+    if architecture == "gemma3":
+        base, _ = load_gemma3(os.path.abspath(args.model))  # eager attention, eval mode
+    else:
+        base = load_model(os.path.abspath(args.model))  # eager attention, eval mode
     base.set_attn_implementation(args.attn)
     base.config.use_cache = False
     lcfg = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.0,
@@ -266,6 +279,7 @@ def main():
         "eval_tokens_per_s": tokens * args.steps / eval_s,
         "peak_rss_bytes": peak_rss,
         "threads": torch.get_num_threads(),
+        "architecture": architecture,
         "targets": args.targets,
         "torch": torch.__version__,
         "attn_implementation": base.config._attn_implementation,

@@ -28,6 +28,14 @@ Writes, into --out:
       permuted: llama.cpp runs qwen2 with NeoX RoPE) and golden.json (transformers' logits
       for two fixed token sequences). A few tens of KB.
 
+  gemma3_tiny/             (only with --gemma3-tiny; nothing else is written)
+      A tiny random Gemma3ForCausalLM (seed 0; window 3 shorter than the sequences, local and
+      global layers with RoPE bases 1e4 / 1e6, query_pre_attn_scalar 12 != head_dim 8) as
+      gemma3_tiny.gguf under llama.cpp's gemma3 names (norms stored as 1 + w), golden.json
+      (transformers' logits for two fixed sequences, PEFT's loss) and lora_gradients.safetensors
+      (PEFT's gradients of every lora_A/lora_B, r 4, alpha 8, all seven targets, values from
+      lora_init_values, labels = input_ids). About 180 KB.
+
   lora_golden.safetensors + lora_golden.json      (skipped with --no-lora)
       Gradients of a fixed LoRA state on a fixed [2, 48] batch, unmasked and prompt-masked.
       The exact definition is in LORA_DEFINITION below and is copied into the JSON.
@@ -679,6 +687,117 @@ def make_qwen2_tiny(out_dir):
     print("wrote", d)
 
 
+GEMMA3_TINY_SEQUENCES = [[2, 5, 9, 13, 17, 21, 25, 29, 33, 37], [2, 40, 3, 7, 11, 50, 60, 1, 44, 12]]
+
+
+def make_gemma3_tiny(out_dir):
+    """A tiny random Gemma 3 (window 3 < sequence length, two RoPE bases, query_pre_attn_scalar 12
+    != head_dim 8, layers local/global/local) as GGUF under llama.cpp's gemma3 names (norms stored
+    as 1 + w, q/k rows unpermuted), with transformers' logits and PEFT's LoRA gradients (all seven
+    targets, r 4, alpha 8, the A/B values of lora_init_values) for the same two sequences."""
+    import gguf
+    from peft import LoraConfig, get_peft_model
+    from safetensors.torch import save_file
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=8, max_position_embeddings=128, rms_norm_eps=1e-6,
+        rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                         "full_attention": {"rope_type": "default", "rope_theta": 1000000.0}},
+        query_pre_attn_scalar=12, sliding_window=3,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        final_logit_softcapping=None, attn_logit_softcapping=None, tie_word_embeddings=True,
+        pad_token_id=0, eos_token_id=1, bos_token_id=2)
+    config._attn_implementation = "eager"
+    model = Gemma3ForCausalLM(config).to(torch.float32)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(0.1 * torch.randn_like(p))  # Gemma's norms scale by 1 + w
+            else:
+                p.normal_(0, 0.1)
+    model.eval()
+    assert [l.self_attn.sliding_window for l in model.model.layers] == [3, None, 3]
+
+    d = os.path.join(out_dir, "gemma3_tiny")
+    os.makedirs(d, exist_ok=True)
+    w = gguf.GGUFWriter(os.path.join(d, "gemma3_tiny.gguf"), "gemma3")
+    w.add_name("gemma3-tiny-random")
+    w.add_context_length(config.max_position_embeddings)
+    w.add_embedding_length(config.hidden_size)
+    w.add_block_count(config.num_hidden_layers)
+    w.add_feed_forward_length(config.intermediate_size)
+    w.add_head_count(config.num_attention_heads)
+    w.add_head_count_kv(config.num_key_value_heads)
+    w.add_key_length(config.head_dim)
+    w.add_value_length(config.head_dim)
+    w.add_layer_norm_rms_eps(config.rms_norm_eps)
+    w.add_rope_freq_base(1000000.0)
+    w.add_sliding_window(config.sliding_window)
+    w.add_uint32("gemma3.attention.sliding_window_pattern", 2)  # layer i global when (i + 1) % 2 == 0
+    w.add_float32("gemma3.rope.freq_base_swa", 10000.0)
+    w.add_float32("gemma3.attention.query_pre_attn_scalar", float(config.query_pre_attn_scalar))
+    w.add_vocab_size(config.vocab_size)
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}
+    per_layer = {"input_layernorm.weight": "attn_norm.weight", "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+                 "post_attention_layernorm.weight": "post_attention_norm.weight",
+                 "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+                 "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
+                 "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
+                 "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
+                 "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+                 "mlp.down_proj.weight": "ffn_down.weight"}
+    for i in range(config.num_hidden_layers):
+        for hf, gg in per_layer.items():
+            names[f"model.layers.{i}.{hf}"] = f"blk.{i}.{gg}"
+    for hf, gg in names.items():
+        # llama.cpp's converter stores Gemma's norm scales with the 1 added.
+        w.add_tensor(gg, sd[hf] + 1 if hf.endswith("norm.weight") else sd[hf])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    input_ids = torch.tensor(GEMMA3_TINY_SEQUENCES, dtype=torch.long)
+    with torch.no_grad():
+        logits = model(input_ids).logits
+    r, alpha = 4, 8
+    peft_model = get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=LORA_MODULES,
+                                                  bias="none", task_type="CAUSAL_LM"))
+    params = {}
+    with torch.no_grad():
+        for layer_idx, layer in enumerate(peft_model.base_model.model.model.layers):
+            for m, mod_name in enumerate(LORA_MODULES):
+                parent = layer.self_attn if mod_name.endswith(("q_proj", "k_proj", "v_proj", "o_proj")) else layer.mlp
+                mod = getattr(parent, mod_name)
+                a, b = mod.lora_A["default"].weight, mod.lora_B["default"].weight
+                a.copy_(lora_init_values(tuple(a.shape), layer_idx, m, "A"))
+                b.copy_(lora_init_values(tuple(b.shape), layer_idx, m, "B"))
+    for name, p in peft_model.named_parameters():
+        if p.requires_grad:
+            assert "lora_" in name, name
+            params[saved_name(name)] = p
+    assert len(params) == 2 * len(LORA_MODULES) * config.num_hidden_layers
+    loss = peft_model(input_ids=input_ids, labels=input_ids).loss
+    loss.backward()
+    loss = loss.item()
+    save_file({n: p.grad.detach().clone().contiguous() for n, p in params.items()},
+              os.path.join(d, "lora_gradients.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(d, "lora_gradients.safetensors"), 0o644)
+    with open(os.path.join(d, "golden.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/make_golden.py --gemma3-tiny",
+                   "versions": {k: version(k) for k in ("torch", "transformers", "peft", "gguf", "safetensors")},
+                   "lora": {"r": r, "lora_alpha": alpha, "target_modules": LORA_MODULES, "loss": loss,
+                            "init": "lora_init_values (A: 0.02 sin(0.1 i + layer + 0.5 m), B: 0.01 cos(0.07 i + layer + 0.3 m))"},
+                   "sequences": [{"token_ids": ids, "logits": [[float(x) for x in row] for row in logits[k]]}
+                                 for k, ids in enumerate(GEMMA3_TINY_SEQUENCES)]}, f)
+        f.write("\n")
+    print(f"wrote {d}: LoRA loss {loss:.6f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)
@@ -688,8 +807,14 @@ def main():
                     help="write only qwen2_tiny/ (a tiny random Qwen2 as safetensors and GGUF, with logits)")
     ap.add_argument("--gemma3", metavar="PATH",
                     help="write only gemma3_golden.json, from this Gemma 3 270M GGUF (scripts/fetch-gemma.sh)")
+    ap.add_argument("--gemma3-tiny", action="store_true",
+                    help="write only gemma3_tiny/ (a tiny random Gemma 3 as GGUF, with logits and PEFT LoRA gradients)")
     args = ap.parse_args()
 
+    if args.gemma3_tiny:
+        os.makedirs(args.out, exist_ok=True)
+        make_gemma3_tiny(args.out)
+        return
     if args.qwen2_tiny:
         os.makedirs(args.out, exist_ok=True)
         make_qwen2_tiny(args.out)

@@ -42,7 +42,7 @@ extension RunJournal {
     }
 
     /// What `--resume` continues from: the last completed round's adapter and server state.
-    public func resumePoint(model: LlamaConfig, lora: LoRAConfig) throws -> ResumePoint {
+    public func resumePoint(model: ModelConfig, lora: LoRAConfig) throws -> ResumePoint {
         let last = try lastRound()
         guard let saved = try adapterData() else { return ResumePoint(startRound: last) }
         let adapter = try LoRAAdapter(safetensors: saved.data, path: path, model: model, config: lora)

@@ -16,7 +16,7 @@ struct DemoCommand: ParsableCommand {
             print("Loaded \(model) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s: " +
                   "\(c.layerCount) layers, hidden \(c.hiddenSize), vocab \(c.vocabSize)")
             let note = "Pt is a 67yo M w/ hx of HTN, DM2 presenting with SOB and CP x2d."
-            if let loss = loaded.model.loss(loaded.tokenizer.encode(note)) {
+            if let loss = loaded.model.loss(loaded.tokenizer.encode(note, addSpecial: true)) {
                 print(String(format: "Clinical note loss %.3f (perplexity %.1f) before any fine-tuning.", loss, exp(loss)))
             }
             let question = "What are three common symptoms of dehydration?"

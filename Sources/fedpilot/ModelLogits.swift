@@ -18,7 +18,7 @@ struct ModelLogits: ParsableCommand {
         try reportingErrors {
             guard top > 0 else { throw ValidationError("--top must be positive") }
             let loaded = try LoadedModel(path: model, adapter: adapter, compute: compute)
-            let ids = loaded.tokenizer.encode(prompt)
+            let ids = loaded.tokenizer.encode(prompt, addSpecial: true)   // BOS where the file asks for it
             guard !ids.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
             guard ids.count <= loaded.model.config.maxPositions else {
                 throw ValidationError("--prompt encodes to \(ids.count) tokens, more than the model's context length \(loaded.model.config.maxPositions)")

@@ -48,6 +48,31 @@ final class Qwen2TinyTests: XCTestCase {
         try assertMatchesTransformers(model, "safetensors")
     }
 
+    /// `save` writes a qwen2 checkpoint (model_type, class, biases) that loads back to the same
+    /// logits; a family it cannot write is refused in one line.
+    func testSafetensorsSaveRoundTrip() throws {
+        let model = try LlamaGGUFLoader.load(try GGUFFile(path: Self.directory + "/qwen2_tiny.gguf"))
+        let dir = NSTemporaryDirectory() + "qwen2-save-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try LlamaSafetensorsLoader.save(model, directory: dir)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        XCTAssertEqual(json["model_type"] as? String, "qwen2")
+        XCTAssertEqual(json["architectures"] as? [String], ["Qwen2ForCausalLM"])
+        let reloaded = try LlamaSafetensorsLoader.load(directory: dir)
+        XCTAssertEqual(reloaded.config.architecture, "qwen2")
+        XCTAssertEqual(reloaded.config.variant, ModelArchitecture.qwen2Variant)
+        let ids = [[1, 5, 9, 13, 17]]
+        XCTAssertEqual(reloaded.logits(ids).data, model.logits(ids).data)
+
+        var gemma = model.config
+        gemma.architecture = "gemma3"
+        gemma.variant.postNorms = true
+        let other = try LlamaModel(config: gemma, weights: .random(gemma, seed: 3))
+        XCTAssertThrowsError(try LlamaSafetensorsLoader.save(other, directory: dir + "-gemma")) {
+            XCTAssertTrue("\($0)".contains("gemma3") && "\($0)".contains("llama, qwen2"), "\($0)")
+        }
+    }
+
     func testBiasesMatter() throws {
         let file = try GGUFFile(path: Self.directory + "/qwen2_tiny.gguf")
         let model = try LlamaGGUFLoader.load(file)

@@ -31,13 +31,19 @@ extension TrainingTarget {
            let (prompt, separator) = LabelPrompt.make(example, template: template) {
             let answer = encoding.encode(separator + label)
             if !answer.isEmpty {
-                // The answer itself longer than the window: keep its first tokens after one prompt token.
-                let kept = Array(answer.prefix(max(1, sequenceLength - 1)))
-                let context = Array(encoding.encode(prompt).suffix(max(0, sequenceLength - kept.count)))
-                return TokenizedExample(tokens: context + kept, promptLength: context.count)
+                let start = encoding.sequenceStart
+                // The answer itself longer than the window: keep its first tokens after the
+                // sequence start and one prompt token.
+                let kept = Array(answer.prefix(max(1, sequenceLength - start.count - 1)))
+                let context = Array(encoding.encode(prompt).suffix(max(0, sequenceLength - start.count - kept.count)))
+                return TokenizedExample(tokens: start + context + kept, promptLength: start.count + context.count,
+                                        startLength: start.count)
             }
         }
-        let prompt = example.prompt.isEmpty ? [] : encoding.encode(example.prompt)
-        return TokenizedExample(tokens: prompt + encoding.encode(example.completion), promptLength: prompt.count)
+        // The sequence start (BOS where the model asks for it) is part of the untrained prompt.
+        let start = encoding.sequenceStart
+        let prompt = start + (example.prompt.isEmpty ? [] : encoding.encode(example.prompt))
+        return TokenizedExample(tokens: prompt + encoding.encode(example.completion), promptLength: prompt.count,
+                                startLength: start.count)
     }
 }

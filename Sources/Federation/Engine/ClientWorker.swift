@@ -13,7 +13,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     let encoding: any TextEncoding
     let trainer: LocalTrainer
     let loraConfig: LoRAConfig
-    let modelConfig: LlamaConfig
+    let modelConfig: ModelConfig
     let tensorSizes: [Int]
     let payload: PayloadEncoding
     let seed: UInt64
@@ -37,7 +37,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     public var secureAudit: SecAggAuditSink = { _ in }
 
     init(spec: ClientSpec, data: ClientDataset, encoding: any TextEncoding, trainer: LocalTrainer, loraConfig: LoRAConfig,
-         modelConfig: LlamaConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
+         modelConfig: ModelConfig, tensorSizes: [Int], payload: PayloadEncoding, evaluation: EvaluationConfig, seed: UInt64,
          faults: [FaultSpec], trainOn: TrainingTarget = .text) {
         self.faults = FaultInjector(faults.filter { $0.client == spec.id })
         self.spec = spec
@@ -66,7 +66,8 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         }
     }
 
-    /// An example as evaluation reads it: its prompt (if any) masked, its whole text otherwise.
+    /// An example as evaluation reads it: the sequence start (BOS where the model asks for it,
+    /// never a target), its prompt (if any) masked, then its completion.
     static func tokenize(_ e: TextExample, _ encoding: any TextEncoding) -> TokenizedExample {
         TrainingTarget.text.tokenize(e, encoding: encoding, template: nil, sequenceLength: 0)
     }

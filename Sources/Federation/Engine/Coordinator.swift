@@ -14,7 +14,7 @@ public final class Coordinator: @unchecked Sendable {
     public let scenario: Scenario
     public let commands = CommandQueue()
     public let tensorSizes: [Int]
-    let base: LlamaModel
+    let base: LanguageModel
     /// The clients, through a real transport or a `SimulatedNetwork` around in-process ones.
     let transport: any ClientTransport
     /// The scenario's faults; the coordinator applies only dropouts (in `select`).
@@ -61,7 +61,7 @@ public final class Coordinator: @unchecked Sendable {
     ///   - start: the global adapter to start from (a fresh PEFT-style initialisation when nil).
     ///   - startRound: rounds already completed (when resuming from a journal).
     ///   - encoding: the base model's tokenizer, for probe samples of the global model.
-    public init(scenario: Scenario, base: LlamaModel, transport: any ClientTransport, trainCounts: [String: Int],
+    public init(scenario: Scenario, base: LanguageModel, transport: any ClientTransport, trainCounts: [String: Int],
                 start: LoRAAdapter? = nil, startRound: Int = 0, encoding: (any TextEncoding)? = nil,
                 sink: @escaping EventSink) throws {
         try scenario.checkFits(model: base.config)

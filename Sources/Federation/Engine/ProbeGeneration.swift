@@ -38,12 +38,12 @@ public enum ProbeGeneration {
 
     /// The greedy continuation of `prompt` by `model` (with `adapter` applied unmerged, when
     /// given): at most `maxTokens` tokens, stopping at a stop token.
-    public static func greedy(model: LlamaModel, adapter: LoRAAdapter? = nil, encoding: any TextEncoding, prompt: String,
+    public static func greedy(model: LanguageModel, adapter: LoRAAdapter? = nil, encoding: any TextEncoding, prompt: String,
                               maxTokens: Int = maximumTokens) throws -> String {
         guard let decoder = encoding as? any TextDecoding else {
             throw Failure(reason: "the model's tokenizer cannot decode generated tokens")
         }
-        let ids = encoding.encode(prompt)
+        let ids = encoding.encodeSequence(prompt)
         guard !ids.isEmpty else { throw Failure(reason: "the probe prompt encodes to no tokens") }
         let capacity = min(model.config.maxPositions, ids.count + maxTokens)
         guard ids.count < capacity else {

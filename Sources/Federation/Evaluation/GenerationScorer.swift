@@ -27,7 +27,7 @@ public final class GenerationScorer: @unchecked Sendable {
     }
 
     /// Mean ROUGE-L F1 of `model` (with `adapter` when given) and the number of examples; nil without any.
-    public func score(model: LlamaModel, adapter: LoRAAdapter?) throws -> GenerationScore? {
+    public func score(model: LanguageModel, adapter: LoRAAdapter?) throws -> GenerationScore? {
         guard !examples.isEmpty, maxTokens > 0 else { return nil }
         var total = 0.0
         for e in examples {

@@ -34,10 +34,13 @@ public final class LabelScorer: @unchecked Sendable {
         var prepared: [Example] = []
         for e in validation where prepared.count < limit {
             guard let (prompt, separator) = LabelPrompt.make(e, template: template), let gold = e.label else { continue }
-            let tokens = encoding.encode(prompt)
+            // The prompt starts the sequence (BOS where the model asks for it, kept when the
+            // prompt is cut to its last tokens); the labels continue it without one.
+            let tokens = encoding.encode(prompt), start = encoding.sequenceStart
             guard !tokens.isEmpty else { continue }
-            prepared.append(Example(prompt: Array(tokens.suffix(max(1, contextTokens))), separator: separator, gold: gold,
-                                    neutral: calibrate ? encoding.encode(Self.lastLine(prompt)) : []))
+            let kept = start + tokens.suffix(max(1, contextTokens - start.count))
+            prepared.append(Example(prompt: kept, separator: separator, gold: gold,
+                                    neutral: calibrate ? encoding.encodeSequence(Self.lastLine(prompt)) : []))
         }
         examples = prepared
     }
@@ -69,7 +72,7 @@ public final class LabelScorer: @unchecked Sendable {
     /// Confusion counts of `model` (with `adapter` when given) over `labels`; nil when this
     /// client has no labelled example or `labels` is empty.
     /// - Parameter sharedPrefix: false scores each label with its own full forward pass (the reference).
-    public func score(model: LlamaModel, adapter: LoRAAdapter?, labels: [String], sharedPrefix: Bool = true) throws -> TaskScore? {
+    public func score(model: LanguageModel, adapter: LoRAAdapter?, labels: [String], sharedPrefix: Bool = true) throws -> TaskScore? {
         guard !examples.isEmpty, !labels.isEmpty else { return nil }
         var score = TaskScore()
         var neutralMeans: [[Int]: [Double]] = [:]
@@ -92,7 +95,7 @@ public final class LabelScorer: @unchecked Sendable {
 
     /// The label whose continuation has the highest mean log-likelihood per token.
     /// - Parameter offsets: subtracted from each label's mean (calibration).
-    static func predict(model: LlamaModel, adapter: LoRAAdapter?, prompt: [Int], labels: [String],
+    static func predict(model: LanguageModel, adapter: LoRAAdapter?, prompt: [Int], labels: [String],
                         continuations: [[Int]], sharedPrefix: Bool, offsets: [Double]? = nil) throws -> String {
         let logProbabilities = sharedPrefix
             ? try model.continuationLogProbabilities(prompt: prompt, continuations: continuations, adapter: adapter)

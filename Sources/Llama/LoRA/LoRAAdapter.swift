@@ -28,7 +28,7 @@ public struct LoRAAdapter: Sendable, Equatable {
 
     /// An adapter initialised as PEFT does: `A` Kaiming-uniform (bound `1/sqrt(input)`,
     /// i.e. `kaiming_uniform_(a=sqrt(5))`), `B` zero, so the adapted model starts equal to the base.
-    public init(model: LlamaConfig, config: LoRAConfig, seed: UInt64) throws {
+    public init(model: ModelConfig, config: LoRAConfig, seed: UInt64) throws {
         try self.init(zerosFor: model, config: config)
         var rng = SeededRandom(seed: seed)
         for s in slots {
@@ -38,7 +38,7 @@ public struct LoRAAdapter: Sendable, Equatable {
     }
 
     /// An all-zero adapter (both `A` and `B` zero), the identity for addition.
-    public init(zerosFor model: LlamaConfig, config: LoRAConfig) throws {
+    public init(zerosFor model: ModelConfig, config: LoRAConfig) throws {
         if let problem = config.validationProblem(for: model) { throw LoRAError.invalidConfig(problem) }
         var slots: [LoRASlot] = []
         var offset = 0

@@ -1,11 +1,11 @@
-/// A linear layer of a Llama block that can carry a LoRA adapter.
+/// A linear layer of the model's decoder block that can carry a LoRA adapter.
 public enum LoRATarget: String, CaseIterable, Codable, Sendable, Comparable {
     case q, k, v, o, gate, up, down
 
     /// PEFT's module name (`q_proj`, ..., `down_proj`).
     public var moduleName: String { rawValue + "_proj" }
 
-    /// Path of the module inside a Hugging Face Llama block.
+    /// Path of the module inside a Hugging Face decoder block (the same in every supported family).
     public var modulePath: String {
         switch self {
         case .q, .k, .v, .o: return "self_attn." + moduleName
@@ -14,7 +14,7 @@ public enum LoRATarget: String, CaseIterable, Codable, Sendable, Comparable {
     }
 
     /// Input and output widths of the wrapped linear layer.
-    public func dimensions(_ c: LlamaConfig) -> (input: Int, output: Int) {
+    public func dimensions(_ c: ModelConfig) -> (input: Int, output: Int) {
         switch self {
         case .q: return (c.hiddenSize, c.queryWidth)
         case .k, .v: return (c.hiddenSize, c.kvWidth)
@@ -79,12 +79,12 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     /// The first problem of this configuration on `model`, or nil: every value check above, and
     /// a rank no larger than min(input, output) of each adapted matrix (a larger rank adds
     /// parameters but no expressiveness, and a hostile one would exhaust memory).
-    public func validationProblem(for model: LlamaConfig) -> String? {
+    public func validationProblem(for model: ModelConfig) -> String? {
         validationProblem ?? rankProblem(for: model)
     }
 
     /// The rank's problem on `model` alone (see `validationProblem(for:)`), or nil.
-    public func rankProblem(for model: LlamaConfig) -> String? {
+    public func rankProblem(for model: ModelConfig) -> String? {
         for t in targets {
             let (input, output) = t.dimensions(model)
             if rank > min(input, output) {

@@ -16,7 +16,7 @@ extension LoRAAdapter {
     }
 
     /// Reads an adapter's tensors from safetensors bytes into this layout; every slot must be present.
-    public init(safetensors data: Data, path: String, model: LlamaConfig, config: LoRAConfig) throws {
+    public init(safetensors data: Data, path: String, model: ModelConfig, config: LoRAConfig) throws {
         try self.init(zerosFor: model, config: config)
         let file = try SafetensorsFile(data: data, path: path)
         for s in slots {

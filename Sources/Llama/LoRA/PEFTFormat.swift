@@ -20,7 +20,7 @@ public enum PEFTFormat {
     }
 
     /// Reads a PEFT adapter directory for a model with configuration `model`.
-    public static func read(directory: String, model: LlamaConfig) throws -> LoRAAdapter {
+    public static func read(directory: String, model: ModelConfig) throws -> LoRAAdapter {
         let configPath = (directory as NSString).appendingPathComponent("adapter_config.json")
         guard let data = FileManager.default.contents(atPath: configPath) else { throw ModelFileError.notFound(file: configPath) }
         guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {

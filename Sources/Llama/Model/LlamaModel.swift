@@ -1,10 +1,10 @@
 import Foundation
 import TensorMath
 
-/// A Llama-family causal language model for inference: embedding, blocks of
-/// (RMSNorm, grouped-query attention with RoPE, RMSNorm, SwiGLU MLP), final norm, LM head.
-/// `config.variant` switches the block to another family's (Gemma 3: scaled embedding, q/k
-/// norms, post-norms, GeGLU, sliding-window local layers with their own RoPE base).
+/// A causal language model of any supported family for inference: embedding, decoder blocks
+/// (`TransformerBlock`: RMSNorm, grouped-query attention with RoPE, RMSNorm, gated MLP), final
+/// norm, LM head. `config.variant` switches the block to another family's (Gemma 3: scaled
+/// embedding, q/k norms, post-norms, GeGLU, sliding-window local layers with their own RoPE base).
 ///
 /// With the packed kernel (`FrozenGemm.packed`, the default) the blocks' projection matrices
 /// are packed at construction for both product forms and kept only in that form; `weights`
@@ -136,6 +136,15 @@ public final class LlamaModel: Sendable {
         }
     }
 
+    /// `embed` then, for a variant that scales its embedding, × √hidden (transformers:
+    /// `embedding * torch.tensor(hidden ** 0.5)` in the weights' dtype, float32): the blocks' input.
+    func embedScaled(_ tokens: [Int], into x: UnsafeMutablePointer<Float>) {
+        embed(tokens, into: x)
+        guard config.variant.scalesEmbedding else { return }
+        let scale = Float(Double(config.hiddenSize).squareRoot())
+        for i in 0..<(tokens.count * config.hiddenSize) { x[i] *= scale }
+    }
+
     /// Logits `[positions.count, V]` of one sequence at the given positions only (row `j`
     /// predicts the token after `positions[j]`): the LM head runs on those rows alone, which
     /// matters with a 262k vocabulary.
@@ -248,7 +257,9 @@ public final class LlamaModel: Sendable {
         return out
     }
 
-    /// Hidden states `[B * T, D]` after the last block (before the final norm).
+    /// Hidden states `[B * T, D]` after the last block (before the final norm): the blocks'
+    /// forward pass without saving (every layer writes the same scratch buffers, and the
+    /// residual stream runs in place).
     /// With a cache (batch 1), keys and values are appended to it and attention
     /// sees every cached position. With an adapter, each adapted layer adds its
     /// low-rank term to the frozen product. With `branches` (and a cache holding a prefix of
@@ -260,111 +271,39 @@ public final class LlamaModel: Sendable {
         let n = tokens.count, t = n / batch
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize
         precondition(tokens.allSatisfy { $0 >= 0 && $0 < c.vocabSize }, "token id outside the vocabulary of \(c.vocabSize)")
-        let variant = c.variant
         var x = Tensor(zeros: [n, d])
-        x.data.withUnsafeMutableBufferPointer { embed(tokens, into: $0.baseAddress!) }
-        if variant.scalesEmbedding {
-            // transformers: embedding * torch.tensor(hidden ** 0.5) in the weights' dtype (float32).
-            let scale = Float(Double(d).squareRoot())
-            for i in x.data.indices { x.data[i] *= scale }
-        }
+        x.data.withUnsafeMutableBufferPointer { embedScaled(tokens, into: $0.baseAddress!) }
         precondition(branches == nil || (cache != nil && batch == 1 && branches!.rows == n), "branches need a prefix cache and one row per token")
-        precondition(branches == nil || (variant.slidingWindow == nil && variant.attentionScale == nil),
+        precondition(branches == nil || (c.variant.slidingWindow == nil && c.variant.attentionScale == nil),
                      "branch attention supports neither sliding windows nor a custom attention scale")
         let positions = branches.map { $0.offsetOfRow.map { Int32(start + $0) } } ?? (0..<n).map { Int32(start + $0 % t) }
         let shape = AttentionShape(batch: batch, queries: t, keys: start + t, heads: c.headCount,
                                    kvHeads: c.kvHeadCount, headDim: c.headDim)
+        let keys: TransformerBlock.Keys
+        if let cache, let branches { keys = .branches(cache, start: start, branches) }
+        else if let cache { keys = .cache(cache, start: start, shape) }
+        else { keys = .sequence(shape) }
         let rank = adapter?.config.rank ?? 0
-        let scratch = Scratch(sizes: [n * d, n * qw, n * kvw, n * kvw, n * qw, n * inter, n * inter, n * rank], zeroed: false)
-        defer { scratch.free() }
-        let (h, q, k, v, attn, g, u) = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6])
-        let loraU = scratch[7]
-        let params = adapter?.values ?? []
-        // out (+)= input W^T, plus scale * (input A^T) B^T when the layer is adapted.
-        func linear(_ li: Int, _ target: LoRATarget, _ input: UnsafePointer<Float>,
-                    out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-            frozenForward(.layer(li, target), input, rows: n, out: out, accumulate: accumulate)
-            guard let adapter, let s = adapter.slot(layer: li, target: target) else { return }
-            params.withUnsafeBufferPointer { pb in
-                let p = pb.baseAddress!
-                Matmul.gemm(transA: false, transB: true, m: n, n: s.rank, k: s.input, a: input, lda: s.input,
-                            b: p + s.aOffset, ldb: s.input, c: loraU, ldc: s.rank)
-                Matmul.gemm(transA: false, transB: true, m: n, n: s.output, k: s.rank, alpha: adapter.config.scale,
-                            a: loraU, lda: s.rank, b: p + s.bOffset, ldb: s.rank, beta: 1, c: out, ldc: s.output)
-            }
-        }
+        let buffers = Scratch(sizes: [n * d, n * qw, n * kvw, n * kvw, n * qw, n * inter, n * inter, n * rank], zeroed: false)
+        defer { buffers.free() }
+        let h = buffers[0]
+        var rng = SeededRandom(seed: 0)   // no dropout in inference: never drawn
         x.data.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
-            positions.withUnsafeBufferPointer { pos in
-                for (li, lw) in stored.layers.enumerated() {
-                    // Attention sub-block: x += Wo · attention(rope(Wq h), rope(Wk h), Wv h), h = norm(x).
-                    lw.attentionNorm.withUnsafeBufferPointer {
-                        RMSNorm.forward(xp, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
-                    }
-                    linear(li, .q, h, out: q)
-                    linear(li, .k, h, out: k)
-                    linear(li, .v, h, out: v)
-                    if variant.attentionBias { lw.addAttentionBiases(q: q, k: k, v: v, rows: n) }
-                    if variant.queryKeyNorm {
-                        lw.queryNorm.withUnsafeBufferPointer {
-                            RMSNorm.forward(q, weight: $0.baseAddress!, out: q, rows: n * c.headCount, dim: c.headDim, eps: c.rmsNormEps)
-                        }
-                        lw.keyNorm.withUnsafeBufferPointer {
-                            RMSNorm.forward(k, weight: $0.baseAddress!, out: k, rows: n * c.kvHeadCount, dim: c.headDim, eps: c.rmsNormEps)
-                        }
-                    }
-                    let layerRoPE = rope(layer: li), layerWindow = window(layer: li)
-                    layerRoPE.apply(q, rows: n, heads: c.headCount, positions: pos.baseAddress!)
-                    layerRoPE.apply(k, rows: n, heads: c.kvHeadCount, positions: pos.baseAddress!)
-                    if let cache, let branches {
-                        cache.keys[li].withUnsafeBufferPointer { kc in
-                            cache.values[li].withUnsafeBufferPointer { vc in
-                                BranchAttention.forward(q: q, k: k, v: v, prefixK: kc.baseAddress!, prefixV: vc.baseAddress!,
-                                                        prefixLength: start, layout: branches, heads: c.headCount,
-                                                        kvHeads: c.kvHeadCount, headDim: c.headDim, out: attn)
-                            }
-                        }
-                    } else if let cache {
-                        cache.keys[li].withUnsafeMutableBufferPointer { kc in
-                            cache.values[li].withUnsafeMutableBufferPointer { vc in
-                                (kc.baseAddress! + start * kvw).update(from: k, count: n * kvw)
-                                (vc.baseAddress! + start * kvw).update(from: v, count: n * kvw)
-                                Attention.forward(q: q, k: kc.baseAddress!, v: vc.baseAddress!, out: attn, shape: shape,
-                                                  scale: variant.attentionScale, window: layerWindow)
-                            }
-                        }
-                    } else {
-                        Attention.forward(q: q, k: k, v: v, out: attn, shape: shape, scale: variant.attentionScale, window: layerWindow)
-                    }
-                    if variant.postNorms {
-                        // x += postNorm(Wo · attention).
-                        linear(li, .o, attn, out: h)
-                        lw.postAttentionNorm.withUnsafeBufferPointer {
-                            RMSNorm.forward(h, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
-                        }
-                        for i in 0..<(n * d) { xp[i] += h[i] }
-                    } else {
-                        linear(li, .o, attn, out: xp, accumulate: true)
-                    }
-                    // MLP sub-block: x += Wdown · (silu(Wgate h) * Wup h), h = norm(x).
-                    lw.mlpNorm.withUnsafeBufferPointer {
-                        RMSNorm.forward(xp, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
-                    }
-                    linear(li, .gate, h, out: g)
-                    linear(li, .up, h, out: u)
-                    switch variant.activation {
-                    case .silu: Activation.swiGLU(gate: g, up: u, out: g, count: n * inter)
-                    case .geluTanh: GELU.geGLU(gate: g, up: u, out: g, count: n * inter)
-                    }
-                    if variant.postNorms {
-                        // x += postNorm(Wdown · act).
-                        linear(li, .down, g, out: h)
-                        lw.postMLPNorm.withUnsafeBufferPointer {
-                            RMSNorm.forward(h, weight: $0.baseAddress!, out: h, rows: n, dim: d, eps: c.rmsNormEps)
-                        }
-                        for i in 0..<(n * d) { xp[i] += h[i] }
-                    } else {
-                        linear(li, .down, g, out: xp, accumulate: true)
+            // One scratch set for every layer: h serves as both norms' output and the
+            // post-norms' input and output; the activation overwrites the gate.
+            var a = BlockActivations(xIn: xp, h1: h, q: buffers[1], k: buffers[2], v: buffers[3], attn: buffers[4],
+                                     xMid: xp, h2: h, gate: buffers[5], up: buffers[6], act: buffers[5])
+            if c.variant.postNorms { (a.oOut, a.downOut) = (h, h) }
+            let scratch = BlockScratch(normed: h, loraU: buffers[7])
+            let values = adapter?.values ?? []
+            values.withUnsafeBufferPointer { p in
+                let lora = adapter.map { TransformerBlock.Adapter(adapter: $0, params: p.baseAddress!, scale: $0.config.scale) }
+                positions.withUnsafeBufferPointer { pos in
+                    for layer in 0..<c.layerCount {
+                        TransformerBlock(model: self, layer: layer)
+                            .forward(a, out: xp, rows: n, positions: pos.baseAddress!, keys: keys, adapter: lora,
+                                     scratch: scratch, rng: &rng)
                     }
                 }
             }

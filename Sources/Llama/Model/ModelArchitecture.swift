@@ -5,8 +5,8 @@ import Foundation
 /// whether llama.cpp's converter permuted the query/key rows.
 ///
 /// Every family shares `LlamaConfig`'s sizes (read from `<arch>.*` keys by
-/// `LlamaGGUFLoader.config`) and the one decoder block of `LlamaModel.forwardHidden`, switched
-/// by `BlockVariant`.
+/// `LlamaGGUFLoader.config`) and the one decoder block, `TransformerBlock`, switched by
+/// `BlockVariant`.
 public struct ModelArchitecture: Sendable {
     /// `general.architecture` in GGUF.
     public let name: String

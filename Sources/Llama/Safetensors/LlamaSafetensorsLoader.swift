@@ -94,18 +94,25 @@ public enum LlamaSafetensorsLoader {
         return try LlamaModel(config: c, weights: weights, source: directory)
     }
 
-    /// Writes a checkpoint directory (`config.json` + `model.safetensors`) in Hugging Face's layout.
+    /// The families `save` writes: `model_type`, its transformers class, and the block it must have.
+    static let savedFamilies: [(modelType: String, className: String, variant: BlockVariant)] = [
+        ("llama", "LlamaForCausalLM", .llama), ("qwen2", "Qwen2ForCausalLM", ModelArchitecture.qwen2Variant),
+    ]
+
+    /// Writes a checkpoint directory (`config.json` + `model.safetensors`) in Hugging Face's
+    /// layout, for the families `load` reads back (llama, qwen2 with its q/k/v biases).
     public static func save(_ model: LlamaModel, directory: String) throws {
-        guard model.config.variant == .llama else {
+        let c = model.config
+        guard let family = savedFamilies.first(where: { $0.modelType == c.architecture }), family.variant == c.variant else {
             throw ModelFileError.invalidMetadata(file: directory, key: "model_type",
-                                                 reason: "writing a \(model.config.architecture) checkpoint is not supported (only llama)")
+                reason: "writing a \(c.architecture) checkpoint is not supported (supported: \(savedFamilies.map(\.modelType).joined(separator: ", ")))")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var config = try JSONSerialization.jsonObject(with: encoder.encode(model.config)) as! [String: Any]
-        config["architectures"] = ["LlamaForCausalLM"]
-        config["model_type"] = "llama"
+        config["architectures"] = [family.className]
+        config["model_type"] = family.modelType
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")))
         var w = SafetensorsWriter()
@@ -119,6 +126,11 @@ public enum LlamaSafetensorsLoader {
             w.add(p + "self_attn.v_proj.weight", l.wv); w.add(p + "self_attn.o_proj.weight", l.wo)
             w.add(p + "post_attention_layernorm.weight", shape: [l.mlpNorm.count], l.mlpNorm)
             w.add(p + "mlp.gate_proj.weight", l.gate); w.add(p + "mlp.up_proj.weight", l.up); w.add(p + "mlp.down_proj.weight", l.down)
+            if c.variant.attentionBias {
+                w.add(p + "self_attn.q_proj.bias", shape: [l.queryBias.count], l.queryBias)
+                w.add(p + "self_attn.k_proj.bias", shape: [l.keyBias.count], l.keyBias)
+                w.add(p + "self_attn.v_proj.bias", shape: [l.valueBias.count], l.valueBias)
+            }
         }
         w.add("model.norm.weight", shape: [weights.finalNorm.count], weights.finalNorm)
         if let head = weights.lmHead { w.add("lm_head.weight", head) }

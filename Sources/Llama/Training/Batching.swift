@@ -3,10 +3,14 @@
 public struct TokenizedExample: Sendable, Equatable {
     public var tokens: [Int]
     public var promptLength: Int
+    /// Leading tokens of the prompt that start the sequence (BOS where the model asks for
+    /// one): kept when the prompt is cut to fit.
+    public var startLength: Int
 
-    public init(tokens: [Int], promptLength: Int = 0) {
+    public init(tokens: [Int], promptLength: Int = 0, startLength: Int = 0) {
         self.tokens = tokens
         self.promptLength = min(promptLength, tokens.count)
+        self.startLength = min(startLength, self.promptLength)
     }
 }
 
@@ -17,9 +21,11 @@ public enum Batcher {
     public static func padded(_ examples: [TokenizedExample], length: Int, padID: Int) -> TrainingBatch {
         var tokens: [[Int]] = [], targets: [[Int]] = []
         for e in examples {
-            // Too long: drop the start of the prompt first, so that the part that is learned survives.
-            let cut = min(e.promptLength, max(0, e.tokens.count - length))
-            let e = TokenizedExample(tokens: Array(e.tokens.dropFirst(cut)), promptLength: e.promptLength - cut)
+            // Too long: drop the start of the prompt first (after its sequence start), so that
+            // the part that is learned survives.
+            let cut = min(e.promptLength - e.startLength, max(0, e.tokens.count - length))
+            let e = TokenizedExample(tokens: Array(e.tokens.prefix(e.startLength) + e.tokens.dropFirst(e.startLength + cut)),
+                                     promptLength: e.promptLength - cut)
             let kept = Array(e.tokens.prefix(length))
             var row = kept + [Int](repeating: padID, count: length - kept.count)
             var target = [Int](repeating: -1, count: length)
