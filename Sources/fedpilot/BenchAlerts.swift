@@ -104,14 +104,31 @@ struct BenchAlerts: ParsableCommand {
                 strategies[s.rawValue] = entry
             }
             object["by_strategy"] = strategies
+            if let cost = Self.checkCost(runs) {
+                object["update_check_seconds_mean"] = cost.check
+                object["train_seconds_mean"] = cost.train
+            }
             try printJSON(object)
         } else {
             print(Self.table(summary, sweep: sweep, runs: runs.count, seconds: seconds))
+            if let cost = Self.checkCost(runs) {
+                print(String(format: "update check: %.3f s per client-round on average (%d client-rounds), local training %.3f s (%.1f%%)",
+                             cost.check, cost.count, cost.train, 100 * cost.check / max(cost.train, 1e-9)))
+            }
             for (s, sum) in byStrategy {
                 print(String(format: "%@: detected within 2 rounds at severity >= 0.5: %.0f%%; false warnings per 100: %.2f; false criticals: %d",
                              s.rawValue, 100 * sum.detectedWithin2AtHalfOrMore, sum.falseWarningsPer100, sum.falseCriticals))
             }
         }
+    }
+
+    /// Mean seconds of the clients' update checks and of their local rounds (training and the
+    /// check, as the client measured them) over every recorded client-round that has a check.
+    static func checkCost(_ runs: [AlertBench.Run]) -> (check: Double, train: Double, count: Int)? {
+        let checked = runs.flatMap { $0.metrics.values.flatMap { $0 } }.filter { $0.checkSeconds != nil }
+        guard !checked.isEmpty else { return nil }
+        let n = Double(checked.count)
+        return (checked.reduce(0) { $0 + $1.checkSeconds! } / n, checked.reduce(0) { $0 + $1.trainSeconds } / n, checked.count)
     }
 
     static func object(_ s: AlertBench.Summary, sweep: [AlertBench.Summary], runs: Int, seconds: Double, model: String) -> [String: Any] {

@@ -70,6 +70,7 @@ final class AlertBenchTests: XCTestCase {
             XCTAssertNil(m.cosineToOthers, "r\(m.round) \(m.client): a cosine needs the individual update")
             XCTAssertNil(m.drift)
             XCTAssertNotNil(m.updateNorm, "the client reports its norm")
+            XCTAssertNotNil(m.checkEndLoss, "the client reports its update's check on its held-out sample")
             XCTAssertNotNil(m.anomalyScore)
         }
         let faulty = run.metrics[3]!.first { $0.client == run.client }!

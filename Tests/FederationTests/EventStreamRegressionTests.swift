@@ -18,7 +18,7 @@ final class EventStreamRegressionTests: XCTestCase {
 
     /// Fields measured on the wall clock (training time, and the simulated time that includes it).
     static let timingFields: Set<String> = ["wall_seconds", "train_seconds", "compute_seconds", "simulated_seconds",
-                                            "server_seconds", "seconds"]
+                                            "server_seconds", "seconds", "check_seconds"]
 
     let clients = [("hospital-a", "clinical-hospital-a.jsonl"), ("bank", "aml-alerts.jsonl"), ("legal", "legal-clauses.jsonl"),
                    ("hospital-b", "clinical-hospital-b.jsonl"), ("support", "support-tickets.jsonl")]

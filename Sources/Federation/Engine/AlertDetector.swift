@@ -20,7 +20,12 @@ public enum AlertBenchDefaults {
 /// - log of its update norm: moves either way under corrupted or scaled updates;
 /// - its evaluation gain this round (`qualityDeltaLast`): stalls when the shared model stops
 ///   helping it;
-/// - its task accuracy, when the data has labels.
+/// - its task accuracy, when the data has labels;
+/// - its update's check on a fixed held-out sample of its own data (`UpdateCheck.textLoss`,
+///   self-reported): the loss its update adds to its own clean held-out text; healthy updates
+///   lower it, an update trained on corrupted text does not. (The check's end-of-example and
+///   label-token changes are recorded but not read: on the real-model matrix they did not
+///   separate backdoors or label noise from healthy rounds, see the README.)
 /// A signal the coordinator cannot see (cosines under secure aggregation) is left out.
 struct AlertDetector {
     /// Score at or above which a client gets a warning, and a critical alert. Chosen from the
@@ -155,6 +160,7 @@ struct AlertDetector {
 /// The signals the detector reads, each oriented so that larger is worse.
 enum Signal: String, CaseIterable, Codable, Sendable {
     case lossStart = "loss_start", cosine, logNorm = "log_norm", evalGain = "eval_gain", accuracy
+    case checkText = "check_text"
 
     /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
     var floor: Double {
@@ -164,6 +170,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         case .logNorm: return 0.2
         case .evalGain: return 0.02
         case .accuracy: return 0.1
+        case .checkText: return 0.05
         }
     }
 
@@ -179,12 +186,13 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     func oriented(_ z: Double) -> Double { self == .logNorm ? abs(z) : z }
 
     /// Whether clients' raw levels are comparable (otherwise only changes are compared).
-    var levelsCompare: Bool { self == .cosine || self == .logNorm }
+    var levelsCompare: Bool { self == .cosine || self == .logNorm || self == .checkText }
 
     func describeLevel(value: Double, z: Double) -> String {
         switch self {
         case .cosine: return String(format: "cosine to the others %.2f, %.1f MADs below the round's", -value, z)
         case .logNorm: return String(format: "update norm %.3g, %.1f MADs from the round's", exp(value), z)
+        case .checkText: return String(format: "its update moves the loss on its held-out text by %+.2f, %.1f MADs above the round's", value, z)
         default: return String(format: "%@ %.1f MADs from the round's", rawValue, z)
         }
     }
@@ -193,6 +201,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         let over = "over its last \(rounds) round\(rounds == 1 ? "" : "s")"
         switch self {
         case .lossStart: return String(format: "start-of-training loss %+.2f %@ (%.1f MADs)", change, over, z)
+        case .checkText: return String(format: "its update's loss on held-out text %+.2f %@ (%.1f MADs)", change, over, z)
         case .cosine: return String(format: "cosine %+.2f %@ (%.1f MADs)", -change, over, z)
         case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
         case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
@@ -215,11 +224,14 @@ public struct SignalSample: Codable, Sendable, Equatable {
     var accuracy: Double?
     /// Labelled examples behind `accuracy` (from its confusion counts), when known.
     var accuracyExamples: Int?
+    /// The client's check of its own update on its held-out sample (`UpdateCheck.textLoss`): the
+    /// loss change its update makes there (positive: the update predicts its own text worse).
+    var checkText: Double?
 
     init(client: String? = nil, lossStart: Double? = nil, cosine: Double? = nil, logNorm: Double? = nil,
-         evalGain: Double? = nil, accuracy: Double? = nil) {
+         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil) {
         self.client = client; self.lossStart = lossStart; self.cosine = cosine; self.logNorm = logNorm
-        self.evalGain = evalGain; self.accuracy = accuracy
+        self.evalGain = evalGain; self.accuracy = accuracy; self.checkText = checkText
     }
 
     init(_ m: ClientRoundMetrics) {
@@ -229,6 +241,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         logNorm = m.updateNorm.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         evalGain = m.qualityDeltaLast.map { -$0 }
         accuracy = m.taskAccuracy.map { -$0 }
+        checkText = m.checkTextLoss.flatMap { $0.isFinite ? $0 : nil }
         accuracyExamples = m.confusion.map { $0.values.reduce(0) { $0 + $1.values.reduce(0, +) } }.flatMap { $0 > 0 ? $0 : nil }
     }
 
@@ -243,7 +256,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
             return others.count >= 3 ? v - Robust.median(others) : v - Robust.median(others + [v])
         }
         return SignalSample(client: client, lossStart: r(.lossStart), cosine: r(.cosine), logNorm: r(.logNorm),
-                            evalGain: r(.evalGain), accuracy: r(.accuracy))
+                            evalGain: r(.evalGain), accuracy: r(.accuracy), checkText: r(.checkText))
     }
 
     subscript(signal: Signal) -> Double? {
@@ -253,6 +266,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         case .logNorm: return logNorm
         case .evalGain: return evalGain
         case .accuracy: return accuracy
+        case .checkText: return checkText
         }
     }
 }

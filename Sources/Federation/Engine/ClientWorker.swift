@@ -29,6 +29,8 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     public let validationBatch: TrainingBatch?
     /// The labelled validation examples, scored as a classification task.
     let labelScorer: LabelScorer
+    /// The fixed held-out sample on which each update's effect is checked (`UpdateCheck`).
+    let heldOut: HeldOutTails
     /// Greedy generations on instruction examples, scored by ROUGE-L (nil unless the scenario asks).
     let generationScorer: GenerationScorer?
     /// The update kept back for secure aggregation and its protocol session.
@@ -58,6 +60,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let held = data.validation.prefix(evaluation.maxExamplesPerClient).map { Self.tokenize($0, encoding) }
         validationBatch = held.isEmpty ? nil
             : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
+        heldOut = HeldOutTails(validation: data.validation, encoding: encoding)
         labelScorer = LabelScorer(validation: data.validation, template: template,
                                   limit: evaluation.task.examplesPerClient ?? evaluation.maxExamplesPerClient,
                                   contextTokens: evaluation.task.contextTokens, encoding: encoding, calibrate: evaluation.task.calibrate)
@@ -103,6 +106,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         }
         let norm = UpdateGeometry.norm(delta)
         let lossStart = probe ?? result.losses.first ?? .nan
+        let check = updateCheck(global: start, delta: delta)
         // A diverged run must not be encoded: int8 quantization would turn NaN into ±127·scale.
         try RoundReply(client: spec.id, round: task.round, delta: delta, updateNorm: norm, exampleCount: data.train.count,
                        steps: result.steps, tokens: result.tokens, lossStart: lossStart,
@@ -111,7 +115,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let reply = RoundReply(client: spec.id, round: task.round, delta: task.secureAggregation ? [] : delta, updateNorm: norm,
                                exampleCount: data.train.count,
                                steps: result.steps, tokens: result.tokens, lossStart: lossStart, lossEnd: result.losses.last ?? .nan,
-                               computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta)
+                               computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta, check: check)
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
     }
 
@@ -152,6 +156,16 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         guard let loss = try? trainer.model.base.meanLoss(rows.map(\.tokens), targets: rows.flatMap(\.targets), adapter: adapter),
               loss.isFinite else { return nil }
         return loss
+    }
+
+    /// What the update as sent (`delta`, after any corrupt-update fault) does to the predictions on
+    /// this client's fixed held-out sample, against the received global model (nil when the
+    /// client has no validation data or a loss is not finite).
+    func updateCheck(global: LoRAAdapter, delta: [Float]) -> UpdateCheck? {
+        guard !heldOut.isEmpty else { return nil }
+        var updated = global
+        for i in updated.values.indices { updated.values[i] += delta[i] }
+        return try? heldOut.check(model: trainer.model.base, global: global, updated: updated)
     }
 
     /// The batch-order and dropout seed of this client's local training in `round`.

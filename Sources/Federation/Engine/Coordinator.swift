@@ -244,6 +244,11 @@ public final class Coordinator: @unchecked Sendable {
         m.trainTokens = reply.tokens
         m.localLossStart = reply.lossStart.isFinite ? reply.lossStart : nil
         m.localLossEnd = reply.lossEnd.isFinite ? reply.lossEnd : nil
+        if let c = reply.check {
+            func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
+            m.checkEndLoss = finite(c.endLoss); m.checkLabelLoss = finite(c.labelLoss); m.checkTextLoss = finite(c.textLoss)
+            m.checkSeconds = finite(c.seconds)
+        }
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
         let delivery = transport.delivery(of: ReplyReceipt(client: spec.id, round: round, bytesDown: m.bytesDown, bytesUp: received,

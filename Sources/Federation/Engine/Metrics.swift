@@ -79,6 +79,13 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var confusion: [String: [String: Int]]?
     /// Mean ROUGE-L F1 of the global model's greedy generations on this client's instruction examples.
     public var rougeL: Double?
+    /// The client's check of its own update on a fixed held-out sample (`UpdateCheck`): the loss
+    /// with the update applied minus without, at example ends, on label tokens and on all learned
+    /// tokens; and the seconds the check took.
+    public var checkEndLoss: Double?
+    public var checkLabelLoss: Double?
+    public var checkTextLoss: Double?
+    public var checkSeconds: Double?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -139,6 +146,8 @@ extension ClientRoundMetrics {
         case aggregationWeight = "aggregation_weight", anomalyScore = "anomaly_score", anomalyEvidence = "anomaly_evidence"
         case taskAccuracy = "task_accuracy", taskAccuracyDeltaBase = "task_accuracy_delta_base", taskMacroF1 = "task_macro_f1"
         case confusion, rougeL = "rouge_l"
+        case checkEndLoss = "check_end_loss", checkLabelLoss = "check_label_loss", checkTextLoss = "check_text_loss"
+        case checkSeconds = "check_seconds"
     }
 
     /// Reads the fields; only `client`, `round` and `status` are required (older journals lack later fields).
@@ -161,6 +170,8 @@ extension ClientRoundMetrics {
         taskAccuracy = try number(.taskAccuracy); taskAccuracyDeltaBase = try number(.taskAccuracyDeltaBase)
         taskMacroF1 = try number(.taskMacroF1); rougeL = try number(.rougeL)
         confusion = try c.decodeIfPresent([String: [String: Int]].self, forKey: .confusion)
+        checkEndLoss = try number(.checkEndLoss); checkLabelLoss = try number(.checkLabelLoss)
+        checkTextLoss = try number(.checkTextLoss); checkSeconds = try number(.checkSeconds)
     }
 
     /// Writes the fields. A loss or measurement that is missing is written as null; the anomaly
@@ -184,6 +195,8 @@ extension ClientRoundMetrics {
         try c.encodeIfFinite(taskAccuracy, forKey: .taskAccuracy); try c.encodeIfFinite(taskAccuracyDeltaBase, forKey: .taskAccuracyDeltaBase)
         try c.encodeIfFinite(taskMacroF1, forKey: .taskMacroF1); try c.encodeIfPresent(confusion, forKey: .confusion)
         try c.encodeIfFinite(rougeL, forKey: .rougeL)
+        try c.encodeIfFinite(checkEndLoss, forKey: .checkEndLoss); try c.encodeIfFinite(checkLabelLoss, forKey: .checkLabelLoss)
+        try c.encodeIfFinite(checkTextLoss, forKey: .checkTextLoss); try c.encodeIfFinite(checkSeconds, forKey: .checkSeconds)
     }
 }
 

@@ -71,9 +71,13 @@ public struct RoundReply: Sendable, Equatable {
     public var computeSeconds: Double
     /// SCAFFOLD: change of the client's control variate.
     public var controlDelta: [Float]?
+    /// What the update does on the client's held-out sample (nil from a client that did not check).
+    public var check: UpdateCheck?
 
     public init(client: String, round: Int, delta: [Float], updateNorm: Double, exampleCount: Int, steps: Int, tokens: Int,
-                lossStart: Double, lossEnd: Double, computeSeconds: Double, controlDelta: [Float]? = nil) {
+                lossStart: Double, lossEnd: Double, computeSeconds: Double, controlDelta: [Float]? = nil,
+                check: UpdateCheck? = nil) {
+        self.check = check
         self.client = client; self.round = round; self.delta = delta; self.updateNorm = updateNorm
         self.exampleCount = exampleCount; self.steps = steps
         self.tokens = tokens
@@ -112,6 +116,11 @@ public struct RoundReply: Sendable, Equatable {
         if !delta.isEmpty { TensorCodec.encode(delta, tensorSizes: tensorSizes, as: encoding, into: &out) }
         out.append(controlDelta == nil ? 0 : 1)
         if let c = controlDelta { TensorCodec.encode(c, tensorSizes: tensorSizes, as: .fp32, into: &out) }
+        // Optional trailing section (a reply without it, from an older client, still decodes).
+        if let check {
+            out.append(1)
+            for v in [check.endLoss, check.labelLoss ?? .nan, check.textLoss, check.seconds] { appendInteger(v.bitPattern, to: &out) }
+        }
         return out
     }
 
@@ -129,6 +138,12 @@ public struct RoundReply: Sendable, Equatable {
         updateNorm = Double(bitPattern: try r.read(UInt64.self, "update norm"))
         delta = try r.read(UInt8.self, "delta flag") == 1 ? try TensorCodec.decode(&r) : []
         controlDelta = try r.read(UInt8.self, "control flag") == 1 ? try TensorCodec.decode(&r) : nil
+        if !r.isAtEnd, try r.read(UInt8.self, "update check flag") == 1 {
+            func value(_ what: String) throws -> Double { Double(bitPattern: try r.read(UInt64.self, what)) }
+            let end = try value("update check end loss"), label = try value("update check label loss")
+            let text = try value("update check text loss"), seconds = try value("update check seconds")
+            check = UpdateCheck(endLoss: end, labelLoss: label.isNaN ? nil : label, textLoss: text, seconds: seconds)
+        }
         try r.expectEnd()
     }
 }
