@@ -103,13 +103,8 @@ final class TaskEvaluationEngineTests: XCTestCase {
 
     func testNoLabelsMeansNoTaskFields() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedpilot-task-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("plain.jsonl")
-        try (0..<12).map { "{\"text\": \"note number \($0) about nothing in particular\"}" }.joined(separator: "\n")
-            .write(to: file, atomically: true, encoding: .utf8)
-        var scenario = try EngineTestSupport.scenario(clients: [("plain", "legal-clauses.jsonl")], rounds: 1)
-        scenario.clients[0].data = .file(path: file.path, format: .jsonlText)
+        let scenario = try Self.unlabelledScenario(in: dir)
         let recorder = EngineTestSupport.Recorder()
         try PilotBuilder.build(scenario, sink: recorder.record).coordinator.run()
         XCTAssertFalse(recorder.events.contains { $0.type == "task_labels" })
@@ -126,13 +121,8 @@ final class TaskEvaluationEngineTests: XCTestCase {
     /// not nulls), and the retrieval baselines, which need labels, are not run.
     func testCompareWithoutLabelsOmitsTaskFields() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedpilot-task-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("plain.jsonl")
-        try (0..<12).map { "{\"text\": \"note number \($0) about nothing in particular\"}" }.joined(separator: "\n")
-            .write(to: file, atomically: true, encoding: .utf8)
-        var scenario = try EngineTestSupport.scenario(clients: [("plain", "legal-clauses.jsonl")], rounds: 1)
-        scenario.clients[0].data = .file(path: file.path, format: .jsonlText)
+        let scenario = try Self.unlabelledScenario(in: dir)
         var comparison = Comparison(scenario: scenario)
         var finished: [String] = []
         try comparison.run(model: EngineModel.load(path: "tiny"), dpNoise: nil, finished: { finished.append($0.name) }, progress: { _ in })
@@ -157,6 +147,17 @@ final class TaskEvaluationEngineTests: XCTestCase {
         XCTAssertEqual({ var l = metrics(0.65); return detector.inspect(&l, round: 3) }().map(\.reason), ["task accuracy fell to 0.65 from 0.70 (2 evaluations in a row)"])
         XCTAssertTrue({ var l = metrics(0.9); return detector.inspect(&l, round: 4) }().isEmpty)
         XCTAssertEqual({ var l = metrics(0.5); return detector.inspect(&l, round: 5) }().map(\.reason), ["task accuracy fell to 0.50 from 0.90"])
+    }
+
+    /// One client whose 12 text examples carry no label, written under `dir`; one round.
+    static func unlabelledScenario(in dir: URL) throws -> Scenario {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("plain.jsonl")
+        try (0..<12).map { "{\"text\": \"note number \($0) about nothing in particular\"}" }.joined(separator: "\n")
+            .write(to: file, atomically: true, encoding: .utf8)
+        var scenario = try EngineTestSupport.scenario(clients: [("plain", "legal-clauses.jsonl")], rounds: 1)
+        scenario.clients[0].data = .file(path: file.path, format: .jsonlText)
+        return scenario
     }
 }
 

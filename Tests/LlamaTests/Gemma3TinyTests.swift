@@ -72,13 +72,7 @@ final class Gemma3TinyTests: XCTestCase {
                 let name = s.peftName(matrix)
                 let ref = try reference.tensor(name).data
                 XCTAssertEqual(ref.count, count, name)
-                var diff = 0.0, norm = 0.0
-                for i in 0..<count {
-                    let g = Double(grad.values[offset + i]), r = Double(ref[i])
-                    diff += (g - r) * (g - r)
-                    norm += r * r
-                }
-                let rel = (diff / max(norm, 1e-30)).squareRoot()
+                let rel = relativeL2Error(grad.values[offset..<(offset + count)], ref)
                 if rel > worst { worst = rel; worstName = name }
                 XCTAssertLessThanOrEqual(rel, 1e-3, name)
                 checked += 1

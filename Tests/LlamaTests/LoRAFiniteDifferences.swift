@@ -24,3 +24,16 @@ func checkLoRAFiniteDifferences(_ trainer: LoRATrainingModel, _ adapter: LoRAAda
     }
     return worst
 }
+
+/// ‖got − reference‖ / ‖reference‖ in double precision: how the PEFT gradient checks compare a
+/// LoRA gradient tensor with PEFT's.
+func relativeL2Error(_ got: ArraySlice<Float>, _ reference: [Float]) -> Double {
+    precondition(got.count == reference.count, "\(got.count) values against \(reference.count)")
+    var diff = 0.0, norm = 0.0
+    for (g, r) in zip(got, reference) {
+        let (g, r) = (Double(g), Double(r))
+        diff += (g - r) * (g - r)
+        norm += r * r
+    }
+    return (diff / max(norm, 1e-30)).squareRoot()
+}

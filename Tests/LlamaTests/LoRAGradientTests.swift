@@ -84,13 +84,7 @@ final class LoRAGradientTests: XCTestCase {
                 for (matrix, offset, count) in [("A", s.aOffset, s.aCount), ("B", s.bOffset, s.bCount)] {
                     let name = s.peftName(matrix)
                     let ref = try reference.tensor(prefixName + name).data
-                    var diff = 0.0, norm = 0.0
-                    for i in 0..<count {
-                        let g = Double(grad.values[offset + i]), r = Double(ref[i])
-                        diff += (g - r) * (g - r)
-                        norm += r * r
-                    }
-                    let rel = (diff / max(norm, 1e-30)).squareRoot()
+                    let rel = relativeL2Error(grad.values[offset..<(offset + count)], ref)
                     if rel > worst { worst = rel; worstName = name }
                     XCTAssertLessThanOrEqual(rel, 2e-2, "\(prefixName)\(name)")
                 }
