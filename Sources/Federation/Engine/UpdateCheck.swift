@@ -110,12 +110,7 @@ struct HeldOutTails: Sendable {
         var out = [Double](repeating: 0, count: targets.count)
         logits.data.withUnsafeBufferPointer { l in
             for (i, target) in targets.enumerated() where target >= 0 {
-                let row = l.baseAddress! + i * vocab
-                var top = -Float.infinity
-                for v in 0..<vocab { top = max(top, row[v]) }
-                var sum = 0.0
-                for v in 0..<vocab { sum += Double(exp(row[v] - top)) }
-                out[i] = log(sum) + Double(top) - Double(row[target])
+                out[i] = CrossEntropy.rowLoss(l.baseAddress! + i * vocab, vocab: vocab, target: target)
             }
         }
         return out
