@@ -152,6 +152,7 @@ final class EventCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [FederationEvent] = []
     func add(_ e: FederationEvent) { lock.withLock { events.append(e) } }
+    var all: [FederationEvent] { lock.withLock { events } }
     var roundsCompleted: [RoundMetrics] {
         lock.withLock { events.compactMap { if case .roundCompleted(let m) = $0 { return m } else { return nil } } }
     }

@@ -169,7 +169,7 @@ public final class RemoteClient: @unchecked Sendable {
         var m = ClientMessage()
         m.join.protocolVersion = WireLimits.protocolVersion
         m.join.software = "fedpilot"
-        m.join.capabilities = ["round_task", "evaluation", "secure_aggregation"]
+        m.join.capabilities = ["round_task", "evaluation", "secure_aggregation", "label_score", "generation_score"]
         // Counts only (the coordinator weights evaluation losses by them); the split's sizes do not depend on its seed.
         let known = options.format ?? built.flatMap { DataFormat(rawValue: $0.setup.dataFormat) }
         let formats = known.map { [$0] } ?? DataFormat.allCases

@@ -26,6 +26,8 @@ final class RequestWorker: @unchecked Sendable {
                     reply(try endpoint.handle(task: payload))
                 case .evaluation: reply(LossCoding.encode(try endpoint.evaluate(request: payload)))
                 case .secureAggregation: reply(try endpoint.handle(secureAggregation: payload))
+                case .labelScore: reply(try endpoint.scoreLabels(request: payload))
+                case .generationScore: reply(try endpoint.scoreGeneration(request: payload))
                 default: fail("unknown request kind \(kind.rawValue)")
                 }
             } catch {

@@ -60,6 +60,23 @@ public final class GRPCClientTransport: ClientTransport, @unchecked Sendable {
         return try LossCoding.decode(answer)
     }
 
+    /// The client's confusion counts, checked against the labels asked for and the validation
+    /// examples it announced when it joined.
+    public func scoreLabels(client: String, request payload: Data, labels: [String]) throws -> TaskScore? {
+        let round = (try? EvaluationRequest(decoding: payload).round) ?? currentRoundValue
+        let answer = try request(client, kind: .labelScore, round: round,
+                                 payload: LabelScoreRequest(evaluation: payload, labels: labels).encoded(), timeout: deadlines.evaluation)
+        return answer.isEmpty ? nil : try TaskScore(decoding: answer, labels: labels, examples: validationCount(client))
+    }
+
+    public func scoreGeneration(client: String, request payload: Data) throws -> GenerationScore? {
+        let round = (try? EvaluationRequest(decoding: payload).round) ?? currentRoundValue
+        let answer = try request(client, kind: .generationScore, round: round, payload: payload, timeout: deadlines.evaluation)
+        return answer.isEmpty ? nil : try GenerationScore(decoding: answer, examples: validationCount(client))
+    }
+
+    private func validationCount(_ client: String) -> Int { condition.withLock { counts[client]?.validation ?? 0 } }
+
     public func secureAggregation(client: String, message: Data) throws -> Data {
         try request(client, kind: .secureAggregation, round: currentRoundValue, payload: message, timeout: deadlines.secureAggregation)
     }

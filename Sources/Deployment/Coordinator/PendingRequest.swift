@@ -41,6 +41,8 @@ extension RequestKind {
         case .roundTask: return "round task"
         case .evaluation: return "evaluation request"
         case .secureAggregation: return "secure-aggregation message"
+        case .labelScore: return "label scoring request"
+        case .generationScore: return "generation scoring request"
         default: return "request"
         }
     }

@@ -46,6 +46,14 @@ public nonisolated enum Fedpilot_Deployment_V1_RequestKind: SwiftProtobuf.Enum, 
 
   /// An opaque secure-aggregation message; answered with the client's opaque answer.
   case secureAggregation // = 3
+
+  /// An encoded LabelScoreRequest (an EvaluationRequest and the run's candidate labels);
+  /// answered with an encoded TaskScore (confusion counts), or nothing without labelled data.
+  case labelScore // = 4
+
+  /// An encoded EvaluationRequest; answered with an encoded GenerationScore (ROUGE-L and the
+  /// example count), or nothing without instruction examples.
+  case generationScore // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -58,6 +66,8 @@ public nonisolated enum Fedpilot_Deployment_V1_RequestKind: SwiftProtobuf.Enum, 
     case 1: self = .roundTask
     case 2: self = .evaluation
     case 3: self = .secureAggregation
+    case 4: self = .labelScore
+    case 5: self = .generationScore
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -68,6 +78,8 @@ public nonisolated enum Fedpilot_Deployment_V1_RequestKind: SwiftProtobuf.Enum, 
     case .roundTask: return 1
     case .evaluation: return 2
     case .secureAggregation: return 3
+    case .labelScore: return 4
+    case .generationScore: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -78,6 +90,8 @@ public nonisolated enum Fedpilot_Deployment_V1_RequestKind: SwiftProtobuf.Enum, 
     .roundTask,
     .evaluation,
     .secureAggregation,
+    .labelScore,
+    .generationScore,
   ]
 
 }
@@ -211,7 +225,8 @@ public nonisolated struct Fedpilot_Deployment_V1_Join: Sendable {
   /// The client software, for the operator (for example "fedpilot 0.1").
   public var software: String = String()
 
-  /// What the client can answer: "round_task", "evaluation", "secure_aggregation".
+  /// What the client can answer: "round_task", "evaluation", "secure_aggregation",
+  /// "label_score", "generation_score".
   public var capabilities: [String] = []
 
   /// Counts only, never text: the coordinator weights evaluation losses by train_examples.
@@ -421,6 +436,10 @@ public nonisolated struct Fedpilot_Deployment_V1_TrainingSettings: Sendable {
 
   public var packing: Bool = false
 
+  /// What a labelled text example trains: "text" (the whole text; also when empty) or "label"
+  /// (its label prompt, then the label, with only the label's tokens learned).
+  public var trainOn: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -437,9 +456,69 @@ public nonisolated struct Fedpilot_Deployment_V1_EvaluationSettings: Sendable {
 
   public var validationFraction: Double = 0
 
+  /// Label scoring and generation of this client's labelled and instruction examples; absent:
+  /// the defaults (a coordinator from before this field).
+  public var task: Fedpilot_Deployment_V1_TaskSettings {
+    get {_task ?? Fedpilot_Deployment_V1_TaskSettings()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _task: Fedpilot_Deployment_V1_TaskSettings? = nil
+}
+
+/// The scenario's task evaluation as it applies to one client. The candidate labels are not here:
+/// they travel with each evaluation request.
+public nonisolated struct Fedpilot_Deployment_V1_TaskSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The label prompt template for this client's domain ("{text}" is the example's text before
+  /// its label); empty: the text before the label itself.
+  public var labelPrompt: String = String()
+
+  /// Labelled validation examples scored per evaluation; absent: max_examples_per_client; 0: none.
+  public var examplesPerClient: UInt32 {
+    get {_examplesPerClient ?? 0}
+    set {_examplesPerClient = newValue}
+  }
+  /// Returns true if `examplesPerClient` has been explicitly set.
+  public var hasExamplesPerClient: Bool {self._examplesPerClient != nil}
+  /// Clears the value of `examplesPerClient`. Subsequent reads from it will return its default value.
+  public mutating func clearExamplesPerClient() {self._examplesPerClient = nil}
+
+  /// A prompt keeps its last this many tokens.
+  public var contextTokens: UInt32 = 0
+
+  /// Subtract each label's score after the prompt's last line alone (domain-conditional PMI).
+  public var calibrate: Bool = false
+
+  /// Tokens greedily generated per instruction example for ROUGE-L; absent: no generation check.
+  public var generationTokens: UInt32 {
+    get {_generationTokens ?? 0}
+    set {_generationTokens = newValue}
+  }
+  /// Returns true if `generationTokens` has been explicitly set.
+  public var hasGenerationTokens: Bool {self._generationTokens != nil}
+  /// Clears the value of `generationTokens`. Subsequent reads from it will return its default value.
+  public mutating func clearGenerationTokens() {self._generationTokens = nil}
+
+  public var generationExamples: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _examplesPerClient: UInt32? = nil
+  fileprivate var _generationTokens: UInt32? = nil
 }
 
 public nonisolated struct Fedpilot_Deployment_V1_Fault: Sendable {
@@ -569,7 +648,7 @@ public nonisolated struct Fedpilot_Deployment_V1_Notice: Sendable {
 fileprivate nonisolated let _protobuf_package = "fedpilot.deployment.v1"
 
 nonisolated extension Fedpilot_Deployment_V1_RequestKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REQUEST_KIND_UNSPECIFIED\0\u{1}REQUEST_KIND_ROUND_TASK\0\u{1}REQUEST_KIND_EVALUATION\0\u{1}REQUEST_KIND_SECURE_AGGREGATION\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REQUEST_KIND_UNSPECIFIED\0\u{1}REQUEST_KIND_ROUND_TASK\0\u{1}REQUEST_KIND_EVALUATION\0\u{1}REQUEST_KIND_SECURE_AGGREGATION\0\u{1}REQUEST_KIND_LABEL_SCORE\0\u{1}REQUEST_KIND_GENERATION_SCORE\0")
 }
 
 nonisolated extension Fedpilot_Deployment_V1_ClientMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1133,7 +1212,7 @@ nonisolated extension Fedpilot_Deployment_V1_LoRASettings: SwiftProtobuf.Message
 
 nonisolated extension Fedpilot_Deployment_V1_TrainingSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}steps\0\u{1}epochs\0\u{3}batch_size\0\u{3}sequence_length\0\u{3}learning_rate\0\u{3}warmup_steps\0\u{3}minimum_learning_rate_ratio\0\u{3}weight_decay\0\u{3}max_gradient_norm\0\u{1}packing\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}steps\0\u{1}epochs\0\u{3}batch_size\0\u{3}sequence_length\0\u{3}learning_rate\0\u{3}warmup_steps\0\u{3}minimum_learning_rate_ratio\0\u{3}weight_decay\0\u{3}max_gradient_norm\0\u{1}packing\0\u{3}train_on\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1151,6 +1230,7 @@ nonisolated extension Fedpilot_Deployment_V1_TrainingSettings: SwiftProtobuf.Mes
       case 8: try { try decoder.decodeSingularFloatField(value: &self.weightDecay) }()
       case 9: try { try decoder.decodeSingularFloatField(value: &self.maxGradientNorm) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.packing) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.trainOn) }()
       default: break
       }
     }
@@ -1187,6 +1267,9 @@ nonisolated extension Fedpilot_Deployment_V1_TrainingSettings: SwiftProtobuf.Mes
     if self.packing != false {
       try visitor.visitSingularBoolField(value: self.packing, fieldNumber: 10)
     }
+    if !self.trainOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.trainOn, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1201,6 +1284,7 @@ nonisolated extension Fedpilot_Deployment_V1_TrainingSettings: SwiftProtobuf.Mes
     if lhs.weightDecay != rhs.weightDecay {return false}
     if lhs.maxGradientNorm != rhs.maxGradientNorm {return false}
     if lhs.packing != rhs.packing {return false}
+    if lhs.trainOn != rhs.trainOn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1208,7 +1292,7 @@ nonisolated extension Fedpilot_Deployment_V1_TrainingSettings: SwiftProtobuf.Mes
 
 nonisolated extension Fedpilot_Deployment_V1_EvaluationSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluationSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}every\0\u{3}max_examples_per_client\0\u{3}validation_fraction\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}every\0\u{3}max_examples_per_client\0\u{3}validation_fraction\0\u{1}task\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1219,12 +1303,17 @@ nonisolated extension Fedpilot_Deployment_V1_EvaluationSettings: SwiftProtobuf.M
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.every) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.maxExamplesPerClient) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.validationFraction) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._task) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.every != 0 {
       try visitor.visitSingularUInt32Field(value: self.every, fieldNumber: 1)
     }
@@ -1234,6 +1323,9 @@ nonisolated extension Fedpilot_Deployment_V1_EvaluationSettings: SwiftProtobuf.M
     if self.validationFraction.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.validationFraction, fieldNumber: 3)
     }
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1241,6 +1333,66 @@ nonisolated extension Fedpilot_Deployment_V1_EvaluationSettings: SwiftProtobuf.M
     if lhs.every != rhs.every {return false}
     if lhs.maxExamplesPerClient != rhs.maxExamplesPerClient {return false}
     if lhs.validationFraction != rhs.validationFraction {return false}
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedpilot_Deployment_V1_TaskSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}label_prompt\0\u{3}examples_per_client\0\u{3}context_tokens\0\u{1}calibrate\0\u{3}generation_tokens\0\u{3}generation_examples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.labelPrompt) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self._examplesPerClient) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.contextTokens) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.calibrate) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self._generationTokens) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.generationExamples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.labelPrompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.labelPrompt, fieldNumber: 1)
+    }
+    try { if let v = self._examplesPerClient {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 2)
+    } }()
+    if self.contextTokens != 0 {
+      try visitor.visitSingularUInt32Field(value: self.contextTokens, fieldNumber: 3)
+    }
+    if self.calibrate != false {
+      try visitor.visitSingularBoolField(value: self.calibrate, fieldNumber: 4)
+    }
+    try { if let v = self._generationTokens {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 5)
+    } }()
+    if self.generationExamples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.generationExamples, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedpilot_Deployment_V1_TaskSettings, rhs: Fedpilot_Deployment_V1_TaskSettings) -> Bool {
+    if lhs.labelPrompt != rhs.labelPrompt {return false}
+    if lhs._examplesPerClient != rhs._examplesPerClient {return false}
+    if lhs.contextTokens != rhs.contextTokens {return false}
+    if lhs.calibrate != rhs.calibrate {return false}
+    if lhs._generationTokens != rhs._generationTokens {return false}
+    if lhs.generationExamples != rhs.generationExamples {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -8,7 +8,7 @@ typealias CoordinatorMessage = Fedpilot_Deployment_V1_CoordinatorMessage
 /// Limits of the wire protocol that both sides enforce.
 public enum WireLimits {
     /// The protocol version both sides must speak.
-    public static let protocolVersion: UInt32 = 1
+    public static let protocolVersion: UInt32 = 2
     /// Largest chunk payload, in bytes.
     public static let maxChunkBytes = 1 << 20
     /// Largest payload (a whole task, reply or message), in bytes.

@@ -84,9 +84,11 @@ package enum SetupCoding {
         m.training.weightDecay = s.training.weightDecay
         m.training.maxGradientNorm = s.training.maxGradientNorm
         m.training.packing = s.training.packing
+        m.training.trainOn = s.trainOn.rawValue
         m.evaluation.every = UInt32(s.evaluation.every)
         m.evaluation.maxExamplesPerClient = UInt32(s.evaluation.maxExamplesPerClient)
         m.evaluation.validationFraction = s.evaluation.validationFraction
+        m.evaluation.task = taskSettings(s.evaluation.task, domain: s.spec.domain)
         m.payloadEncoding = s.payload.rawValue
         m.trainingSeed = s.training.seed
         m.splitSeed = s.splitSeed
@@ -133,9 +135,13 @@ package enum SetupCoding {
             learningRate: m.training.learningRate, warmupSteps: Int(m.training.warmupSteps),
             minimumLearningRateRatio: m.training.minimumLearningRateRatio, weightDecay: m.training.weightDecay,
             maxGradientNorm: m.training.maxGradientNorm, packing: m.training.packing, seed: m.trainingSeed)
-        let evaluation = EvaluationConfig(every: max(1, Int(m.evaluation.every)),
+        var evaluation = EvaluationConfig(every: max(1, Int(m.evaluation.every)),
                                           maxExamplesPerClient: Int(m.evaluation.maxExamplesPerClient),
                                           validationFraction: m.evaluation.validationFraction)
+        if m.evaluation.hasTask { evaluation.task = try task(from: m.evaluation.task) }
+        guard let trainOn = m.training.trainOn.isEmpty ? .text : TrainingTarget(rawValue: m.training.trainOn) else {
+            throw bad("training.train_on", m.training.trainOn)
+        }
         guard let payload = PayloadEncoding(rawValue: m.payloadEncoding) else { throw bad("payload_encoding", m.payloadEncoding) }
         let faults = try m.faults.map { f -> FaultSpec in
             guard let kind = FaultKind(rawValue: f.kind) else { throw bad("faults.kind", f.kind) }
@@ -145,7 +151,42 @@ package enum SetupCoding {
         let link = LinkSpec(upMbps: m.link.upMbps, downMbps: m.link.downMbps, latencyMs: m.link.latencyMs,
                             dropProbability: m.link.dropProbability, computeFactor: m.link.computeFactor)
         let spec = ClientSpec(id: m.clientID, domain: "", data: .file(path: dataPath, format: format), link: link)
-        return PilotBuilder.ClientSettings(spec: spec, lora: lora, training: training, evaluation: evaluation,
-                                           payload: payload, splitSeed: m.splitSeed, faults: faults)
+        var settings = PilotBuilder.ClientSettings(spec: spec, lora: lora, training: training, evaluation: evaluation,
+                                                   payload: payload, splitSeed: m.splitSeed, faults: faults)
+        settings.trainOn = trainOn
+        return settings
+    }
+
+    /// The scenario's task evaluation for a client of `domain`: its own template only (a
+    /// deployed client does not learn the other domains' prompts), the labels left to each
+    /// evaluation request.
+    static func taskSettings(_ t: TaskEvaluationConfig, domain: String) -> Fedpilot_Deployment_V1_TaskSettings {
+        var w = Fedpilot_Deployment_V1_TaskSettings()
+        w.labelPrompt = t.template(forDomain: domain) ?? ""
+        if let n = t.examplesPerClient { w.examplesPerClient = UInt32(n) }
+        w.contextTokens = UInt32(t.contextTokens)
+        w.calibrate = t.calibrate
+        if let n = t.generationTokens { w.generationTokens = UInt32(n) }
+        w.generationExamples = UInt32(t.generationExamples)
+        return w
+    }
+
+    static func task(from w: Fedpilot_Deployment_V1_TaskSettings) throws -> TaskEvaluationConfig {
+        // The bounds the scenario loader holds a scenario's keys to: a coordinator's values are
+        // checked as a scenario file's would be.
+        func bad(_ field: String, _ value: Any) -> DeploymentError {
+            .protocolViolation("setup field evaluation.task.\(field) has an unusable value \(value)")
+        }
+        if !w.labelPrompt.isEmpty && !w.labelPrompt.contains(LabelPrompt.placeholder) { throw bad("label_prompt", w.labelPrompt) }
+        guard w.contextTokens >= 1 else { throw bad("context_tokens", w.contextTokens) }
+        guard w.generationExamples >= 1 else { throw bad("generation_examples", w.generationExamples) }
+        if w.hasGenerationTokens && !(1...512).contains(w.generationTokens) { throw bad("generation_tokens", w.generationTokens) }
+        var t = TaskEvaluationConfig(labelPrompt: w.labelPrompt.isEmpty ? nil : w.labelPrompt,
+                                     examplesPerClient: w.hasExamplesPerClient ? Int(w.examplesPerClient) : nil,
+                                     contextTokens: Int(w.contextTokens))
+        t.calibrate = w.calibrate
+        t.generationTokens = w.hasGenerationTokens ? Int(w.generationTokens) : nil
+        t.generationExamples = Int(w.generationExamples)
+        return t
     }
 }

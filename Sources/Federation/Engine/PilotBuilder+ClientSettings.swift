@@ -14,8 +14,7 @@ extension PilotBuilder {
         /// Seed of the train/validation split.
         public var splitSeed: UInt64
         public var faults: [FaultSpec]
-        /// What training learns from a labelled text example (`[training] train_on`). Not part
-        /// of a deployment's Setup message yet: a deployed client trains on the whole text.
+        /// What training learns from a labelled text example (`[training] train_on`).
         public var trainOn: TrainingTarget = .text
 
         public init(spec: ClientSpec, lora: LoRAConfig, training: LocalTrainingConfig, evaluation: EvaluationConfig,

@@ -33,7 +33,9 @@ public protocol ClientTransport: Sendable {
 }
 
 extension ClientTransport {
-    /// Transports without label scoring (the network deployment) report no task metrics.
+    /// Transports without label scoring report no task metrics. The network deployment scores
+    /// labels but never asks a client which labels its data holds: its runs take the candidate
+    /// labels from the scenario (`[evaluation] labels`).
     public func validationLabels(client: String) throws -> [String] { [] }
     public func scoreLabels(client: String, request: Data, labels: [String]) throws -> TaskScore? { nil }
     public func scoreGeneration(client: String, request: Data) throws -> GenerationScore? { nil }
@@ -51,6 +53,10 @@ public protocol ClientEndpoint: AnyObject, Sendable {
     func evaluate(request: Data) throws -> Double?
     /// Answers one secure-aggregation message of the current round.
     func handle(secureAggregation message: Data) throws -> Data
+    /// Answers an encoded `LabelScoreRequest` with its encoded `TaskScore` (empty: no labelled data).
+    func scoreLabels(request: Data) throws -> Data
+    /// Answers an encoded `EvaluationRequest` with its encoded `GenerationScore` (empty: none).
+    func scoreGeneration(request: Data) throws -> Data
 }
 
 /// Clients living in this process (the embedded default and the test harness).
