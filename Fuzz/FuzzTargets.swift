@@ -62,11 +62,14 @@ enum FuzzTarget: String, CaseIterable {
     /// The coordinator/client payloads carried inside chunks; the first byte picks one.
     private static func payload(_ data: Data) {
         let body = data.dropFirst()
-        switch (data.first ?? 0) % 5 {
+        switch (data.first ?? 0) % 8 {
         case 0: _ = try? RoundTask(decoding: Data(body))
         case 1: _ = try? RoundReply(decoding: Data(body))
         case 2: _ = try? EvaluationRequest(decoding: Data(body))
         case 3: _ = try? SecureAggregationRequest(decoding: Data(body))
+        case 5: _ = try? LabelScoreRequest(decoding: Data(body))
+        case 6: _ = try? TaskScore(decoding: Data(body), labels: ["a", "b", "c"], examples: 16)
+        case 7: _ = try? GenerationScore(decoding: Data(body), examples: 16)
         default: _ = try? ServerState(encoded: Data(body))
         }
     }

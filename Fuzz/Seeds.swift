@@ -96,6 +96,10 @@ enum Seeds {
             ("evaluation.bin", Data([2]) + EvaluationRequest(round: 2, global: values).encoded(tensorSizes: sizes, as: .fp32)),
             ("secagg-request.bin", Data([3]) + SecureAggregationRequest(round: 2, step: .begin, clientIndex: 1,
                                                                         preparation: .init(weight: 0.5), body: [1, 2, 3]).encoded()),
+            ("label-request.bin", Data([5]) + LabelScoreRequest(evaluation: EvaluationRequest(round: 2, global: values)
+                .encoded(tensorSizes: sizes, as: .fp32), labels: ["a", "b", "c"]).encoded()),
+            ("task-score.bin", Data([6]) + TaskScore(counts: ["a": ["a": 3, "b": 1], "c": ["b": 2]]).encoded()),
+            ("generation-score.bin", Data([7]) + GenerationScore(rougeL: 0.4, examples: 2).encoded()),
         ]
     }
 

@@ -3,9 +3,9 @@ import Foundation
 import XCTest
 @testable import Deployment
 
-/// A run over gRPC trains and scores as the same run in process: here with `train_on = "label"`,
-/// a domain's label prompt template and calibrated label scoring, which a deployed client knows
-/// only from its Setup message.
+/// A run over gRPC trains and scores as the same run in process: here with int8 compute,
+/// `train_on = "label"`, a domain's label prompt template and calibrated label scoring, which a
+/// deployed client knows only from its Setup message.
 final class DeployedTwinTests: XCTestCase {
     func testADeployedRunWithLabelTrainingMatchesItsInProcessTwin() async throws {
         FileManager.default.changeCurrentDirectoryPath(repositoryRoot.path)
@@ -13,7 +13,8 @@ final class DeployedTwinTests: XCTestCase {
         let path = (directory as NSString).appendingPathComponent("twin.toml")
         try Self.scenario.write(toFile: path, atomically: true, encoding: .utf8)
         let scenario = try ScenarioLoader.load(path: path)
-        let model = try EngineModel.load(path: "tiny")
+        XCTAssertEqual(scenario.compute, .int8)
+        let model = try EngineModel.load(path: "tiny", compute: scenario.compute)
 
         // In process.
         let local = EventCollector()
@@ -71,6 +72,7 @@ final class DeployedTwinTests: XCTestCase {
 
         [model]
         path = "tiny"
+        compute = "int8"
 
         [lora]
         rank = 4

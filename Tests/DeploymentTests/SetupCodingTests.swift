@@ -62,6 +62,7 @@ final class SetupCodingTests: XCTestCase {
                                                    heartbeat: 5, completedRounds: 0))
         let cases: [(String, (inout WireSetup) -> Void)] = [
             ("training.train_on", { $0.training.trainOn = "everything" }),
+            ("compute", { $0.compute = "fp8" }),
             ("evaluation.task.label_prompt", { $0.evaluation.task.labelPrompt = "no placeholder" }),
             ("evaluation.task.context_tokens", { $0.evaluation.task.contextTokens = 0 }),
             ("evaluation.task.generation_examples", { $0.evaluation.task.generationExamples = 0 }),
@@ -70,7 +71,11 @@ final class SetupCodingTests: XCTestCase {
         for (field, spoil) in cases {
             var setup = good
             spoil(&setup)
-            XCTAssertThrowsError(try SetupCoding.settings(from: setup, dataPath: "d.jsonl", format: .jsonlText), field) { error in
+            let read = {
+                _ = try SetupCoding.compute(from: setup)
+                _ = try SetupCoding.settings(from: setup, dataPath: "d.jsonl", format: .jsonlText)
+            }
+            XCTAssertThrowsError(try read(), field) { error in
                 XCTAssertTrue("\(error)".contains(field), "\(error) should name \(field)")
             }
         }

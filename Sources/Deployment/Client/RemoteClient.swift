@@ -249,9 +249,12 @@ public final class RemoteClient: @unchecked Sendable {
         defer { state.setBusy(false) }
         if built?.setup != setup {
             let path = options.modelPath ?? (setup.model.name == "tiny" ? "tiny" : options.defaultModelPath)
-            if model?.path != path {
+            let compute = try SetupCoding.compute(from: setup)
+            if model?.path != path || (model?.engine.model.frozenGemm == .int8) != (compute == .int8) {
                 onEvent(.loadingModel(path: path))
-                let loaded = try await RequestWorker.run { (try EngineModel.load(path: path), try ModelFingerprint.compute(path: path)) }
+                let loaded = try await RequestWorker.run {
+                    (try EngineModel.load(path: path, compute: compute), try ModelFingerprint.compute(path: path))
+                }
                 model = (path, loaded.0, loaded.1)
             }
             let local = WireModelIdentity(path: path, config: model!.engine.model.config, fingerprint: model!.fingerprint)

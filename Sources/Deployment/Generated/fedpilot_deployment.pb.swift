@@ -356,6 +356,13 @@ public nonisolated struct Fedpilot_Deployment_V1_Setup: @unchecked Sendable {
     set {_uniqueStorage()._completedRounds = newValue}
   }
 
+  /// How the client computes products with the frozen base weights: "f32" (also when empty)
+  /// or "int8" (the scenario's [model] compute), so it trains as its in-process twin.
+  public var compute: String {
+    get {_storage._compute}
+    set {_uniqueStorage()._compute = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -927,7 +934,7 @@ nonisolated extension Fedpilot_Deployment_V1_Join: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Setup"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}scenario\0\u{1}model\0\u{1}lora\0\u{1}training\0\u{1}evaluation\0\u{3}payload_encoding\0\u{3}training_seed\0\u{3}split_seed\0\u{3}data_format\0\u{1}faults\0\u{1}link\0\u{3}heartbeat_seconds\0\u{3}max_chunk_bytes\0\u{3}completed_rounds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}scenario\0\u{1}model\0\u{1}lora\0\u{1}training\0\u{1}evaluation\0\u{3}payload_encoding\0\u{3}training_seed\0\u{3}split_seed\0\u{3}data_format\0\u{1}faults\0\u{1}link\0\u{3}heartbeat_seconds\0\u{3}max_chunk_bytes\0\u{3}completed_rounds\0\u{1}compute\0")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -946,6 +953,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
     var _heartbeatSeconds: Double = 0
     var _maxChunkBytes: UInt32 = 0
     var _completedRounds: UInt32 = 0
+    var _compute: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -972,6 +980,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
       _heartbeatSeconds = source._heartbeatSeconds
       _maxChunkBytes = source._maxChunkBytes
       _completedRounds = source._completedRounds
+      _compute = source._compute
     }
   }
 
@@ -1006,6 +1015,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
         case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._heartbeatSeconds) }()
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxChunkBytes) }()
         case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._completedRounds) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._compute) }()
         default: break
         }
       }
@@ -1066,6 +1076,9 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
       if _storage._completedRounds != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._completedRounds, fieldNumber: 16)
       }
+      if !_storage._compute.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._compute, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1091,6 +1104,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
         if _storage._heartbeatSeconds != rhs_storage._heartbeatSeconds {return false}
         if _storage._maxChunkBytes != rhs_storage._maxChunkBytes {return false}
         if _storage._completedRounds != rhs_storage._completedRounds {return false}
+        if _storage._compute != rhs_storage._compute {return false}
         return true
       }
       if !storagesAreEqual {return false}

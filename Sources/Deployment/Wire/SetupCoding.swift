@@ -109,7 +109,16 @@ package enum SetupCoding {
         m.heartbeatSeconds = heartbeat
         m.maxChunkBytes = UInt32(WireLimits.maxChunkBytes)
         m.completedRounds = UInt32(completedRounds)
+        m.compute = scenario.compute.rawValue
         return m
+    }
+
+    /// How the client computes with the frozen weights (empty: f32, a coordinator from before the field).
+    package static func compute(from m: WireSetup) throws -> ComputeMode {
+        guard let mode = m.compute.isEmpty ? .f32 : ComputeMode(rawValue: m.compute) else {
+            throw DeploymentError.protocolViolation("setup field compute has an unusable value \(m.compute)")
+        }
+        return mode
     }
 
     /// The client's settings from a Setup; `dataPath` and `format` are the client's own.
