@@ -20,14 +20,21 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
 #if !QI_VNNI
     const __m256i ones16 = _mm256_set1_epi16(1);
 #endif
-    const int rb = qi_record_bytes(T), hdr = qi_header_bytes(T);
+    const int hdr = qi_header_bytes(T);
     for (int blk = 0; blk < nb; ++blk) {
         const uint8_t *rec[2];
         __m256 dw[2], ow[2];
         __m256i iacc[4][2];
         for (int g = 0; g < G; ++g) {
-            rec[g] = w + g * gstride + (long)blk * rb;
-            dw[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)rec[g]));
+            rec[g] = qi_rec(T, w + g * gstride, blk);
+            if (T == CK_Q4_K) {
+                // d·sc and (-dmin)·m for the 8 rows: f16 super-block scales times the bytes.
+                const uint8_t *sb = w + g * gstride + (long)(blk >> 3) * QI_K_SUPER;
+                const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)rec[g])));
+                const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(rec[g] + 8))));
+                dw[g] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb)), sc);
+                ow[g] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sb + 16))), mn);
+            } else dw[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)rec[g]));
             if (T == CK_Q4_1) ow[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec[g] + 16)));
             else if (T == CK_Q4_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-8.0f));
             __m256i init = _mm256_setzero_si256();
@@ -93,7 +100,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
 // Rows [0, m) against the weight groups [g0, g1) of one block type; columns >= n are dropped.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, int m, int n, int nb, const ck_q8_block *aq,
                                                                   const uint8_t *w, float *c, long ldc, int accumulate, int g0, int g1) {
-    const long gstride = (long)nb * qi_record_bytes(T);
+    const long gstride = qi_group_bytes(T, nb);
     float o[64];
     for (int i0 = 0; i0 < m; i0 += QI_MC) {
         const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
@@ -137,5 +144,6 @@ static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *
     case CK_Q4_0: QI_FN(cols_t)(CK_Q4_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q4_1: QI_FN(cols_t)(CK_Q4_1, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     }
 }
