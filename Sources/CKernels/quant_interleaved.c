@@ -6,6 +6,10 @@
 //   Q4_0 (144 bytes = 8 x 18): d[8] (f16) | 4 x 32 bytes of nibbles
 //   Q4_1 (160 bytes = 8 x 20): d[8] | m[8] (f16) | 4 x 32 bytes of nibbles
 //   Q8_0 (288 bytes = 8 x 34 + 16): d[8] | Σq[8] (int16) | 8 x 32 signed bytes
+//   Q5_0 (176 bytes = 8 x 22): d[8] | 4 x (lo[4] | hi[4]) | 4 x 32 bytes of nibbles: the
+//        nibbles as Q4_0's, and for nibble vector p two 32-bit masks holding the fifth bits of
+//        its low and high nibbles (bit 4l + t of lo: element 4p + t of row l; of hi: element
+//        16 + 4p + t); w = (q - 16) · d.
 //   Q4_K (1184 bytes per 8 rows x 256 columns, k a multiple of 256): a super-block header
 //        d[8] | -dmin[8] (f16, the file's values) followed by 8 records of 144 bytes, one per
 //        sub-block of 32: sc[8] | m[8] (the 6-bit scale and minimum, one byte each) | 4 x 32
@@ -72,11 +76,27 @@ static inline int qi_record_bytes(int type) {
     case CK_Q4_1: return 160;
     case CK_Q8_0: return 288;
     case CK_Q4_K: return 144;
+    case CK_Q5_0: return 176;
     default: return 0;
     }
 }
 
-static inline int qi_header_bytes(int type) { return type == CK_Q4_0 || type == CK_Q4_K ? 16 : 32; }
+static inline int qi_header_bytes(int type) {
+    return type == CK_Q4_0 || type == CK_Q4_K ? 16 : type == CK_Q5_0 ? 48 : 32;
+}
+
+// Bytes of one GGUF block of `type` (ck_quant_block_bytes knows the 32-element types of quant_gemm.c).
+static inline int qi_source_block_bytes(int type) {
+    return type == CK_Q4_K ? 144 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
+}
+
+// The unsigned code of element e (0..31) of lane l in a nibble record (Q4_0, Q4_1, Q4_K, Q5_0).
+static inline int qi_code(int type, const uint8_t *rec, int l, int e) {
+    const int hi = e >= 16, p = (e & 15) >> 2, bit = 4 * l + (e & 3);
+    int q = (rec[qi_header_bytes(type) + 32 * p + bit] >> (4 * hi)) & 0x0F;
+    if (type == CK_Q5_0) q |= ((rec[16 + 8 * p + 4 * hi + bit / 8] >> (bit % 8)) & 1) << 4;
+    return q;
+}
 
 // Bytes of one group of 8 rows (nb blocks of 32 columns).
 static inline long qi_group_bytes(int type, int nb) {
@@ -110,6 +130,7 @@ static inline void qi_lane_scale(int type, const uint8_t *grp, int blk, int l, f
     }
     case CK_Q4_1: *d = qi_half(rec + 2 * l); *o = qi_half(rec + 16 + 2 * l); return;
     case CK_Q4_0: *d = qi_half(rec + 2 * l); *o = -8.0f * *d; return;
+    case CK_Q5_0: *d = qi_half(rec + 2 * l); *o = -16.0f * *d; return;
     default: *d = qi_half(rec + 2 * l); *o = 0; return;
     }
 }
@@ -133,8 +154,17 @@ static void qi_place_block(int type, uint8_t *rec, int l, const uint8_t *s) {
         memcpy(rec + 16 + 2 * l, &s16, 2);
         for (int p = 0; p < 8; ++p) memcpy(rec + hdr + 32 * p + 4 * l, s + 2 + 4 * p, 4);
     } else {
-        const uint8_t *qs = s + (type == CK_Q4_1 ? 4 : 2);
+        const uint8_t *qs = s + (type == CK_Q4_1 ? 4 : type == CK_Q5_0 ? 6 : 2);
         for (int p = 0; p < 4; ++p) memcpy(rec + hdr + 32 * p + 4 * l, qs + 4 * p, 4);
+        if (type == CK_Q5_0) {
+            const uint32_t qh = (uint32_t)s[2] | (uint32_t)s[3] << 8 | (uint32_t)s[4] << 16 | (uint32_t)s[5] << 24;
+            for (int p = 0; p < 4; ++p)
+                for (int t = 0; t < 4; ++t) {
+                    const int bit = 4 * l + t;
+                    rec[16 + 8 * p + bit / 8] |= (uint8_t)(((qh >> (4 * p + t)) & 1) << (bit % 8));
+                    rec[16 + 8 * p + 4 + bit / 8] |= (uint8_t)(((qh >> (16 + 4 * p + t)) & 1) << (bit % 8));
+                }
+        }
     }
 }
 
@@ -167,7 +197,7 @@ static void qi_place_k4(uint8_t *sb, int l, const uint8_t *s) {
 }
 
 int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst) {
-    const int rb = qi_record_bytes(type), bb = type == CK_Q4_K ? 144 : ck_quant_block_bytes(type);
+    const int rb = qi_record_bytes(type), bb = qi_source_block_bytes(type);
     if (rb == 0 || bb == 0 || rows <= 0 || k <= 0 || k % qi_block_elements(type)) return -1;
     const int nb = k / qi_block_elements(type), groups = (rows + 7) / 8;
     const long srcRow = (long)nb * bb, gb = qi_group_bytes(type, k / QK);
@@ -200,20 +230,13 @@ static void qi_dequant_block(int type, const uint8_t *grp, int blk, int l, float
             for (int t = 0; t < 4; ++t) dst[4 * p + t] = (float)(int8_t)rec[hdr + 32 * p + 4 * l + t] * d;
         return;
     }
-    // Q4_0 as ggml writes it, (q - 8) · d (no + 0: it would turn a -0 into +0); Q4_1 as
-    // q · d + m; Q4_K as (d·sc) · q - dmin·m.
-    const int q4_0 = type == CK_Q4_0;
-    for (int p = 0; p < 4; ++p)
-        for (int t = 0; t < 4; ++t) {
-            const uint8_t b = rec[hdr + 32 * p + 4 * l + t];
-            if (q4_0) {
-                dst[4 * p + t] = (float)((b & 0x0F) - 8) * d;
-                dst[16 + 4 * p + t] = (float)((b >> 4) - 8) * d;
-            } else {
-                dst[4 * p + t] = (float)(b & 0x0F) * d + o;
-                dst[16 + 4 * p + t] = (float)(b >> 4) * d + o;
-            }
-        }
+    // Q4_0 and Q5_0 as ggml writes them, (q - 8) · d and (q - 16) · d (no + 0: it would turn
+    // a -0 into +0); Q4_1 as q · d + m; Q4_K as (d·sc) · q - dmin·m.
+    const int center = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0;
+    for (int e = 0; e < QK; ++e) {
+        const int q = qi_code(type, rec, l, e);
+        dst[e] = center ? (float)(q - center) * d : (float)q * d + o;
+    }
 }
 
 void ck_qi_dequantize_row(int type, const void *qi, int k, int row, float *dst) {
@@ -260,6 +283,19 @@ void ck_qi_set_backward_panels(int panels) { if (panels > 0) g_bw_panels = panel
 // ---- forward kernels ----
 
 #if QI_X86
+// A 32-bit mask to 32 bytes: byte b is 0x10 when bit b is set, else 0 (Q5_0's fifth bits).
+static inline __attribute__((always_inline)) __m256i qi_fifth_bits(const uint8_t *mask) {
+    int32_t m;
+    memcpy(&m, mask, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(m),
+                                               _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, sel), sel), _mm256_set1_epi8(0x10));
+}
+#endif
+
+#if QI_X86
 #define QI_VNNI 1
 #define QI_FN(name) qi_vnni_##name
 #define QI_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -297,11 +333,7 @@ static void qi_scalar_cols(int T, int m, int n, int nb, const ck_q8_block *aq, c
                         for (int t = 0; t < 4; ++t) sum += (int8_t)rec[hdr + 32 * p + 4 * l + t] * ab->q[4 * p + t];
                     total += (float)sum * dw * ab->d;
                 } else {
-                    for (int p = 0; p < 4; ++p)
-                        for (int t = 0; t < 4; ++t) {
-                            const uint8_t b = rec[hdr + 32 * p + 4 * l + t];
-                            sum += (b & 0x0F) * ab->q[4 * p + t] + (b >> 4) * ab->q[16 + 4 * p + t];
-                        }
+                    for (int e = 0; e < QK; ++e) sum += qi_code(T, rec, l, e) * ab->q[e];
                     total += (float)sum * dw * ab->d + o * ab->s;
                 }
             }
@@ -348,9 +380,7 @@ static void qi_dequant_panels(int type, int n, int k, const uint8_t *w, int c0, 
                 for (int v = 0; v < 4; ++v)
                     for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)(int8_t)rec[hdr + 32 * (4 * half + v) + 4 * l + t] * d;
             } else {
-                const int shift = half ? 4 : 0;
-                for (int v = 0; v < 4; ++v)
-                    for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)((rec[hdr + 32 * v + 4 * l + t] >> shift) & 0x0F) * d + o;
+                for (int e = 0; e < 16; ++e) dst[e] = (float)qi_code(type, rec, l, 16 * half + e) * d + o;
             }
         }
     }

@@ -37,6 +37,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
             } else dw[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)rec[g]));
             if (T == CK_Q4_1) ow[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec[g] + 16)));
             else if (T == CK_Q4_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-8.0f));
+            else if (T == CK_Q5_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-16.0f));
             __m256i init = _mm256_setzero_si256();
 #if QI_VNNI
             // Q8_0: the activations enter as a + 128 (unsigned); start from -128 · Σw.
@@ -71,6 +72,10 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
                     const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
                     lo[g] = _mm256_and_si256(raw, m0f);
                     hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
+                    if (T == CK_Q5_0) {  // codes 0..31: the fifth bits from the two masks of vector p
+                        lo[g] = _mm256_or_si256(lo[g], qi_fifth_bits(rec[g] + 16 + 8 * p));
+                        hi[g] = _mm256_or_si256(hi[g], qi_fifth_bits(rec[g] + 16 + 8 * p + 4));
+                    }
                 }
                 for (int r = 0; r < R; ++r) {
                     const int8_t *q = a[r * astride + blk].q;
@@ -145,5 +150,6 @@ static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *
     case CK_Q4_1: QI_FN(cols_t)(CK_Q4_1, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     }
 }

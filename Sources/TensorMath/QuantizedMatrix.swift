@@ -5,6 +5,8 @@ import Foundation
 public enum QuantBlockType: Int32, Sendable, CaseIterable {
     case q4_0 = 2
     case q4_1 = 3
+    /// 5-bit codes: nibbles plus a 32-bit mask of fifth bits per block.
+    case q5_0 = 6
     case q8_0 = 8
     /// Super-blocks of 256 weights (8 sub-blocks of 32 with 6-bit scales and minimums).
     case q4_K = 12
@@ -13,13 +15,20 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
     public var blockElements: Int { self == .q4_K ? 256 : 32 }
 
     /// Bytes per GGUF block of `blockElements` weights.
-    public var blockBytes: Int { self == .q4_K ? 144 : Int(ck_quant_block_bytes(rawValue)) }
+    public var blockBytes: Int {
+        switch self {
+        case .q4_K: return 144
+        case .q5_0: return 22
+        default: return Int(ck_quant_block_bytes(rawValue))
+        }
+    }
 
     /// As ggml spells it.
     public var name: String {
         switch self {
         case .q4_0: return "Q4_0"
         case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
         case .q8_0: return "Q8_0"
         case .q4_K: return "Q4_K"
         }
@@ -28,7 +37,8 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
 
 /// A frozen weight `W[rows, cols]` kept in ggml's quantized blocks (32 weights per block along
 /// a row, 256 for Q4_K), never as F32: 0.56 (Q4_0), 0.58 (Q4_K: its 6-bit sub-block scales and
-/// minimums take a byte each), 0.63 (Q4_1) or 1.13 (Q8_0, with a per-block sum) bytes per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
+/// minimums take a byte each), 0.63 (Q4_1), 0.69 (Q5_0) or 1.13 (Q8_0, with a per-block sum)
+/// bytes per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
 /// rows whose blocks are interleaved (same bit width; `Sources/CKernels/quant_interleaved.c`),
 /// the layout the int8 kernels read. Immutable after `init` apart from the transposed copy, built
 /// once under a lock on the first input gradient, so it can be shared between threads.

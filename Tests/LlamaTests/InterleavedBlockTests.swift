@@ -31,8 +31,9 @@ final class InterleavedBlockTests: XCTestCase {
         XCTAssertEqual(seen, Set(QuantBlockType.allCases.map(\.name)), "the fixture covers every interleaved type")
     }
 
-    /// Gemma 3 270M in int8: every Q4_K projection stays Q4_K (not requantized to Q8_0) and
-    /// dequantizes bit for bit to the F32 loader's values; the other types stay as before.
+    /// Gemma 3 270M in int8: every projection of a type the kernels read (Q4_K, Q5_0, Q8_0) stays
+    /// in it (not requantized to Q8_0), and those of the first 3 blocks and every Q4_K one
+    /// dequantize bit for bit to the F32 loader's values (Gemma's query/key rows are not permuted).
     func testGemmaQ4_KProjectionsStayQ4_KAndHoldTheFilesValues() throws {
         let file = try GemmaModel.file()
         let model = try LlamaGGUFLoader.load(file, compute: .int8)
@@ -44,7 +45,7 @@ final class InterleavedBlockTests: XCTestCase {
                 let tensor = "blk.\(i).\(name).weight"
                 let info = try XCTUnwrap(file.tensorInfo(tensor))
                 XCTAssertEqual(m.type, QuantBlockType(info.type) ?? .q8_0, tensor)
-                guard info.type == .q4_K else { continue }
+                guard info.type == .q4_K || (i < 3 && QuantBlockType(info.type) != nil) else { continue }
                 let want = try file.tensor(tensor)
                 var row = [Float](repeating: .nan, count: m.cols), differ = 0
                 for r in 0..<m.rows {
@@ -55,7 +56,10 @@ final class InterleavedBlockTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertGreaterThan(checked, 0, "the file has Q4_K projections")
-        print("gemma3 int8: \(checked) Q4_K projections kept as Q4_K, quantized weights \(q.byteCount) bytes")
+        XCTAssertEqual(model.config.architecture, "gemma3")
+        XCTAssertFalse(ModelArchitecture.gemma3.ggufPermutesQueryKey, "rows compared without un-permuting")
+        XCTAssertEqual(q.layers.joined().filter { $0.type == .q4_K }.count, 27, "Gemma 3 270M Q4_K_M: 18 attn_output + 9 ffn_down")
+        XCTAssertEqual(q.layers.joined().filter { $0.type == .q5_0 }.count, 81)
+        print("gemma3 int8: \(checked) projections checked bit for bit, quantized weights \(q.byteCount) bytes")
     }
 }

@@ -31,6 +31,7 @@ final class QuantGemmTests: XCTestCase {
             putHalf(type == .q8_0 ? 0.0002 + 0.001 * rng.uniform() : 0.002 + 0.01 * rng.uniform(), o)
             var q = o + 2
             if type == .q4_1 { putHalf(-0.08 * rng.uniform(), o + 2); q = o + 4 }
+            if type == .q5_0 { putHalf(0.001 + 0.005 * rng.uniform(), o); q = o + 2 }   // q: the fifth bits, then the nibbles
             for j in q..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
         }
         return bytes
@@ -68,6 +69,13 @@ final class QuantGemmTests: XCTestCase {
             case .q8_0: out += (0..<32).map { Float(Int8(bitPattern: b[o + 2 + $0])) * d }
             case .q4_0: out += (0..<32).map { j in Float(Int(j < 16 ? b[o + 2 + j] & 15 : b[o + 2 + j - 16] >> 4) - 8) * d }
             case .q4_1: out += (0..<32).map { j in Float(j < 16 ? b[o + 4 + j] & 15 : b[o + 4 + j - 16] >> 4) * d + half(o + 2) }
+            case .q5_0:
+                // Bit j of the little-endian u32 at o + 2 is the fifth bit of element j.
+                let qh = (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[o + 2 + $1]) << (8 * UInt32($1)) }
+                out += (0..<32).map { j in
+                    let low = Int(j < 16 ? b[o + 6 + j] & 15 : b[o + 6 + j - 16] >> 4)
+                    return Float(low + Int((qh >> UInt32(j)) & 1) * 16 - 16) * d
+                }
             }
         }
         return out
@@ -92,7 +100,7 @@ final class QuantGemmTests: XCTestCase {
             let order = (0..<rows).map { ($0 * 5 + 3) % rows }
             let w = raw.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!, rowOrder: order) }
             // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included).
-            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q8_0: 288, .q4_K: 148][type]!
+            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148][type]!
             XCTAssertEqual(w.byteCount, (rows + 7) / 8 * cols / 32 * recordBytes)
             var got = [Float](repeating: .nan, count: cols), want = got
             let rowBytes = cols / type.blockElements * type.blockBytes

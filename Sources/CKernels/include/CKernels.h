@@ -94,6 +94,9 @@ void ck_pool_stats(long out[5]);
 /// nibbles; w = d·sc·q - dmin·m per sub-block of 32): the interleaved products only (ck_qi_*,
 /// k a multiple of 256); the GGUF-layout functions above do not take it.
 #define CK_Q4_K 12
+/// Q5_0 (22 bytes: d, 32 fifth bits as a little-endian u32, 16 bytes of nibbles; w = (q - 16) · d,
+/// bit j the fifth bit of element j): the interleaved products only.
+#define CK_Q5_0 6
 
 /// An activation block: 32 int8 values, scale d (x ≈ q · d) and s = d · Σq.
 typedef struct {
