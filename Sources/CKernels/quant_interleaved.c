@@ -115,6 +115,12 @@ static inline int32_t qi_ld32(const int8_t *p) {
     return v;
 }
 
+static inline uint32_t qi_ld_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static inline float qi_half(const uint8_t *p) { return ck_half_to_float_portable(p); }
 
 // Scale d and offset o of lane l in block blk of group grp: w = q · d + o (q the stored code:
@@ -283,11 +289,10 @@ void ck_qi_set_backward_panels(int panels) { if (panels > 0) g_bw_panels = panel
 // ---- forward kernels ----
 
 #if QI_X86
-// A 32-bit mask to 32 bytes: byte b is 0x10 when bit b is set, else 0 (Q5_0's fifth bits).
+// A 32-bit mask to 32 bytes: byte b is 0x10 when bit b is set, else 0 (Q5_0's fifth bits, AVX2;
+// the VNNI tiles use an AVX-512 mask register instead).
 static inline __attribute__((always_inline)) __m256i qi_fifth_bits(const uint8_t *mask) {
-    int32_t m;
-    memcpy(&m, mask, 4);
-    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(m),
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qi_ld_u32(mask)),
                                                _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                                                 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
     const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ULL);

@@ -6,7 +6,10 @@
 #if QI_VNNI
 // Σ over 4 bytes per 32-bit lane: acc += w(u8) · a(s8).
 #define QI_DOT_U4(acc, w, a) ((acc) = _mm256_dpbusd_epi32((acc), (w), (a)))
+// Q5_0's fifth bits: the 32-bit mask as an AVX-512 mask register, 0x10 in the bytes it selects.
+#define QI_FIFTH(p) _mm256_maskz_mov_epi8((__mmask32)qi_ld_u32(p), _mm256_set1_epi8(0x10))
 #else
+#define QI_FIFTH(p) qi_fifth_bits(p)
 #define QI_DOT_U4(acc, w, a) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((w), (a)), ones16)))
 #endif
 
@@ -73,8 +76,8 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
                     lo[g] = _mm256_and_si256(raw, m0f);
                     hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
                     if (T == CK_Q5_0) {  // codes 0..31: the fifth bits from the two masks of vector p
-                        lo[g] = _mm256_or_si256(lo[g], qi_fifth_bits(rec[g] + 16 + 8 * p));
-                        hi[g] = _mm256_or_si256(hi[g], qi_fifth_bits(rec[g] + 16 + 8 * p + 4));
+                        lo[g] = _mm256_or_si256(lo[g], QI_FIFTH(rec[g] + 16 + 8 * p));
+                        hi[g] = _mm256_or_si256(hi[g], QI_FIFTH(rec[g] + 16 + 8 * p + 4));
                     }
                 }
                 for (int r = 0; r < R; ++r) {
@@ -101,6 +104,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
         for (int g = 0; g < G; ++g) _mm256_storeu_ps(out + r * 16 + g * 8, facc[r][g]);
 }
 #undef QI_DOT_U4
+#undef QI_FIFTH
 
 // Rows [0, m) against the weight groups [g0, g1) of one block type; columns >= n are dropped.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, int m, int n, int nb, const ck_q8_block *aq,

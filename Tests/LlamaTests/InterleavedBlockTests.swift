@@ -34,7 +34,7 @@ final class InterleavedBlockTests: XCTestCase {
     /// Gemma 3 270M in int8: every projection of a type the kernels read (Q4_K, Q5_0, Q8_0) stays
     /// in it (not requantized to Q8_0), and those of the first 3 blocks and every Q4_K one
     /// dequantize bit for bit to the F32 loader's values (Gemma's query/key rows are not permuted).
-    func testGemmaQ4_KProjectionsStayQ4_KAndHoldTheFilesValues() throws {
+    func testGemmaProjectionsStayInTheFilesTypesAndHoldItsValues() throws {
         let file = try GemmaModel.file()
         let model = try LlamaGGUFLoader.load(file, compute: .int8)
         let q = try XCTUnwrap(model.quantized)
