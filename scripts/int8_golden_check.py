@@ -10,6 +10,8 @@ the bound the README states) on transformers' top-5; a swap of neighbours lower 
 not failed (their logits can differ by less than the 8-bit rounding noise).
 
     python3 scripts/int8_golden_check.py [--fedpilot .build/release/fedpilot] [--tol 1.0]
+    python3 scripts/int8_golden_check.py --fixture Tests/LlamaTests/Fixtures/gemma3_golden.json \
+        --model models/gemma-3-270m-q4_k_m.gguf      # Gemma 3 270M (its fixture's last position)
 
 No third-party packages: only the fixture and the binary are needed.
 """
@@ -33,15 +35,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fedpilot", default=os.path.join(ROOT, ".build/release/fedpilot"))
     ap.add_argument("--fixture", default=os.path.join(ROOT, "Tests/LlamaTests/Fixtures/golden.json"))
+    ap.add_argument("--model", help="the GGUF file (default: models/ + the fixture's model_file)")
     ap.add_argument("--tol", type=float, default=1.0)
     args = ap.parse_args()
     fixture = json.load(open(args.fixture))
-    model = os.path.join(ROOT, "models", fixture["model_file"])
+    model = args.model or os.path.join(ROOT, "models", fixture["model_file"])
     failed = False
     worst_all = {"f32": 0.0, "int8": 0.0}
     print(f"{'prompt':16s} {'mode':5s} {'top-5 set/order = transformers':>31s} {'worst |dlogit| top-5':>21s} "
           f"{'loss':>9s} {'loss diff':>10s} {'int8 vs f32 worst |dlogit| top-50':>34s}")
     for case in fixture["prompts"]:
+        if "top" not in case:
+            # scripts/make_golden.py --gemma3: the top ids per position; take the last position's.
+            last = max(case["positions"], key=lambda p: p["position"])
+            assert last["position"] == case["num_tokens"] - 1, f"{case['name']}: no last position in the fixture"
+            case = dict(case, top=last["top"])
         ref_top = case["top"][:5]
         ref_ids = [t["id"] for t in ref_top]
         got = {mode: logits(args.fedpilot, model, case["text"], mode) for mode in ("f32", "int8")}

@@ -31,12 +31,21 @@ static void put_half(unsigned char *p, float v) {
     p[0] = h & 0xFF; p[1] = h >> 8;
 }
 
+// GGUF bytes per block and weights per block (Q4_K and Q5_0 have no GGUF-layout kernel here).
+static int block_bytes(int type) { return type == CK_Q4_K ? 144 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type); }
+static int block_elements(int type) { return type == CK_Q4_K ? 256 : 32; }
+static int has_gguf_kernel(int type) { return ck_quant_block_bytes(type) > 0; }
+
 static void *random_weight(int type, int n, int k) {
-    const int bb = ck_quant_block_bytes(type), blocks = n * k / 32;
+    const int bb = block_bytes(type), blocks = n * k / block_elements(type);
     unsigned char *w = malloc((size_t)blocks * bb);
     for (int b = 0; b < blocks; ++b) {
         unsigned char *o = w + (size_t)b * bb;
-        if (type == CK_Q8_0) {
+        if (type == CK_Q4_K) {  // d·sc up to ~0.02 (sc < 64), dmin·m up to ~0.06: random 6-bit scales
+            put_half(o, 0.0002f + 0.0001f * unif());
+            put_half(o + 2, 0.001f + 0.0003f * unif());
+            for (int j = 4; j < bb; ++j) o[j] = (unsigned char)next();
+        } else if (type == CK_Q8_0) {
             put_half(o, 0.0005f + 0.0002f * unif());
             for (int j = 0; j < 32; ++j) o[2 + j] = (unsigned char)(next() % 255) + 1;  // -127..127
         } else {
@@ -75,10 +84,11 @@ static void f32_fwd(void *p) { ctx_t *c = p; ck_gemm_packed_cols(c->m, c->n, c->
 static void f32_bwd(void *p) { ctx_t *c = p; ck_gemm_packed_cols(c->m, c->k, c->n, c->dy, c->n, c->pnn, c->dx, c->k, 0, 0, c->k); }
 static void old_fwd(void *p) {
     ctx_t *c = p;
+    if (!has_gguf_kernel(c->type)) return;
     ck_q8_quantize_rows(c->x, c->m, c->k, c->k, c->aq);
     ck_qgemm_cols(c->type, c->m, c->n, c->k, c->aq, c->w, c->c, c->n, 0, 0, c->n);
 }
-static void old_bwd(void *p) { ctx_t *c = p; ck_qgemm_backward_rows(c->type, c->m, c->n, c->k, c->dy, c->n, c->w, c->dx, c->k, 0, 0, c->m); }
+static void old_bwd(void *p) { ctx_t *c = p; if (has_gguf_kernel(c->type)) ck_qgemm_backward_rows(c->type, c->m, c->n, c->k, c->dy, c->n, c->w, c->dx, c->k, 0, 0, c->m); }
 static void qi_fwd(void *p) {
     ctx_t *c = p;
     ck_q8_quantize_rows(c->x, c->m, c->k, c->k, c->aq);
@@ -104,7 +114,12 @@ int main(int argc, char **argv) {
     const int type = argc > 1 ? atoi(argv[1]) : CK_Q4_1;
     const int m = argc > 2 ? atoi(argv[2]) : 512;
     if (argc > 3) ck_qi_set_backward_panels(atoi(argv[3]));
-    const int shapes[][2] = {{576, 576}, {1536, 576}, {576, 1536}, {192, 576}};  // W[n = out, k = in]
+    // W[n = out, k = in]: SmolLM2-135M's shapes, or Gemma 3 270M's with `gemma` as 4th argument
+    // (its Q4_K matrices are o and down, [640, 1024] and [640, 2048]; Q5_0 q, k, gate and up).
+    const int smol[][2] = {{576, 576}, {1536, 576}, {576, 1536}, {192, 576}};
+    const int gemma[][2] = {{640, 1024}, {640, 2048}, {1024, 640}, {2048, 640}};
+    const int gemmaShapes = argc > 4 && strcmp(argv[4], "gemma") == 0;
+    const int (*shapes)[2] = gemmaShapes ? gemma : smol;
     printf("type %d, M = %d, single thread; GFLOP/s (2MNK / thread CPU time), best of 5; ISA available: %s\n", type, m,
            ck_qi_isa_available() == 2 ? "AVX512-VNNI" : ck_qi_isa_available() == 1 ? "AVX2" : "none");
     printf("qi bwd: W dequantized into F32 panels + packed F32 kernel; WT bwd: dY quantized, times a transposed Q8_0 copy of W\n");
@@ -118,11 +133,12 @@ int main(int argc, char **argv) {
         c.dy = ck_alloc(sizeof(float) * m * n); c.c = ck_alloc(sizeof(float) * m * n);
         for (long i = 0; i < (long)m * k; ++i) c.x[i] = unif();
         for (long i = 0; i < (long)m * n; ++i) c.dy[i] = unif() * 0.01f;
+        if (k % block_elements(type)) { printf("%dx%d: k is not a multiple of %d\n", n, k, block_elements(type)); continue; }
         c.w = random_weight(type, n, k);
         c.qi = ck_alloc(ck_qi_bytes(type, n, k));
         ck_qi_pack(type, n, k, c.w, NULL, c.qi);
         float *wf = malloc(sizeof(float) * n * k);
-        for (int j = 0; j < n; ++j) ck_dequantize_row(type, (char *)c.w + (long)j * (k / 32) * ck_quant_block_bytes(type), k, wf + (long)j * k);
+        for (int j = 0; j < n; ++j) ck_qi_dequantize_row(type, c.qi, k, j, wf + (long)j * k);
         c.pnt = ck_alloc(sizeof(float) * ck_packed_count(k, n)); ck_pack_b_nt(wf, n, k, c.pnt);
         c.pnn = ck_alloc(sizeof(float) * ck_packed_count(n, k)); ck_pack_b_nn(wf, n, k, c.pnn);
         c.aq = ck_alloc(sizeof(ck_q8_block) * m * (k / 32));
@@ -141,7 +157,9 @@ int main(int argc, char **argv) {
         const double gqb = time_op(qi_bwd, &c, fl); const double eb = max_rel(c.dx, refb, (long)m * k);
         const double gtb = time_op(qt_bwd, &c, fl); const double et = max_rel(c.dx, refb, (long)m * k);
         char name[32]; snprintf(name, sizeof name, "%dx%d", n, k);
-        printf("%-10s | %8.1f %8.1f %8.1f %8.1f | %8.1f %8.1f %8.1f %8.1f | %.1e %.1e %.1e %.1e\n", name, gf, go, gv, ga, gfb, gob, gqb,
+        char old_f[16] = "-", old_b[16] = "-";  // no GGUF-layout kernel for Q4_K, Q5_0
+        if (has_gguf_kernel(type)) { snprintf(old_f, sizeof old_f, "%.1f", go); snprintf(old_b, sizeof old_b, "%.1f", gob); }
+        printf("%-10s | %8.1f %8s %8.1f %8.1f | %8.1f %8s %8.1f %8.1f | %.1e %.1e %.1e %.1e\n", name, gf, old_f, gv, ga, gfb, old_b, gqb,
                gtb, ev, ea, eb, et);
         tot_t += fl / gtb; tot_f += fl / gf; tot_q += fl / (ck_qi_isa_available() == 2 ? gv : ga); tot_fb += fl / gfb; tot_qb += fl / gqb;
         ck_free(c.x); ck_free(c.dx); ck_free(c.dy); ck_free(c.c); ck_free(c.qi); ck_free(c.pnt); ck_free(c.pnn); ck_free(c.aq); ck_free(c.aqt); ck_free(c.qt);

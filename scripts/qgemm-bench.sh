@@ -3,6 +3,8 @@
 # shapes, M = 512 rows (batch 4 x 128): packed F32 vs int8 (GGUF layout, and the interleaved
 # layout with AVX512-VNNI and AVX2), forward and input gradient, one thread, timed by thread
 # CPU time so a loaded machine disturbs it less. Usage: scripts/qgemm-bench.sh [M] [panels]
+# GEMMA=1: Gemma 3 270M's shapes and the block types of its Q4_K_M file (Q4_K, Q5_0, Q8_0); the
+# GGUF-layout ("old") columns are 0 for Q4_K and Q5_0, which only the interleaved kernels read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d /tmp/qgemm-bench.XXXXXX)
@@ -12,6 +14,13 @@ cc=${CC:-clang}
 "$cc" -O3 -mavx2 -mfma -mf16c -ISources/CKernels/include Sources/CKernels/*.c scripts/qgemm-bench.c \
     -o "$out/qgemm-bench" -lm -lpthread
 uptime
+if [ "${GEMMA:-0}" = 1 ]; then
+    for type in 12 6 8; do  # Q4_K, Q5_0, Q8_0
+        "$out/qgemm-bench" "$type" "${1:-512}" "${2:-4}" gemma
+        echo
+    done
+    exit 0
+fi
 for type in 3 8; do  # Q4_1 (the default model's file), Q8_0
     "$out/qgemm-bench" "$type" "${1:-512}" ${2:+"$2"}
     echo

@@ -6,6 +6,17 @@
 //   Q4_0 (144 bytes = 8 x 18): d[8] (f16) | 4 x 32 bytes of nibbles
 //   Q4_1 (160 bytes = 8 x 20): d[8] | m[8] (f16) | 4 x 32 bytes of nibbles
 //   Q8_0 (288 bytes = 8 x 34 + 16): d[8] | Σq[8] (int16) | 8 x 32 signed bytes
+//   Q5_0 (176 bytes = 8 x 22): d[8] | 4 x (lo[4] | hi[4]) | 4 x 32 bytes of nibbles: the
+//        nibbles as Q4_0's, and for nibble vector p two 32-bit masks holding the fifth bits of
+//        its low and high nibbles (bit 4l + t of lo: element 4p + t of row l; of hi: element
+//        16 + 4p + t); w = (q - 16) · d.
+//   Q4_K (1184 bytes per 8 rows x 256 columns, k a multiple of 256): a super-block header
+//        d[8] | -dmin[8] (f16, the file's values) followed by 8 records of 144 bytes, one per
+//        sub-block of 32: sc[8] | m[8] (the 6-bit scale and minimum, one byte each) | 4 x 32
+//        bytes of nibbles, re-nibbled to the Q4_0/Q4_1 order. The sub-block is then Q4_1-like,
+//        w = q · (d·sc) + (-dmin)·m, with d·sc and dmin·m formed in F32 (exact: an f16 times
+//        an integer below 64), so the values are exactly the file's (0.578 bytes per weight
+//        against the file's 0.5625: the 6-bit pairs take a byte each instead of 12 bits).
 // In nibble vector p (0..3), the 4 bytes of lane l (bytes 4l..4l+3) are bytes 4p..4p+3 of
 // row l's original block: low nibbles = elements 4p..4p+3, high nibbles = 16+4p..16+4p+3.
 // In Q8_0 vector p (0..7), lane l holds row l's elements 4p..4p+3.
@@ -52,6 +63,8 @@
 #endif
 
 #define QK 32
+#define QK_K 256
+#define QI_K_SUPER 1184  // Q4_K: 32-byte header + 8 records of 144 bytes
 #define QI_MC 64
 #define QI_BW_PANELS_DEFAULT 4
 
@@ -62,11 +75,39 @@ static inline int qi_record_bytes(int type) {
     case CK_Q4_0: return 144;
     case CK_Q4_1: return 160;
     case CK_Q8_0: return 288;
+    case CK_Q4_K: return 144;
+    case CK_Q5_0: return 176;
     default: return 0;
     }
 }
 
-static inline int qi_header_bytes(int type) { return type == CK_Q4_0 ? 16 : 32; }
+static inline int qi_header_bytes(int type) {
+    return type == CK_Q4_0 || type == CK_Q4_K ? 16 : type == CK_Q5_0 ? 48 : 32;
+}
+
+// Bytes of one GGUF block of `type` (ck_quant_block_bytes knows the 32-element types of quant_gemm.c).
+static inline int qi_source_block_bytes(int type) {
+    return type == CK_Q4_K ? 144 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
+}
+
+// The unsigned code of element e (0..31) of lane l in a nibble record (Q4_0, Q4_1, Q4_K, Q5_0).
+static inline int qi_code(int type, const uint8_t *rec, int l, int e) {
+    const int hi = e >= 16, p = (e & 15) >> 2, bit = 4 * l + (e & 3);
+    int q = (rec[qi_header_bytes(type) + 32 * p + bit] >> (4 * hi)) & 0x0F;
+    if (type == CK_Q5_0) q |= ((rec[16 + 8 * p + 4 * hi + bit / 8] >> (bit % 8)) & 1) << 4;
+    return q;
+}
+
+// Bytes of one group of 8 rows (nb blocks of 32 columns).
+static inline long qi_group_bytes(int type, int nb) {
+    return type == CK_Q4_K ? (long)(nb / 8) * QI_K_SUPER : (long)nb * qi_record_bytes(type);
+}
+
+// The record of block blk (32 columns) in group grp.
+static inline const uint8_t *qi_rec(int type, const uint8_t *grp, int blk) {
+    if (type == CK_Q4_K) return grp + (long)(blk >> 3) * QI_K_SUPER + 32 + (blk & 7) * 144;
+    return grp + (long)blk * qi_record_bytes(type);
+}
 
 static inline int32_t qi_ld32(const int8_t *p) {
     int32_t v;
@@ -74,11 +115,37 @@ static inline int32_t qi_ld32(const int8_t *p) {
     return v;
 }
 
+static inline uint32_t qi_ld_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static inline float qi_half(const uint8_t *p) { return ck_half_to_float_portable(p); }
 
+// Scale d and offset o of lane l in block blk of group grp: w = q · d + o (q the stored code:
+// a nibble, or the signed byte of Q8_0 with o = 0).
+static inline void qi_lane_scale(int type, const uint8_t *grp, int blk, int l, float *d, float *o) {
+    const uint8_t *rec = qi_rec(type, grp, blk);
+    switch (type) {
+    case CK_Q4_K: {
+        const uint8_t *sb = grp + (long)(blk >> 3) * QI_K_SUPER;
+        *d = qi_half(sb + 2 * l) * (float)rec[l];
+        *o = qi_half(sb + 16 + 2 * l) * (float)rec[8 + l];
+        return;
+    }
+    case CK_Q4_1: *d = qi_half(rec + 2 * l); *o = qi_half(rec + 16 + 2 * l); return;
+    case CK_Q4_0: *d = qi_half(rec + 2 * l); *o = -8.0f * *d; return;
+    case CK_Q5_0: *d = qi_half(rec + 2 * l); *o = -16.0f * *d; return;
+    default: *d = qi_half(rec + 2 * l); *o = 0; return;
+    }
+}
+
+static inline int qi_block_elements(int type) { return type == CK_Q4_K ? QK_K : QK; }
+
 size_t ck_qi_bytes(int type, int rows, int k) {
-    if (qi_record_bytes(type) == 0 || rows <= 0 || k <= 0 || k % QK) return 0;
-    return (size_t)((rows + 7) / 8) * (size_t)(k / QK) * (size_t)qi_record_bytes(type);
+    if (qi_record_bytes(type) == 0 || rows <= 0 || k <= 0 || k % qi_block_elements(type)) return 0;
+    return (size_t)((rows + 7) / 8) * (size_t)qi_group_bytes(type, k / QK);
 }
 
 // One GGUF-layout block `s` of `type` into lane l of an interleaved record.
@@ -93,16 +160,53 @@ static void qi_place_block(int type, uint8_t *rec, int l, const uint8_t *s) {
         memcpy(rec + 16 + 2 * l, &s16, 2);
         for (int p = 0; p < 8; ++p) memcpy(rec + hdr + 32 * p + 4 * l, s + 2 + 4 * p, 4);
     } else {
-        const uint8_t *qs = s + (type == CK_Q4_1 ? 4 : 2);
+        const uint8_t *qs = s + (type == CK_Q4_1 ? 4 : type == CK_Q5_0 ? 6 : 2);
         for (int p = 0; p < 4; ++p) memcpy(rec + hdr + 32 * p + 4 * l, qs + 4 * p, 4);
+        if (type == CK_Q5_0) {
+            const uint32_t qh = (uint32_t)s[2] | (uint32_t)s[3] << 8 | (uint32_t)s[4] << 16 | (uint32_t)s[5] << 24;
+            for (int p = 0; p < 4; ++p)
+                for (int t = 0; t < 4; ++t) {
+                    const int bit = 4 * l + t;
+                    rec[16 + 8 * p + bit / 8] |= (uint8_t)(((qh >> (4 * p + t)) & 1) << (bit % 8));
+                    rec[16 + 8 * p + 4 + bit / 8] |= (uint8_t)(((qh >> (16 + 4 * p + t)) & 1) << (bit % 8));
+                }
+        }
+    }
+}
+
+// The 6-bit scale and minimum of sub-block j of a Q4_K super-block (ggml's get_scale_min_k4).
+static void qi_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+// One GGUF Q4_K super-block `s` (144 bytes: d, dmin, 12 bytes of 6-bit scales and minimums,
+// 128 bytes of nibbles, sub-block 2p in the low and 2p + 1 in the high nibbles of bytes
+// 32p..32p+31) into lane l of the interleaved super-block `sb`.
+static void qi_place_k4(uint8_t *sb, int l, const uint8_t *s) {
+    memcpy(sb + 2 * l, s, 2);
+    sb[16 + 2 * l] = s[2];
+    sb[16 + 2 * l + 1] = (uint8_t)(s[3] ^ 0x80);  // -dmin: the f16 sign bit
+    const uint8_t *qs = s + 16;
+    for (int j = 0; j < 8; ++j) {
+        uint8_t *rec = sb + 32 + j * 144, e[QK], b[16];
+        qi_k4_scale_min(j, s + 4, &rec[l], &rec[8 + l]);
+        for (int t = 0; t < QK; ++t) e[t] = (j & 1) ? (uint8_t)(qs[32 * (j / 2) + t] >> 4) : (uint8_t)(qs[32 * (j / 2) + t] & 0x0F);
+        for (int t = 0; t < 16; ++t) b[t] = (uint8_t)(e[t] | (e[t + 16] << 4));
+        for (int p = 0; p < 4; ++p) memcpy(rec + 16 + 32 * p + 4 * l, b + 4 * p, 4);
     }
 }
 
 int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst) {
-    const int rb = qi_record_bytes(type), bb = ck_quant_block_bytes(type);
-    if (rb == 0 || bb == 0 || rows <= 0 || k <= 0 || k % QK) return -1;
-    const int nb = k / QK, groups = (rows + 7) / 8;
-    const long srcRow = (long)nb * bb;
+    const int rb = qi_record_bytes(type), bb = qi_source_block_bytes(type);
+    if (rb == 0 || bb == 0 || rows <= 0 || k <= 0 || k % qi_block_elements(type)) return -1;
+    const int nb = k / qi_block_elements(type), groups = (rows + 7) / 8;
+    const long srcRow = (long)nb * bb, gb = qi_group_bytes(type, k / QK);
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, ck_qi_bytes(type, rows, k));
     for (int g = 0; g < groups; ++g) {
@@ -112,37 +216,39 @@ int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_or
             const int from = row_order ? row_order[r] : r;
             if (from < 0 || from >= rows) return -1;
             const uint8_t *s = (const uint8_t *)src + (long)from * srcRow;
-            for (int blk = 0; blk < nb; ++blk, s += bb) qi_place_block(type, out + ((long)g * nb + blk) * rb, l, s);
+            for (int blk = 0; blk < nb; ++blk, s += bb) {
+                if (type == CK_Q4_K) qi_place_k4(out + g * gb + (long)blk * QI_K_SUPER, l, s);
+                else qi_place_block(type, out + g * gb + (long)blk * rb, l, s);
+            }
         }
     }
     return 0;
 }
 
-// The 32 weights of row lane l in one record.
-static void qi_dequant_block(int type, const uint8_t *rec, int l, float *dst) {
+// The 32 weights of row lane l in block blk of group grp.
+static void qi_dequant_block(int type, const uint8_t *grp, int blk, int l, float *dst) {
     const int hdr = qi_header_bytes(type);
-    const float d = qi_half(rec + 2 * l);
+    const uint8_t *rec = qi_rec(type, grp, blk);
+    float d, o;
+    qi_lane_scale(type, grp, blk, l, &d, &o);
     if (type == CK_Q8_0) {
         for (int p = 0; p < 8; ++p)
             for (int t = 0; t < 4; ++t) dst[4 * p + t] = (float)(int8_t)rec[hdr + 32 * p + 4 * l + t] * d;
         return;
     }
-    // Q4_0 as ggml writes it, (q - 8) · d; Q4_1 as q · d + m.
-    const int q4_0 = type == CK_Q4_0;
-    const float o = q4_0 ? 0.0f : qi_half(rec + 16 + 2 * l);
-    const int sub = q4_0 ? 8 : 0;
-    for (int p = 0; p < 4; ++p)
-        for (int t = 0; t < 4; ++t) {
-            const uint8_t b = rec[hdr + 32 * p + 4 * l + t];
-            dst[4 * p + t] = (float)((b & 0x0F) - sub) * d + o;
-            dst[16 + 4 * p + t] = (float)((b >> 4) - sub) * d + o;
-        }
+    // Q4_0 and Q5_0 as ggml writes them, (q - 8) · d and (q - 16) · d (no + 0: it would turn
+    // a -0 into +0); Q4_1 as q · d + m; Q4_K as (d·sc) · q - dmin·m.
+    const int center = type == CK_Q4_0 ? 8 : type == CK_Q5_0 ? 16 : 0;
+    for (int e = 0; e < QK; ++e) {
+        const int q = qi_code(type, rec, l, e);
+        dst[e] = center ? (float)(q - center) * d : (float)q * d + o;
+    }
 }
 
 void ck_qi_dequantize_row(int type, const void *qi, int k, int row, float *dst) {
-    const int rb = qi_record_bytes(type), nb = k / QK;
-    const uint8_t *rec = (const uint8_t *)qi + (long)(row / 8) * nb * rb;
-    for (int blk = 0; blk < nb; ++blk, rec += rb, dst += QK) qi_dequant_block(type, rec, row % 8, dst);
+    const int nb = k / QK;
+    const uint8_t *grp = (const uint8_t *)qi + (long)(row / 8) * qi_group_bytes(type, nb);
+    for (int blk = 0; blk < nb; ++blk, dst += QK) qi_dequant_block(type, grp, blk, row % 8, dst);
 }
 
 // ---- run-time ISA choice ----
@@ -183,6 +289,18 @@ void ck_qi_set_backward_panels(int panels) { if (panels > 0) g_bw_panels = panel
 // ---- forward kernels ----
 
 #if QI_X86
+// A 32-bit mask to 32 bytes: byte b is 0x10 when bit b is set, else 0 (Q5_0's fifth bits, AVX2;
+// the VNNI tiles use an AVX-512 mask register instead).
+static inline __attribute__((always_inline)) __m256i qi_fifth_bits(const uint8_t *mask) {
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qi_ld_u32(mask)),
+                                               _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i sel = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, sel), sel), _mm256_set1_epi8(0x10));
+}
+#endif
+
+#if QI_X86
 #define QI_VNNI 1
 #define QI_FN(name) qi_vnni_##name
 #define QI_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -203,28 +321,24 @@ void ck_qi_set_backward_panels(int panels) { if (panels > 0) g_bw_panels = panel
 // Portable fallback (and the shape of the arithmetic the SIMD tiles perform).
 static void qi_scalar_cols(int T, int m, int n, int nb, const ck_q8_block *aq, const uint8_t *w, float *c, long ldc,
                            int accumulate, int g0, int g1) {
-    const int rb = qi_record_bytes(T), hdr = qi_header_bytes(T);
+    const int hdr = qi_header_bytes(T);
     for (int j = g0 * 8; j < g1 * 8 && j < n; ++j) {
-        const uint8_t *grp = w + (long)(j / 8) * nb * rb;
+        const uint8_t *grp = w + (long)(j / 8) * qi_group_bytes(T, nb);
         const int l = j % 8;
         for (int i = 0; i < m; ++i) {
             float total = 0;
             for (int blk = 0; blk < nb; ++blk) {
-                const uint8_t *rec = grp + (long)blk * rb;
+                const uint8_t *rec = qi_rec(T, grp, blk);
                 const ck_q8_block *ab = aq + (long)i * nb + blk;
-                const float dw = qi_half(rec + 2 * l);
+                float dw, o;
+                qi_lane_scale(T, grp, blk, l, &dw, &o);
                 int sum = 0;
                 if (T == CK_Q8_0) {
                     for (int p = 0; p < 8; ++p)
                         for (int t = 0; t < 4; ++t) sum += (int8_t)rec[hdr + 32 * p + 4 * l + t] * ab->q[4 * p + t];
                     total += (float)sum * dw * ab->d;
                 } else {
-                    for (int p = 0; p < 4; ++p)
-                        for (int t = 0; t < 4; ++t) {
-                            const uint8_t b = rec[hdr + 32 * p + 4 * l + t];
-                            sum += (b & 0x0F) * ab->q[4 * p + t] + (b >> 4) * ab->q[16 + 4 * p + t];
-                        }
-                    const float o = T == CK_Q4_1 ? qi_half(rec + 16 + 2 * l) : -8.0f * dw;
+                    for (int e = 0; e < QK; ++e) sum += qi_code(T, rec, l, e) * ab->q[e];
                     total += (float)sum * dw * ab->d + o * ab->s;
                 }
             }
@@ -254,25 +368,24 @@ void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const
 // Columns [c0, c0 + 16·np) of W (all n rows) as np packed F32 panels: panel p, row j holds
 // W[j, c0 + 16p .. c0 + 16p + 15] (zero past k).
 static void qi_dequant_panels(int type, int n, int k, const uint8_t *w, int c0, int np, float *panels) {
-    const int rb = qi_record_bytes(type), nb = k / QK, hdr = qi_header_bytes(type);
+    const int nb = k / QK, hdr = qi_header_bytes(type);
+    const long gb = qi_group_bytes(type, nb);
     for (int p = 0; p < np; ++p) {
         const int col = c0 + 16 * p;
         float *panel = panels + (long)p * n * 16;
         if (col >= k) { memset(panel, 0, sizeof(float) * (size_t)n * 16); continue; }
         const int blk = col / QK, half = (col % QK) / 16;
         for (int j = 0; j < n; ++j) {
-            const uint8_t *rec = w + ((long)(j / 8) * nb + blk) * rb;
+            const uint8_t *grp = w + (long)(j / 8) * gb, *rec = qi_rec(type, grp, blk);
             const int l = j % 8;
-            const float d = qi_half(rec + 2 * l);
+            float d, o;
+            qi_lane_scale(type, grp, blk, l, &d, &o);
             float *dst = panel + (long)j * 16;
             if (type == CK_Q8_0) {
                 for (int v = 0; v < 4; ++v)
                     for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)(int8_t)rec[hdr + 32 * (4 * half + v) + 4 * l + t] * d;
             } else {
-                const float o = type == CK_Q4_1 ? qi_half(rec + 16 + 2 * l) : -8.0f * d;
-                const int shift = half ? 4 : 0;
-                for (int v = 0; v < 4; ++v)
-                    for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)((rec[hdr + 32 * v + 4 * l + t] >> shift) & 0x0F) * d + o;
+                for (int e = 0; e < 16; ++e) dst[e] = (float)qi_code(type, rec, l, 16 * half + e) * d + o;
             }
         }
     }
@@ -309,7 +422,7 @@ size_t ck_qt_bytes(int n, int k) {
 }
 
 int ck_qt_build(int type, int n, int k, const void *qi, void *dst) {
-    if (qi_record_bytes(type) == 0 || n <= 0 || k <= 0 || k % QK) return -1;
+    if (qi_record_bytes(type) == 0 || n <= 0 || k <= 0 || k % qi_block_elements(type)) return -1;
     const int nbt = (n + QK - 1) / QK, rb = qi_record_bytes(CK_Q8_0);
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, ck_qt_bytes(n, k));

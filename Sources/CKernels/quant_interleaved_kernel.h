@@ -6,7 +6,10 @@
 #if QI_VNNI
 // Σ over 4 bytes per 32-bit lane: acc += w(u8) · a(s8).
 #define QI_DOT_U4(acc, w, a) ((acc) = _mm256_dpbusd_epi32((acc), (w), (a)))
+// Q5_0's fifth bits: the 32-bit mask as an AVX-512 mask register, 0x10 in the bytes it selects.
+#define QI_FIFTH(p) _mm256_maskz_mov_epi8((__mmask32)qi_ld_u32(p), _mm256_set1_epi8(0x10))
 #else
+#define QI_FIFTH(p) qi_fifth_bits(p)
 #define QI_DOT_U4(acc, w, a) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((w), (a)), ones16)))
 #endif
 
@@ -20,16 +23,24 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
 #if !QI_VNNI
     const __m256i ones16 = _mm256_set1_epi16(1);
 #endif
-    const int rb = qi_record_bytes(T), hdr = qi_header_bytes(T);
+    const int hdr = qi_header_bytes(T);
     for (int blk = 0; blk < nb; ++blk) {
         const uint8_t *rec[2];
         __m256 dw[2], ow[2];
         __m256i iacc[4][2];
         for (int g = 0; g < G; ++g) {
-            rec[g] = w + g * gstride + (long)blk * rb;
-            dw[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)rec[g]));
+            rec[g] = qi_rec(T, w + g * gstride, blk);
+            if (T == CK_Q4_K) {
+                // d·sc and (-dmin)·m for the 8 rows: f16 super-block scales times the bytes.
+                const uint8_t *sb = w + g * gstride + (long)(blk >> 3) * QI_K_SUPER;
+                const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)rec[g])));
+                const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(rec[g] + 8))));
+                dw[g] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb)), sc);
+                ow[g] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sb + 16))), mn);
+            } else dw[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)rec[g]));
             if (T == CK_Q4_1) ow[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec[g] + 16)));
             else if (T == CK_Q4_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-8.0f));
+            else if (T == CK_Q5_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-16.0f));
             __m256i init = _mm256_setzero_si256();
 #if QI_VNNI
             // Q8_0: the activations enter as a + 128 (unsigned); start from -128 · Σw.
@@ -64,6 +75,10 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
                     const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
                     lo[g] = _mm256_and_si256(raw, m0f);
                     hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
+                    if (T == CK_Q5_0) {  // codes 0..31: the fifth bits from the two masks of vector p
+                        lo[g] = _mm256_or_si256(lo[g], QI_FIFTH(rec[g] + 16 + 8 * p));
+                        hi[g] = _mm256_or_si256(hi[g], QI_FIFTH(rec[g] + 16 + 8 * p + 4));
+                    }
                 }
                 for (int r = 0; r < R; ++r) {
                     const int8_t *q = a[r * astride + blk].q;
@@ -89,11 +104,12 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
         for (int g = 0; g < G; ++g) _mm256_storeu_ps(out + r * 16 + g * 8, facc[r][g]);
 }
 #undef QI_DOT_U4
+#undef QI_FIFTH
 
 // Rows [0, m) against the weight groups [g0, g1) of one block type; columns >= n are dropped.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, int m, int n, int nb, const ck_q8_block *aq,
                                                                   const uint8_t *w, float *c, long ldc, int accumulate, int g0, int g1) {
-    const long gstride = (long)nb * qi_record_bytes(T);
+    const long gstride = qi_group_bytes(T, nb);
     float o[64];
     for (int i0 = 0; i0 < m; i0 += QI_MC) {
         const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
@@ -137,5 +153,7 @@ static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *
     case CK_Q4_0: QI_FN(cols_t)(CK_Q4_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q4_1: QI_FN(cols_t)(CK_Q4_1, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     }
 }

@@ -5,24 +5,40 @@ import Foundation
 public enum QuantBlockType: Int32, Sendable, CaseIterable {
     case q4_0 = 2
     case q4_1 = 3
+    /// 5-bit codes: nibbles plus a 32-bit mask of fifth bits per block.
+    case q5_0 = 6
     case q8_0 = 8
+    /// Super-blocks of 256 weights (8 sub-blocks of 32 with 6-bit scales and minimums).
+    case q4_K = 12
 
-    /// Bytes per block of 32 weights.
-    public var blockBytes: Int { Int(ck_quant_block_bytes(rawValue)) }
+    /// Weights per GGUF block: 32, or 256 for the K-quant super-block.
+    public var blockElements: Int { self == .q4_K ? 256 : 32 }
+
+    /// Bytes per GGUF block of `blockElements` weights.
+    public var blockBytes: Int {
+        switch self {
+        case .q4_K: return 144
+        case .q5_0: return 22
+        default: return Int(ck_quant_block_bytes(rawValue))
+        }
+    }
 
     /// As ggml spells it.
     public var name: String {
         switch self {
         case .q4_0: return "Q4_0"
         case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
         case .q8_0: return "Q8_0"
+        case .q4_K: return "Q4_K"
         }
     }
 }
 
 /// A frozen weight `W[rows, cols]` kept in ggml's quantized blocks (32 weights per block along
-/// a row), never as F32: 0.56 (Q4_0), 0.63 (Q4_1) or 1.13 (Q8_0, with a per-block sum) bytes
-/// per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
+/// a row, 256 for Q4_K), never as F32: 0.56 (Q4_0), 0.58 (Q4_K: its 6-bit sub-block scales and
+/// minimums take a byte each), 0.63 (Q4_1), 0.69 (Q5_0) or 1.13 (Q8_0, with a per-block sum)
+/// bytes per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
 /// rows whose blocks are interleaved (same bit width; `Sources/CKernels/quant_interleaved.c`),
 /// the layout the int8 kernels read. Immutable after `init` apart from the transposed copy, built
 /// once under a lock on the first input gradient, so it can be shared between threads.
@@ -30,17 +46,18 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public let type: QuantBlockType
     /// `out`: rows of `W`.
     public let rows: Int
-    /// `in`: columns of `W` (a multiple of 32).
+    /// `in`: columns of `W` (a multiple of 32; of 256 for Q4_K).
     public let cols: Int
     /// Bytes held: the interleaved blocks (rows padded to a multiple of 8).
     public let byteCount: Int
     let blocks: UnsafeMutableRawPointer
 
-    /// Repacks `rows` rows of GGUF-layout blocks from `source` (`rows · cols/32` blocks), taking
+    /// Repacks `rows` rows of GGUF-layout blocks from `source` (`rows · cols/blockElements` blocks), taking
     /// source row `rowOrder[r]` as row `r` when given (a row permutation moves whole rows of
     /// blocks: nothing is dequantized).
     public init(type: QuantBlockType, rows: Int, cols: Int, source: UnsafeRawPointer, rowOrder: [Int]? = nil) {
-        precondition(rows > 0 && cols > 0 && cols % 32 == 0, "QuantizedMatrix needs [rows, cols] with cols a multiple of 32, got [\(rows), \(cols)]")
+        precondition(rows > 0 && cols > 0 && cols % type.blockElements == 0,
+                     "QuantizedMatrix \(type.name) needs [rows, cols] with cols a multiple of \(type.blockElements), got [\(rows), \(cols)]")
         precondition(rows <= Int(Int32.max) && cols <= Int(Int32.max))
         precondition(rowOrder == nil || rowOrder!.count == rows)
         self.type = type

@@ -10,9 +10,10 @@ final class QuantGemmTests: XCTestCase {
     func uniform(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
 
     /// Random GGUF-layout blocks of a `[rows, cols]` weight of `type`: random codes (all 256
-    /// byte values, so Q8_0 includes -128), realistic f16 scales (and minimums).
+    /// byte values, so Q8_0 includes -128, and Q4_K every 6-bit scale and minimum), realistic
+    /// f16 scales (and minimums).
     func randomBlocks(_ type: QuantBlockType, rows: Int, cols: Int) -> [UInt8] {
-        let blocks = rows * cols / 32, bb = type.blockBytes
+        let blocks = rows * cols / type.blockElements, bb = type.blockBytes
         var bytes = [UInt8](repeating: 0, count: blocks * bb)
         func putHalf(_ v: Float, _ at: Int) {
             let bits = Float16(v).bitPattern
@@ -20,9 +21,17 @@ final class QuantGemmTests: XCTestCase {
         }
         for b in 0..<blocks {
             let o = b * bb
+            if type == .q4_K {
+                // d up to 0.0003 (x 63 sub-block scale: steps like the Q4_1 ones), dmin up to 0.002.
+                putHalf(0.00003 + 0.0003 * rng.uniform(), o)
+                putHalf(0.002 * rng.uniform(), o + 2)
+                for j in (o + 4)..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
+                continue
+            }
             putHalf(type == .q8_0 ? 0.0002 + 0.001 * rng.uniform() : 0.002 + 0.01 * rng.uniform(), o)
             var q = o + 2
             if type == .q4_1 { putHalf(-0.08 * rng.uniform(), o + 2); q = o + 4 }
+            if type == .q5_0 { putHalf(0.001 + 0.005 * rng.uniform(), o); q = o + 2 }   // q: the fifth bits, then the nibbles
             for j in q..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
         }
         return bytes
@@ -41,9 +50,32 @@ final class QuantGemmTests: XCTestCase {
         for o in stride(from: 0, to: b.count, by: type.blockBytes) {
             let d = half(o)
             switch type {
+            case .q4_K:
+                // 8 sub-blocks of 32; 6-bit scales sc[j] and minimums m[j] packed in 12 bytes
+                // (j < 4: low 6 bits of bytes j and j + 4; else a nibble of byte j + 4 plus the top
+                // 2 bits of bytes j - 4 and j); sub-block j reads the low (j even) or high nibbles of
+                // bytes 32·(j/2) ..< 32·(j/2) + 32; w = d·sc·q - dmin·m.
+                let dmin = half(o + 2), sc = o + 4, qs = o + 16
+                for j in 0..<8 {
+                    let (scale, minimum): (UInt8, UInt8) = j < 4
+                        ? (b[sc + j] & 63, b[sc + j + 4] & 63)
+                        : ((b[sc + j + 4] & 15) | (b[sc + j - 4] >> 6) << 4, (b[sc + j + 4] >> 4) | (b[sc + j] >> 6) << 4)
+                    for t in 0..<32 {
+                        let byte = b[qs + 32 * (j / 2) + t]
+                        let q = j % 2 == 0 ? byte & 15 : byte >> 4
+                        out.append(d * Float(scale) * Float(q) - dmin * Float(minimum))
+                    }
+                }
             case .q8_0: out += (0..<32).map { Float(Int8(bitPattern: b[o + 2 + $0])) * d }
             case .q4_0: out += (0..<32).map { j in Float(Int(j < 16 ? b[o + 2 + j] & 15 : b[o + 2 + j - 16] >> 4) - 8) * d }
             case .q4_1: out += (0..<32).map { j in Float(j < 16 ? b[o + 4 + j] & 15 : b[o + 4 + j - 16] >> 4) * d + half(o + 2) }
+            case .q5_0:
+                // Bit j of the little-endian u32 at o + 2 is the fifth bit of element j.
+                let qh = (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[o + 2 + $1]) << (8 * UInt32($1)) }
+                out += (0..<32).map { j in
+                    let low = Int(j < 16 ? b[o + 6 + j] & 15 : b[o + 6 + j - 16] >> 4)
+                    return Float(low + Int((qh >> UInt32(j)) & 1) * 16 - 16) * d
+                }
             }
         }
         return out
@@ -63,14 +95,15 @@ final class QuantGemmTests: XCTestCase {
     /// layout does, row by row, for every block type and a row count that is not a multiple of 8.
     func testRepackingKeepsEveryRowsValues() {
         for type in QuantBlockType.allCases {
-            let (rows, cols) = (13, 96)
+            let (rows, cols) = (13, Self.width(96, type))
             let raw = randomBlocks(type, rows: rows, cols: cols)
             let order = (0..<rows).map { ($0 * 5 + 3) % rows }
             let w = raw.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!, rowOrder: order) }
-            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q8_0: 288][type]!
+            // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included).
+            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148][type]!
             XCTAssertEqual(w.byteCount, (rows + 7) / 8 * cols / 32 * recordBytes)
             var got = [Float](repeating: .nan, count: cols), want = got
-            let rowBytes = cols / 32 * type.blockBytes
+            let rowBytes = cols / type.blockElements * type.blockBytes
             for r in 0..<rows {
                 got.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
                 want = Self.dequantizeGGUF(type, Array(raw[(order[r] * rowBytes)..<((order[r] + 1) * rowBytes)]))
@@ -81,9 +114,18 @@ final class QuantGemmTests: XCTestCase {
 
     static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224)]
 
+    /// A width `k` for `type`: Q4_K rows are whole super-blocks of 256, so k = 32·b becomes
+    /// 256·⌈b/2⌉ (one to four super-blocks for the shapes above).
+    static func width(_ k: Int, _ type: QuantBlockType) -> Int {
+        type.blockElements == 32 ? k : (k / 32 + 1) / 2 * 256
+    }
+
+    /// `shapes` with the width adapted to `type`.
+    static func shapes(for type: QuantBlockType) -> [(m: Int, n: Int, k: Int)] { shapes.map { ($0.m, $0.n, width($0.k, type)) } }
+
     func testForwardMatchesTheReferenceOnOddShapesForEveryBlockTypeAndISA() { forEachISA { isa in
         for type in QuantBlockType.allCases {
-            for (m, n, k) in Self.shapes {
+            for (m, n, k) in Self.shapes(for: type) {
                 let w = randomWeight(type, rows: n, cols: k)
                 let x = uniform(m * k, scale: 3)
                 var out = [Float](repeating: .nan, count: m * n)
@@ -119,7 +161,7 @@ final class QuantGemmTests: XCTestCase {
 
     func testForwardAccumulatesAndTwoThreadsGiveTheSameBits() { forEachISA { isa in
         for type in QuantBlockType.allCases {
-            let (m, n, k) = (37, 130, 288)
+            let (m, n, k) = (37, 130, Self.width(288, type))
             let w = randomWeight(type, rows: n, cols: k)
             let x = uniform(m * k)
             let start = uniform(m * n)
@@ -140,7 +182,7 @@ final class QuantGemmTests: XCTestCase {
         try XCTSkipUnless(QuantGemm.availableISA == .avx512VNNI, "this CPU has no AVX512-VNNI")
         defer { QuantGemm.limitISA(nil) }
         for type in QuantBlockType.allCases {
-            let (m, n, k) = (67, 200, 576)
+            let (m, n, k) = (67, 200, Self.width(576, type))
             let w = randomWeight(type, rows: n, cols: k)
             let x = uniform(m * k, scale: 2)
             var results: [[Float]] = []
@@ -159,7 +201,7 @@ final class QuantGemmTests: XCTestCase {
 
     func testPanelBackwardMatchesTheReferenceOnOddShapesForEveryBlockType() {
         for type in QuantBlockType.allCases {
-            for (m, n, k) in Self.shapes {
+            for (m, n, k) in Self.shapes(for: type) {
                 let w = randomWeight(type, rows: n, cols: k)
                 let dy = uniform(m * n)
                 let start = uniform(m * k)
@@ -183,7 +225,7 @@ final class QuantGemmTests: XCTestCase {
     /// not a multiple of 32; it is built once and counted.
     func testTransposedCopyHoldsEveryColumnWithinHalfAStep() {
         for type in QuantBlockType.allCases {
-            let (rows, cols) = (45, 96)
+            let (rows, cols) = (45, Self.width(96, type))
             let w = randomWeight(type, rows: rows, cols: cols)
             XCTAssertEqual(w.transposedByteCount, 0, "built before the first use")
             let wf = w.dequantized().data
@@ -198,7 +240,7 @@ final class QuantGemmTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertEqual(w.transposedByteCount, cols / 8 * 2 * 288, "\(type.name): 96 rows of 64 (45 padded), Q8_0 records")
+            XCTAssertEqual(w.transposedByteCount, cols / 8 * 2 * 288, "\(type.name): \(cols) rows of 64 (45 padded), Q8_0 records")
         }
     }
 
@@ -207,7 +249,7 @@ final class QuantGemmTests: XCTestCase {
     /// and `Wᵀ` (half a Q8_0 step), and two threads and accumulation give the same bits.
     func testTransposedBackwardIsWithinItsRoundingBoundOnOddShapesForEveryBlockTypeAndISA() { forEachISA { isa in
         for type in QuantBlockType.allCases {
-            for (m, n, k) in Self.shapes + [(9, 70, 64)] {
+            for (m, n, k) in Self.shapes(for: type) + [(9, 70, Self.width(64, type))] {
                 let w = randomWeight(type, rows: n, cols: k)
                 let dy = uniform(m * n)
                 let start = uniform(m * k)

@@ -90,6 +90,13 @@ void ck_pool_stats(long out[5]);
 #define CK_Q4_0 2
 #define CK_Q4_1 3
 #define CK_Q8_0 8
+/// Q4_K (super-blocks of 256: f16 d, dmin, 12 bytes of 6-bit scales and minimums, 128 bytes of
+/// nibbles; w = d·sc·q - dmin·m per sub-block of 32): the interleaved products only (ck_qi_*,
+/// k a multiple of 256); the GGUF-layout functions above do not take it.
+#define CK_Q4_K 12
+/// Q5_0 (22 bytes: d, 32 fifth bits as a little-endian u32, 16 bytes of nibbles; w = (q - 16) · d,
+/// bit j the fifth bit of element j): the interleaved products only.
+#define CK_Q5_0 6
 
 /// An activation block: 32 int8 values, scale d (x ≈ q · d) and s = d · Σq.
 typedef struct {
@@ -135,7 +142,8 @@ void ck_qgemm_backward_ref(int type, int m, int n, int k, const float *dy, long 
 // (ck_qi_bytes bytes, same bit width; Q8_0 adds 2 bytes per block for Σq), taking source
 // row row_order[r] as row r when row_order is non-null. Returns 0, or -1 on a bad argument.
 
-/// Bytes of the interleaved form of a [rows, k] weight of `type` (0 for an unsupported type).
+/// Bytes of the interleaved form of a [rows, k] weight of `type` (0 for an unsupported type;
+/// Q4_K needs k a multiple of 256, its source rows are k/256 blocks of 144 bytes).
 size_t ck_qi_bytes(int type, int rows, int k);
 int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst);
 /// Row `row` of an interleaved weight dequantized into dst (k floats).

@@ -93,12 +93,13 @@ public enum LlamaGGUFLoader {
 
     /// Loads the model for `ComputeMode.int8`: each projection matrix, the embedding and an
     /// untied head are copied block for block from the file (the query and key rows moved to
-    /// Hugging Face order as whole rows of blocks), never dequantized. A matrix of another type
-    /// (F32, F16, Q4_K, Q6_K, ...) is dequantized and requantized to Q8_0, one matrix at a time.
+    /// Hugging Face order as whole rows of blocks), never dequantized (Q4_0, Q4_1, Q4_K, Q5_0,
+    /// Q8_0). A matrix of another type (F32, F16, Q6_K, Q5_K, ...) is dequantized and requantized to
+    /// Q8_0, one matrix at a time.
     static func loadQuantized(_ file: GGUFFile, config c: LlamaConfig) throws -> LlamaModel {
         func matrix(_ name: String, ropeHeads: Int? = nil) throws -> QuantizedMatrix {
             let direct: QuantizedMatrix? = try file.withRawTensor(name) { info, raw in
-                guard let type = QuantBlockType(info.type), info.shape.count == 2, info.shape[1] % 32 == 0 else { return nil }
+                guard let type = QuantBlockType(info.type), info.shape.count == 2, info.shape[1] % type.blockElements == 0 else { return nil }
                 let rows = info.shape[0], cols = info.shape[1]
                 let order = ropeHeads.map { ggufRowOrder(rows: rows, heads: $0) }
                 return QuantizedMatrix(type: type, rows: rows, cols: cols, source: raw, rowOrder: order)
