@@ -55,8 +55,8 @@ final class LoRAGradientTests: XCTestCase {
 
     /// One forward/backward on the real model with PEFT's fixed LoRA state. Loss within
     /// 1e-3; each of the 420 gradient tensors within 2e-2 relative error (‖g − g_ref‖ / ‖g_ref‖),
-    /// with the activations kept in F32; within 5e-2 with them in bfloat16 (`SavedActivations`:
-    /// measured worst 3.2%, on small lora_A gradients; 0.08% in F32).
+    /// with the activations kept in F32; within 3e-2 with them in bfloat16 (`SavedActivations`:
+    /// measured worst 1.4%, on lora_A gradients; 0.08% in F32).
     func testRealModelGradientsMatchPEFT() throws {
         let model = try RealModel.model()
         let url = Bundle.module.url(forResource: "lora_golden", withExtension: "json", subdirectory: "Fixtures")!
@@ -89,7 +89,7 @@ final class LoRAGradientTests: XCTestCase {
                         let ref = try reference.tensor(prefixName + name).data
                         let rel = relativeL2Error(grad.values[offset..<(offset + count)], ref)
                         if rel > worst { worst = rel; worstName = name }
-                        XCTAssertLessThanOrEqual(rel, saved == .f32 ? 2e-2 : 5e-2, "\(prefixName)\(name), \(saved.rawValue) activations")
+                        XCTAssertLessThanOrEqual(rel, saved == .f32 ? 2e-2 : 3e-2, "\(prefixName)\(name), \(saved.rawValue) activations")
                     }
                 }
                 print("PEFT golden \(prefixName.isEmpty ? "unmasked" : "masked"), \(saved.rawValue) activations: loss \(loss) vs \(expectedLoss); worst gradient relative error \(worst) (\(worstName))")

@@ -5,11 +5,11 @@ public enum SavedActivations: String, Sendable, CaseIterable {
     /// Every field in F32 as the forward pass wrote it: the backward pass sees exactly the
     /// forward's values.
     case f32
-    /// About a quarter of the memory (`CompactLayer`): the large tensors the backward pass cannot
-    /// rebuild cheaply in bfloat16, the cheap ones (norm outputs, attention probabilities and
-    /// output, the gated activation) recomputed from them layer by layer during the backward
-    /// pass. The forward pass and the loss are unchanged; the gradient carries bfloat16
-    /// rounding (relative error ~1e-3, measured in `LoRAGradientTests`).
+    /// About a third of the memory (`CompactLayer`): the large tensors the backward pass cannot
+    /// rebuild cheaply in bfloat16 (but q and k in F32), the cheap ones (norm outputs, attention
+    /// probabilities and output, the gated activation) recomputed from them layer by layer
+    /// during the backward pass. The forward pass and the loss are unchanged; the gradient
+    /// carries bfloat16 rounding (`TrainingMemoryTests`, `LoRAGradientTests`).
     case bf16
 
     /// The default for a model: bf16 with the int8 products (which already trade exactness
@@ -21,18 +21,20 @@ public enum SavedActivations: String, Sendable, CaseIterable {
 
 extension BlockActivations {
     /// The fields `CompactLayer` stores in bfloat16 with their float counts (nil where this
-    /// block has no such field): the block input, q/k/v as attention saw them, the residual
-    /// after attention, gate and up, and Gemma's pre-norm values.
+    /// block has no such field): the block input, v, the residual after attention, gate and up,
+    /// and Gemma's pre-norm values.
     func compactFields(rows n: Int, _ c: LlamaConfig) -> [(UnsafeMutablePointer<Float>?, Int)] {
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize
-        return [(xIn, n * d), (q, n * qw), (k, n * kvw), (v, n * kvw), (xMid, n * d), (gate, n * inter), (up, n * inter),
+        return [(xIn, n * d), (v, n * kvw), (xMid, n * d), (gate, n * inter), (up, n * inter),
                 (qPre, n * qw), (kPre, n * kvw), (oOut, n * d), (downOut, n * d)]
     }
 
-    /// The small fields `CompactLayer` keeps in F32: the saved 1/rms values and the adapter's
-    /// products (with dropout, its masked inputs and masks too).
+    /// The fields `CompactLayer` keeps in F32: q and k as attention saw them (the attention
+    /// probabilities are recomputed from them: with q and k in bfloat16 the real model's worst
+    /// gradient tensor was 3.2% off PEFT's, with them in F32 1.4%), the saved
+    /// 1/rms values and the adapter's products (with dropout, its masked inputs and masks too).
     func exactFields(rows n: Int, _ c: LlamaConfig, lora config: LoRAConfig) -> [(UnsafeMutablePointer<Float>?, Int)] {
-        var fields: [(UnsafeMutablePointer<Float>?, Int)] = [(inv1, n), (inv2, n), (invQ, n * c.headCount),
+        var fields: [(UnsafeMutablePointer<Float>?, Int)] = [(q, n * c.queryWidth), (k, n * c.kvWidth), (inv1, n), (inv2, n), (invQ, n * c.headCount),
                                                             (invK, n * c.kvHeadCount), (invPostA, n), (invPostM, n)]
         for target in config.targets {
             let width = target.dimensions(c).input
