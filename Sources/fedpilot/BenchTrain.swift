@@ -17,6 +17,8 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Training loops run at once over the shared model (in-process clients side by side); figures are totals.")
     var parallel: Int = 1
     @Option(help: "Frozen-weight products: f32, or int8 (weights kept in the file's quantized blocks).") var compute: ComputeMode = .f32
+    @Option(help: "How activations are kept for the backward pass: f32, or bf16 (large tensors in bfloat16, cheap ones recomputed). Default: bf16 with --compute int8, f32 otherwise.")
+    var savedActivations: SavedActivations?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -30,7 +32,7 @@ struct BenchTrain: ParsableCommand {
                 throw ValidationError("--seq \(seq) exceeds the model's context length \(base.config.maxPositions)")
             }
             let lora = LoRAConfig(rank: rank, alpha: Float(2 * rank), targets: try LoRATarget.parseList(targets))
-            let trainer = try LoRATrainingModel(base: base, config: lora)
+            let trainer = try LoRATrainingModel(base: base, config: lora, savedActivations: savedActivations)
             let start = try LoRAAdapter(model: base.config, config: lora, seed: 1)
             var rng = SeededRandom(seed: 7)
             // One training loop per lane, each with its own adapter, optimizer and batch, over the
@@ -45,6 +47,7 @@ struct BenchTrain: ParsableCommand {
             var began = Date()
             everyLane { lane in for _ in 0..<steps { lane.step(trainer) } }
             let trainSeconds = Date().timeIntervalSince(began)
+            let trainPeak = ProcessStats.peakResidentBytes
             // Evaluation forward (logits for every position), the adapter applied unmerged over
             // the shared frozen weights, as evaluation in a run does.
             everyLane { lane in _ = try? base.logits(lane.rows, adapter: lane.adapter) }
@@ -55,7 +58,8 @@ struct BenchTrain: ParsableCommand {
             let tokens = Double(batch * seq * steps * parallel)
             let result: [String: Any] = [
                 "train_tokens_per_s": tokens / trainSeconds, "eval_tokens_per_s": tokens / evalSeconds,
-                "peak_rss_bytes": ProcessStats.peakResidentBytes, "train_step_seconds": trainSeconds / Double(steps),
+                "peak_rss_bytes": ProcessStats.peakResidentBytes, "train_peak_rss_bytes": trainPeak,
+                "saved_activations": trainer.savedActivations.rawValue, "train_step_seconds": trainSeconds / Double(steps),
                 "frozen_gemm": base.frozenGemm.rawValue, "packed_weight_bytes": base.packedWeightBytes,
                 "compute": compute.rawValue, "quantized_weight_bytes": base.quantizedWeightBytes,
                 "transposed_weight_bytes": base.transposedWeightBytes, "int8_backward": QuantGemm.BackwardPath.fromEnvironment.rawValue, "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name, "batch": batch, "seq": seq, "rank": rank,
@@ -65,9 +69,9 @@ struct BenchTrain: ParsableCommand {
             if json { try printJSON(result) } else {
                 let transposedNote = base.transposedWeightBytes > 0
                     ? String(format: " + %.0f MB transposed copies", Double(base.transposedWeightBytes) / 1e6) : ""
-                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB, %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights\(transposedNote), frozen GEMM: \(base.frozenGemm.rawValue)\(compute == .int8 ? " (\(QuantGemm.isa.name), input gradient: \(QuantGemm.BackwardPath.fromEnvironment.rawValue))" : ""), load average %.2f",
+                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB (%.0f MB before evaluation, activations \(trainer.savedActivations.rawValue)), %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights\(transposedNote), frozen GEMM: \(base.frozenGemm.rawValue)\(compute == .int8 ? " (\(QuantGemm.isa.name), input gradient: \(QuantGemm.BackwardPath.fromEnvironment.rawValue))" : ""), load average %.2f",
                              tokens / trainSeconds, trainSeconds / Double(steps), tokens / evalSeconds,
-                             Double(ProcessStats.peakResidentBytes) / 1e6, adapter.parameterCount,
+                             Double(ProcessStats.peakResidentBytes) / 1e6, Double(trainPeak) / 1e6, adapter.parameterCount,
                              Double(base.packedWeightBytes) / 1e6, Double(base.quantizedWeightBytes) / 1e6,
                              ProcessStats.loadAverage))
             }

@@ -90,3 +90,4 @@ struct LoadedModel {
 }
 
 extension ComputeMode: ExpressibleByArgument {}
+extension SavedActivations: ExpressibleByArgument {}

@@ -54,7 +54,9 @@ final class LoRAGradientTests: XCTestCase {
     }
 
     /// One forward/backward on the real model with PEFT's fixed LoRA state. Loss within
-    /// 1e-3; each of the 420 gradient tensors within 2e-2 relative error (‖g − g_ref‖ / ‖g_ref‖).
+    /// 1e-3; each of the 420 gradient tensors within 2e-2 relative error (‖g − g_ref‖ / ‖g_ref‖),
+    /// with the activations kept in F32; within 3e-2 with them in bfloat16 (`SavedActivations`:
+    /// measured worst 1.4%, on lora_A gradients; 0.08% in F32).
     func testRealModelGradientsMatchPEFT() throws {
         let model = try RealModel.model()
         let url = Bundle.module.url(forResource: "lora_golden", withExtension: "json", subdirectory: "Fixtures")!
@@ -70,26 +72,28 @@ final class LoRAGradientTests: XCTestCase {
         }
         let ids = golden["input_ids"] as! [[Int]]
         let prefix = golden["masked_prefix"] as! Int
-        let trainer = try LoRATrainingModel(base: model, config: lora)
         let cases: [(String, TrainingBatch, Double)] = [
             ("", TrainingBatch(sequences: ids), golden["loss"] as! Double),
             ("masked.", TrainingBatch(tokens: ids, targets: ids.map { row in
                 row.indices.map { t in t + 1 < row.count && t + 1 >= prefix ? row[t + 1] : -1 } }), golden["masked_loss"] as! Double),
         ]
-        for (prefixName, batch, expectedLoss) in cases {
-            let (loss, grad) = trainer.lossAndGradient(adapter, batch: batch)
-            XCTAssertEqual(loss, expectedLoss, accuracy: 1e-3, "\(prefixName)loss")
-            var worst = 0.0, worstName = ""
-            for s in grad.slots {
-                for (matrix, offset, count) in [("A", s.aOffset, s.aCount), ("B", s.bOffset, s.bCount)] {
-                    let name = s.peftName(matrix)
-                    let ref = try reference.tensor(prefixName + name).data
-                    let rel = relativeL2Error(grad.values[offset..<(offset + count)], ref)
-                    if rel > worst { worst = rel; worstName = name }
-                    XCTAssertLessThanOrEqual(rel, 2e-2, "\(prefixName)\(name)")
+        for saved in SavedActivations.allCases {
+            let trainer = try LoRATrainingModel(base: model, config: lora, savedActivations: saved)
+            for (prefixName, batch, expectedLoss) in cases {
+                let (loss, grad) = trainer.lossAndGradient(adapter, batch: batch)
+                XCTAssertEqual(loss, expectedLoss, accuracy: 1e-3, "\(prefixName)loss")
+                var worst = 0.0, worstName = ""
+                for s in grad.slots {
+                    for (matrix, offset, count) in [("A", s.aOffset, s.aCount), ("B", s.bOffset, s.bCount)] {
+                        let name = s.peftName(matrix)
+                        let ref = try reference.tensor(prefixName + name).data
+                        let rel = relativeL2Error(grad.values[offset..<(offset + count)], ref)
+                        if rel > worst { worst = rel; worstName = name }
+                        XCTAssertLessThanOrEqual(rel, saved == .f32 ? 2e-2 : 3e-2, "\(prefixName)\(name), \(saved.rawValue) activations")
+                    }
                 }
+                print("PEFT golden \(prefixName.isEmpty ? "unmasked" : "masked"), \(saved.rawValue) activations: loss \(loss) vs \(expectedLoss); worst gradient relative error \(worst) (\(worstName))")
             }
-            print("PEFT golden \(prefixName.isEmpty ? "unmasked" : "masked"): loss \(loss) vs \(expectedLoss); worst gradient relative error \(worst) (\(worstName))")
         }
     }
 }

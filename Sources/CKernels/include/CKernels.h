@@ -186,6 +186,12 @@ void ck_qi_gemm_ref(int type, int m, int n, int k, const float *a, long lda, con
                     double *c);
 void ck_qi_backward_ref(int type, int m, int n, int k, const float *dy, long lddy, const void *qi, double *dx);
 
+/// float -> bfloat16 (the top 16 bits), rounded to nearest with ties to even; NaN stays NaN.
+/// dst holds count 16-bit values (any alignment of 2).
+void ck_f32_to_bf16(const float *src, void *dst, size_t count);
+/// bfloat16 -> float, exact.
+void ck_bf16_to_f32(const void *src, float *dst, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,8 +5,9 @@ import TensorMath
 /// adapter parameters only: the base weights receive no gradient buffers.
 ///
 /// Each `TransformerBlock` saves its activations (`BlockActivations`) during the forward pass;
-/// the backward pass runs the blocks in reverse over them. All of a step's activations live in
-/// one allocation (a `WorkspacePool` block, reused across steps).
+/// the backward pass runs the blocks in reverse over them. With `SavedActivations.bf16` every
+/// layer's forward runs in one F32 working set and keeps a `CompactLayer` of it. All of a step's
+/// activations live in one allocation (a `WorkspacePool` block, reused across steps).
 public final class LoRATrainingModel: Sendable {
     public let base: LlamaModel
     public let config: LoRAConfig
@@ -15,12 +16,17 @@ public final class LoRATrainingModel: Sendable {
 
     /// Floats of logits computed at once (see `headChunkFloats`).
     let headChunk: Int
+    /// How the activations are kept for the backward pass.
+    public let savedActivations: SavedActivations
 
-    public init(base: LlamaModel, config: LoRAConfig, headChunkFloats: Int = LoRATrainingModel.headChunkFloats) throws {
+    /// `savedActivations` nil: `SavedActivations.defaultFor(base)`.
+    public init(base: LlamaModel, config: LoRAConfig, headChunkFloats: Int = LoRATrainingModel.headChunkFloats,
+                savedActivations: SavedActivations? = nil) throws {
         if let problem = config.validationProblem(for: base.config) { throw LoRAError.invalidConfig(problem) }
         self.base = base
         self.config = config
         self.headChunk = max(1, headChunkFloats)
+        self.savedActivations = savedActivations ?? .defaultFor(base)
     }
 
     /// Mean next-token loss of `batch` under `adapter`, and its gradient with respect to
@@ -48,8 +54,12 @@ public final class LoRATrainingModel: Sendable {
     // MARK: - The pass
 
     /// Rows of logits computed at once: the LM head and its softmax run over chunks of at most
-    /// this many floats (64 MB), so that a 262k vocabulary does not hold `B*T` full rows.
+    /// this many floats (64 MB), so that a 262k vocabulary does not hold `B*T` full rows, and
+    /// of at most `headChunkRows` rows.
     public static let headChunkFloats = 1 << 24
+    /// At most this many rows of logits at once (25 MB for a 49k vocabulary): more rows per
+    /// chunk read the head's weights fewer times but hold more logits.
+    public static let headChunkRows = 128
 
     private func run(adapter: LoRAAdapter, params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>,
                      batch: TrainingBatch, dropoutSeed: UInt64) -> Double {
@@ -57,23 +67,31 @@ public final class LoRATrainingModel: Sendable {
         let n = batch.tokens.count, t = batch.length
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize, vocab = c.vocabSize
         let r = config.rank
-        let headChunk = max(1, min(n, self.headChunk / vocab))
+        let headChunk = max(1, min(n, Self.headChunkRows, self.headChunk / vocab))
         let shape = AttentionShape(batch: batch.rows, queries: t, keys: t, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim)
 
         // Lay out the saved activations of every layer (`BlockActivations`) in one allocation,
         // then the final norm's, then the gradient and scratch buffers reused by every layer.
         var total = 0
         func take(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
-        let layerViews = (0..<c.layerCount).map { _ in
+        let compact = savedActivations == .bf16
+        let layerViews = (0..<(compact ? 1 : c.layerCount)).map { _ in
             BlockActivations.layOut(c, lora: config, batch: batch.rows, length: t, take: take)
         }
+        // bf16: the one working set above, the next block's input, and every layer's CompactLayer
+        // (sized from the working set's fields, read at a placeholder address).
+        let compactSize = compact ? CompactLayer.floats(working: layerViews[0](UnsafeMutablePointer(bitPattern: 64)!),
+                                                        rows: n, c, lora: config) : (halves: 0, exact: 0)
+        let nextInput = compact ? take(n * d) : 0
+        let compactOffsets = compact ? (0..<c.layerCount).map { _ in (take(compactSize.halves), take(compactSize.exact)) } : []
         let xFinal = take(n * d), invF = take(n), normed = take(n * d)
         let widest = max(qw, d, inter)
         let work = [headChunk * vocab, n * d, n * widest, n * widest, n * widest, n * qw, n * kvw, n * kvw, n * r, n * widest].map(take)
         let workspace = workspaces.checkOut(floats: total)
         defer { workspaces.checkIn(workspace) }
         let s = workspace.base
-        let layers = layerViews.map { $0(s) }
+        var layers = layerViews.map { $0(s) }
+        let compactLayers = compactOffsets.map { CompactLayer(halves: UnsafeMutableRawPointer(s + $0.0), exact: s + $0.1) }
         let (logits, dx, dA, dB, dC) = (s + work[0], s + work[1], s + work[2], s + work[3], s + work[4])
         let gradientScratch = TransformerBlock.GradientScratch(dA: dA, dB: dB, dC: dC, dq: s + work[5], dk: s + work[6],
                                                                dv: s + work[7], t: s + work[8], loraScratch: s + work[9])
@@ -83,15 +101,22 @@ public final class LoRATrainingModel: Sendable {
         let lora = TransformerBlock.Adapter(adapter: adapter, params: params, scale: config.scale, dropout: config.dropout)
 
         // Forward: each block reads its input from its own xIn and writes the next one's
-        // (the last into xFinal). dA serves as the post-norms' scratch.
+        // (the last into xFinal); bf16: the working set's xIn and `next` take turns, and each
+        // layer is saved compactly after its forward. dA serves as the post-norms' scratch.
         base.embedScaled(batch.tokens, into: layers[0].xIn)
         let scratch = BlockScratch(normed: dA, loraU: s + work[8])
         positions.withUnsafeBufferPointer { pos in
+            var next = s + nextInput
             for li in 0..<c.layerCount {
-                let out = li + 1 < c.layerCount ? layers[li + 1].xIn : s + xFinal
+                let last = li + 1 == c.layerCount
+                let out = last ? s + xFinal : compact ? next : layers[li + 1].xIn
                 TransformerBlock(model: base, layer: li)
-                    .forward(layers[li], out: out, rows: n, positions: pos.baseAddress!, keys: .sequence(shape),
+                    .forward(layers[compact ? 0 : li], out: out, rows: n, positions: pos.baseAddress!, keys: .sequence(shape),
                              adapter: lora, scratch: scratch, rng: &rng)
+                if compact {
+                    compactLayers[li].save(from: layers[0], rows: n, c, lora: config)
+                    if !last { swap(&layers[0].xIn, &next) }
+                }
             }
         }
         w.finalNorm.withUnsafeBufferPointer {
@@ -141,8 +166,12 @@ public final class LoRATrainingModel: Sendable {
             for li in stride(from: c.layerCount - 1, through: 0, by: -1) {
                 // The first block's input is the frozen embedding: no gradient flows below its
                 // projections, so only their adapter gradients are needed there.
-                TransformerBlock(model: base, layer: li)
-                    .backward(layers[li], dx: dx, rows: n, positions: pos.baseAddress!, shape: shape, adapter: lora,
+                let block = TransformerBlock(model: base, layer: li)
+                if compact {
+                    compactLayers[li].restore(into: layers[0], rows: n, c, lora: config)
+                    block.recompute(layers[0], rows: n, shape: shape)
+                }
+                block.backward(layers[compact ? 0 : li], dx: dx, rows: n, positions: pos.baseAddress!, shape: shape, adapter: lora,
                               grads: grads, scratch: gradientScratch, inputGradient: li > 0)
             }
         }
