@@ -64,11 +64,13 @@ final class Gemma3SafetensorsTests: XCTestCase {
     }
 
     /// `save` writes a gemma3_text checkpoint (norms back to `w`, the transformers keys) that
-    /// loads back to identical logits.
+    /// loads back to identical logits. With `FEDPILOT_KEEP_GEMMA3_SAVE=DIR` the checkpoint is
+    /// written there and kept, to load it in transformers by hand.
     func testSaveRoundTrip() throws {
         let model = try ggufModel()
-        let dir = NSTemporaryDirectory() + "gemma3-save-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let kept = ProcessInfo.processInfo.environment["FEDPILOT_KEEP_GEMMA3_SAVE"]
+        let dir = kept ?? NSTemporaryDirectory() + "gemma3-save-\(UUID().uuidString)"
+        defer { if kept == nil { try? FileManager.default.removeItem(atPath: dir) } }
         try LlamaSafetensorsLoader.save(model, directory: dir)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
         XCTAssertEqual(json["model_type"] as? String, "gemma3_text")
