@@ -31,10 +31,11 @@ Writes, into --out:
   gemma3_tiny/             (only with --gemma3-tiny; nothing else is written)
       A tiny random Gemma3ForCausalLM (seed 0; window 3 shorter than the sequences, local and
       global layers with RoPE bases 1e4 / 1e6, query_pre_attn_scalar 12 != head_dim 8) as
-      gemma3_tiny.gguf under llama.cpp's gemma3 names (norms stored as 1 + w), golden.json
+      config.json + model.safetensors (save_pretrained: model_type gemma3_text, norms stored as w),
+      as gemma3_tiny.gguf under llama.cpp's gemma3 names (norms stored as 1 + w), golden.json
       (transformers' logits for two fixed sequences, PEFT's loss) and lora_gradients.safetensors
       (PEFT's gradients of every lora_A/lora_B, r 4, alpha 8, all seven targets, values from
-      lora_init_values, labels = input_ids). About 180 KB.
+      lora_init_values, labels = input_ids). About 300 KB.
 
   lora_golden.safetensors + lora_golden.json      (skipped with --no-lora)
       Gradients of a fixed LoRA state on a fixed [2, 48] batch, unmasked and prompt-masked.
@@ -723,6 +724,11 @@ def make_gemma3_tiny(out_dir):
 
     d = os.path.join(out_dir, "gemma3_tiny")
     os.makedirs(d, exist_ok=True)
+    # The same weights as transformers writes them (model_type gemma3_text, norms stored as w, the
+    # tied head left out), before PEFT wraps the model below.
+    model.save_pretrained(d, safe_serialization=True)
+    os.chmod(os.path.join(d, "model.safetensors"), 0o644)
+    os.remove(os.path.join(d, "generation_config.json"))  # not read by FedPilot
     w = gguf.GGUFWriter(os.path.join(d, "gemma3_tiny.gguf"), "gemma3")
     w.add_name("gemma3-tiny-random")
     w.add_context_length(config.max_position_embeddings)
@@ -808,7 +814,7 @@ def main():
     ap.add_argument("--gemma3", metavar="PATH",
                     help="write only gemma3_golden.json, from this Gemma 3 270M GGUF (scripts/fetch-gemma.sh)")
     ap.add_argument("--gemma3-tiny", action="store_true",
-                    help="write only gemma3_tiny/ (a tiny random Gemma 3 as GGUF, with logits and PEFT LoRA gradients)")
+                    help="write only gemma3_tiny/ (a tiny random Gemma 3 as safetensors and GGUF, with logits and PEFT LoRA gradients)")
     args = ap.parse_args()
 
     if args.gemma3_tiny:

@@ -49,7 +49,7 @@ final class Qwen2TinyTests: XCTestCase {
     }
 
     /// `save` writes a qwen2 checkpoint (model_type, class, biases) that loads back to the same
-    /// logits; a family it cannot write is refused in one line.
+    /// logits; a block its family's config.json cannot describe is refused in one line.
     func testSafetensorsSaveRoundTrip() throws {
         let model = try LlamaGGUFLoader.load(try GGUFFile(path: Self.directory + "/qwen2_tiny.gguf"))
         let dir = NSTemporaryDirectory() + "qwen2-save-\(UUID().uuidString)"
@@ -69,8 +69,11 @@ final class Qwen2TinyTests: XCTestCase {
         gemma.variant.postNorms = true
         let other = try LlamaModel(config: gemma, weights: .random(gemma, seed: 3))
         XCTAssertThrowsError(try LlamaSafetensorsLoader.save(other, directory: dir + "-gemma")) {
-            XCTAssertTrue("\($0)".contains("gemma3") && "\($0)".contains("llama, qwen2"), "\($0)")
+            let message = "\($0)"
+            XCTAssertTrue(message.contains("cannot be written as a gemma3_text config.json"), message)
+            XCTAssertFalse(message.contains("\n"))
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "-gemma"), "nothing is written when refused")
     }
 
     func testBiasesMatter() throws {
@@ -103,10 +106,10 @@ final class Qwen2TinyTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fedpilot-gemma-config-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Data(#"{"model_type": "gemma3_text", "vocab_size": 8}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try Data(#"{"model_type": "phi3", "vocab_size": 8}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
         XCTAssertThrowsError(try LlamaSafetensorsLoader.config(directory: dir)) {
             let message = "\($0)"
-            XCTAssertTrue(message.contains("\"gemma3_text\" is not supported") && message.contains("llama, mistral, qwen2"), message)
+            XCTAssertTrue(message.contains("\"phi3\" is not supported") && message.contains("llama, mistral, qwen2, gemma3_text"), message)
             XCTAssertFalse(message.contains("\n"))
         }
     }

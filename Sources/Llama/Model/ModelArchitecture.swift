@@ -1,12 +1,13 @@
 import Foundation
 
-/// The model families FedPilot runs, keyed by GGUF `general.architecture`: for each, how to
-/// read its block's switches from the file's metadata, what its tensors are called, and
-/// whether llama.cpp's converter permuted the query/key rows.
+/// The model families FedPilot runs, keyed by GGUF `general.architecture` (and, through
+/// `huggingFace`, by `config.json` `model_type`): for each, how to read its block's switches
+/// from the file's metadata, what its tensors are called in either format, and whether
+/// llama.cpp's converter permuted the query/key rows.
 ///
 /// Every family shares `LlamaConfig`'s sizes (read from `<arch>.*` keys by
-/// `LlamaGGUFLoader.config`) and the one decoder block, `TransformerBlock`, switched by
-/// `BlockVariant`.
+/// `LlamaGGUFLoader.config`, or from `config.json` by `LlamaSafetensorsLoader.config`) and the
+/// one decoder block, `TransformerBlock`, switched by `BlockVariant`.
 public struct ModelArchitecture: Sendable {
     /// `general.architecture` in GGUF.
     public let name: String
@@ -19,6 +20,8 @@ public struct ModelArchitecture: Sendable {
     public let extraLayerTensors: ExtraLayerTensors
     /// Reads the block's switches from the file's metadata (`<arch>.*`).
     let readVariant: @Sendable (GGUFFile, LlamaConfig) throws -> BlockVariant
+    /// The family's Hugging Face checkpoint: `model_type`s, tensor names, config.json reader.
+    public let huggingFace: HuggingFaceLayout
 
     /// GGUF names of the optional per-block tensors a family has.
     public struct ExtraLayerTensors: Sendable {
@@ -47,7 +50,7 @@ public struct ModelArchitecture: Sendable {
     /// Llama 1/2/3, TinyLlama, SmolLM, Mistral-style files that say `llama`.
     public static let llama = ModelArchitecture(
         name: "llama", covers: "Llama 2/3, TinyLlama, SmolLM, Mistral", ggufPermutesQueryKey: true,
-        extraLayerTensors: ExtraLayerTensors(), readVariant: { _, _ in .llama })
+        extraLayerTensors: ExtraLayerTensors(), readVariant: { _, _ in .llama }, huggingFace: .llama)
 
     /// Gemma 3 (text). What the GGUF does not say is taken from transformers'
     /// `Gemma3TextConfig` defaults, which are also what llama.cpp assumes for `gemma3`:
@@ -55,7 +58,8 @@ public struct ModelArchitecture: Sendable {
     /// `query_pre_attn_scalar` = head_dim (256; true of 270M, not of 27B, which is untested).
     /// Keys that newer converters write (`attention.sliding_window_pattern`,
     /// `rope.freq_base_swa`, `attention.query_pre_attn_scalar`) override these defaults.
-    /// Norm weights in a GGUF already hold Gemma's `1 + w` (llama.cpp's converter adds the 1).
+    /// Norm weights in a GGUF already hold Gemma's `1 + w` (llama.cpp's converter adds the 1), as
+    /// `LlamaLayerWeights` does; a Hugging Face checkpoint holds `w` (see `HuggingFaceLayout.gemma3`).
     public static let gemma3 = ModelArchitecture(
         name: "gemma3", covers: "Gemma 3 (text)", ggufPermutesQueryKey: false,
         extraLayerTensors: ExtraLayerTensors(queryNorm: "attn_q_norm.weight", keyNorm: "attn_k_norm.weight",
@@ -84,14 +88,14 @@ public struct ModelArchitecture: Sendable {
                 }
             }
             return v
-        })
+        }, huggingFace: .gemma3)
 
     /// Qwen2 (and Qwen2.5): the Llama block with biases on q, k and v; an untied head where the
     /// file has `output.weight`. llama.cpp runs it with NeoX RoPE, so q/k rows are not permuted.
     public static let qwen2 = ModelArchitecture(
         name: "qwen2", covers: "Qwen2, Qwen2.5", ggufPermutesQueryKey: false,
         extraLayerTensors: ExtraLayerTensors(queryBias: "attn_q.bias", keyBias: "attn_k.bias", valueBias: "attn_v.bias"),
-        readVariant: { _, _ in qwen2Variant })
+        readVariant: { _, _ in qwen2Variant }, huggingFace: .qwen2)
 
     /// Qwen2's block: Llama's with q/k/v biases.
     public static let qwen2Variant: BlockVariant = {
