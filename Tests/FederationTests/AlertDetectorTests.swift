@@ -143,6 +143,57 @@ final class AlertDetectorTests: XCTestCase {
         XCTAssertTrue(manyAlerts.contains { $0.client == "b" && $0.reason.hasPrefix("task accuracy fell") })
     }
 
+    // MARK: - The probe's tail and label losses, and what the update learnt at the tails
+
+    /// Healthy rounds with the probe's position-class losses: every client reports a tail loss
+    /// that falls as the model learns, only "d" (whose text spells its labels) a label loss.
+    /// Those two are recorded, not read: wild values raise nothing.
+    func withProbe(round r: Int, client i: Int) -> ClientRoundMetrics {
+        var m = healthy(round: r, client: i)
+        let wobble = Double((r * 5 + i * 7) % 5) / 5 - 0.4
+        m.localLossStartTail = 5.0 + 3 * wobble
+        if i == 3 { m.localLossStartLabel = 10.0 + 8 * wobble }
+        return m
+    }
+
+    func runProbeRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
+        var detector = AlertDetector()
+        return (1...count).map { r in
+            var round = clients.indices.map { withProbe(round: r, client: $0) }
+            for i in round.indices { fault(r, &round[i]) }
+            _ = detector.inspect(&round, round: r)
+            return round
+        }
+    }
+
+    func testRecordedProbeLossesAreNotRead() {
+        let probed = runProbeRounds(8, fault: { _, _ in })
+        let plain = runRounds(8)
+        for (a, b) in zip(probed.joined(), plain.joined()) { XCTAssertEqual(a.anomalyScore!, b.anomalyScore!, accuracy: 1e-12) }
+    }
+
+    /// A string repeated at the end of many examples (a backdoor's trigger) is learnt much faster
+    /// than the rest: the update lowers its own rows' tail loss far more than their mean.
+    func testATailLearntBeyondTheRestIsFlagged() {
+        func run(_ extra: Double) -> [[ClientRoundMetrics]] {
+            runProbeRounds(6) { r, m in
+                let i = Double(self.clients.firstIndex(of: m.client)!)
+                let wobble = Double((r * 3 + Int(i) * 5) % 5) / 5 - 0.4
+                m.probeUpdateMean = -0.05 - 0.01 * i
+                m.probeUpdateTail = -0.08 - 0.02 * i + 0.2 * Signal.tailLearnt.floor * wobble
+                if r >= 4, m.client == "c" { m.probeUpdateTail! -= extra }
+            }
+        }
+        let rounds = run(6 * Signal.tailLearnt.floor)
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "c"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "c" }!.anomalyEvidence!.contains("at its examples' ends"))
+        for m in rounds[3] where m.client != "c" { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+        XCTAssertLessThan(score(run(1.5 * Signal.tailLearnt.floor), round: 4, client: "c"), 2)
+        XCTAssertLessThan(score(run(0), round: 4, client: "c"), 2)
+        // The tail's loss rising under the update is not this signal's evidence (one-sided).
+        XCTAssertLessThan(score(run(-6 * Signal.tailLearnt.floor), round: 4, client: "c"), 2)
+    }
+
     func testRobustStatistics() {
         XCTAssertEqual(Robust.median([3, 1, 2]), 2)
         XCTAssertEqual(Robust.median([4, 1, 2, 3]), 2.5)

@@ -161,6 +161,7 @@ struct AlertDetector {
 enum Signal: String, CaseIterable, Codable, Sendable {
     case lossStart = "loss_start", cosine, logNorm = "log_norm", evalGain = "eval_gain", accuracy
     case checkText = "check_text"
+    case tailLearnt = "tail_learnt"
 
     /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
     var floor: Double {
@@ -171,8 +172,12 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         case .evalGain: return 0.02
         case .accuracy: return 0.1
         case .checkText: return 0.05
+        case .tailLearnt: return Self.tailLearntFloor
         }
     }
+
+    /// The floor of `tailLearnt`, chosen from the real-model matrix (README).
+    static let tailLearntFloor = 0.1
 
     /// The floor for one client's sample: a task accuracy measured on n labelled examples moves
     /// by up to 0.5/√n (the binomial standard error at p = 0.5) from sampling alone, so on the
@@ -202,6 +207,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         switch self {
         case .lossStart: return String(format: "start-of-training loss %+.2f %@ (%.1f MADs)", change, over, z)
         case .checkText: return String(format: "its update's loss on held-out text %+.2f %@ (%.1f MADs)", change, over, z)
+        case .tailLearnt: return String(format: "its update's extra fall of the loss at its examples' ends %+.2f %@ (%.1f MADs)", change, over, z)
         case .cosine: return String(format: "cosine %+.2f %@ (%.1f MADs)", -change, over, z)
         case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
         case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
@@ -227,11 +233,15 @@ public struct SignalSample: Codable, Sendable, Equatable {
     /// The client's check of its own update on its held-out sample (`UpdateCheck.textLoss`): the
     /// loss change its update makes there (positive: the update predicts its own text worse).
     var checkText: Double?
+    /// How much more its update lowered the loss at its probe rows' tails than over all their
+    /// tokens: −(`probeUpdateTail` − `probeUpdateMean`).
+    var tailLearnt: Double?
 
     init(client: String? = nil, lossStart: Double? = nil, cosine: Double? = nil, logNorm: Double? = nil,
-         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil) {
+         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil, tailLearnt: Double? = nil) {
         self.client = client; self.lossStart = lossStart; self.cosine = cosine; self.logNorm = logNorm
         self.evalGain = evalGain; self.accuracy = accuracy; self.checkText = checkText
+        self.tailLearnt = tailLearnt
     }
 
     init(_ m: ClientRoundMetrics) {
@@ -242,6 +252,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         evalGain = m.qualityDeltaLast.map { -$0 }
         accuracy = m.taskAccuracy.map { -$0 }
         checkText = m.checkTextLoss.flatMap { $0.isFinite ? $0 : nil }
+        if let t = m.probeUpdateTail, let a = m.probeUpdateMean, (t - a).isFinite { tailLearnt = -(t - a) }
         accuracyExamples = m.confusion.map { $0.values.reduce(0) { $0 + $1.values.reduce(0, +) } }.flatMap { $0 > 0 ? $0 : nil }
     }
 
@@ -256,7 +267,8 @@ public struct SignalSample: Codable, Sendable, Equatable {
             return others.count >= 3 ? v - Robust.median(others) : v - Robust.median(others + [v])
         }
         return SignalSample(client: client, lossStart: r(.lossStart), cosine: r(.cosine), logNorm: r(.logNorm),
-                            evalGain: r(.evalGain), accuracy: r(.accuracy), checkText: r(.checkText))
+                            evalGain: r(.evalGain), accuracy: r(.accuracy), checkText: r(.checkText),
+                            tailLearnt: r(.tailLearnt))
     }
 
     subscript(signal: Signal) -> Double? {
@@ -267,6 +279,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         case .evalGain: return evalGain
         case .accuracy: return accuracy
         case .checkText: return checkText
+        case .tailLearnt: return tailLearnt
         }
     }
 }
