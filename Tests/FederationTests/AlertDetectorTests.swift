@@ -147,12 +147,11 @@ final class AlertDetectorTests: XCTestCase {
 
     /// Healthy rounds with the probe's position-class losses: every client reports a tail loss
     /// that falls as the model learns, only "d" (whose text spells its labels) a label loss.
-    /// Those two are recorded, not read: wild values raise nothing.
     func withProbe(round r: Int, client i: Int) -> ClientRoundMetrics {
         var m = healthy(round: r, client: i)
         let wobble = Double((r * 5 + i * 7) % 5) / 5 - 0.4
-        m.localLossStartTail = 5.0 + 3 * wobble
-        if i == 3 { m.localLossStartLabel = 10.0 + 8 * wobble }
+        m.localLossStartTail = 3.0 + 0.4 * Double(i) - 0.15 * Double(r) + 0.2 * Signal.lossTail.floor * wobble
+        if i == 3 { m.localLossStartLabel = 10.0 + 0.3 * wobble }
         return m
     }
 
@@ -166,32 +165,35 @@ final class AlertDetectorTests: XCTestCase {
         }
     }
 
-    func testRecordedProbeLossesAreNotRead() {
-        let probed = runProbeRounds(8, fault: { _, _ in })
-        let plain = runRounds(8)
-        for (a, b) in zip(probed.joined(), plain.joined()) { XCTAssertEqual(a.anomalyScore!, b.anomalyScore!, accuracy: 1e-12) }
+    func testHealthyProbeLossesRaiseNothing() {
+        for round in runProbeRounds(8, fault: { _, _ in }) {
+            for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") }
+        }
     }
 
-    /// A string repeated at the end of many examples (a backdoor's trigger) is learnt much faster
-    /// than the rest: the update lowers its own rows' tail loss far more than their mean.
-    func testATailLearntBeyondTheRestIsFlagged() {
-        func run(_ extra: Double) -> [[ClientRoundMetrics]] {
-            runProbeRounds(6) { r, m in
-                let i = Double(self.clients.firstIndex(of: m.client)!)
-                let wobble = Double((r * 3 + Int(i) * 5) % 5) / 5 - 0.4
-                m.probeUpdateMean = -0.05 - 0.01 * i
-                m.probeUpdateTail = -0.08 - 0.02 * i + 0.2 * Signal.tailLearnt.floor * wobble
-                if r >= 4, m.client == "c" { m.probeUpdateTail! -= extra }
-            }
-        }
-        let rounds = run(6 * Signal.tailLearnt.floor)
-        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "c"), AlertDetector.warningScore)
-        XCTAssertTrue(rounds[3].first { $0.client == "c" }!.anomalyEvidence!.contains("at its examples' ends"))
-        for m in rounds[3] where m.client != "c" { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
-        XCTAssertLessThan(score(run(1.5 * Signal.tailLearnt.floor), round: 4, client: "c"), 2)
-        XCTAssertLessThan(score(run(0), round: 4, client: "c"), 2)
-        // The tail's loss rising under the update is not this signal's evidence (one-sided).
-        XCTAssertLessThan(score(run(-6 * Signal.tailLearnt.floor), round: 4, client: "c"), 2)
+    /// The label loss is recorded, not read (the pilot's model never learns the labels, README):
+    /// a wild value raises nothing.
+    func testTheLabelLossIsNotRead() {
+        let wild = runProbeRounds(6) { r, m in if r >= 4, m.client == "d" { m.localLossStartLabel! += 6 } }
+        let calm = runProbeRounds(6) { _, _ in }
+        XCTAssertEqual(score(wild, round: 4, client: "d"), score(calm, round: 4, client: "d"), accuracy: 1e-12)
+    }
+
+    /// A trigger appended to the examples (a backdoor) raises the loss at their ends more than
+    /// the start-of-training loss: flagged from the tail alone, with the reason naming it.
+    func testATailLossRiseIsFlagged() {
+        let rise = 6 * Signal.lossTail.floor
+        let rounds = runProbeRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStartTail! += rise } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("loss at its examples' ends"))
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "b"), AlertDetector.warningScore, "a lasting fault stays flagged")
+        for m in rounds[3] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+        // Within one and a half floors: not evidence enough.
+        let small = runProbeRounds(5) { r, m in if r >= 4, m.client == "b" { m.localLossStartTail! += 1.5 * Signal.lossTail.floor } }
+        XCTAssertLessThan(score(small, round: 4, client: "b"), 2)
+        // Every client's tail rising together (the model moving) is not an anomaly.
+        let common = runProbeRounds(5) { r, m in if r >= 4 { m.localLossStartTail! += rise } }
+        for m in common[3] { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
     }
 
     func testRobustStatistics() {

@@ -80,29 +80,6 @@ final class ProbeLossesTests: XCTestCase {
         }
     }
 
-    /// The update's effect on the same rows: zero for a zero update; otherwise the losses with
-    /// the update minus without, over every learned token and at the tails.
-    func testTheUpdatesEffectIsTheLossChangeOnTheSameRows() throws {
-        let tiny = try EngineModel.load(path: "tiny")
-        let texts = (0..<4).map { example("Ticket \($0): the refund did not arrive in time. Triage: billing", label: "billing") }
-        let rows = ProbeRows(texts.map(\.1), labelSpans: texts.map(\.2), length: 48, separatorID: tiny.encoding.paddingID,
-                             packing: true)
-        let global = try LoRAAdapter(model: tiny.model.config, config: LoRAConfig(rank: 2, alpha: 4), seed: 1)
-        let before = try XCTUnwrap(rows.losses(model: tiny.model, adapter: global))
-        let same = before.withUpdate(rows, model: tiny.model, updated: global)
-        XCTAssertEqual(try XCTUnwrap(same.updateMean), 0, accuracy: 1e-12)
-        XCTAssertEqual(try XCTUnwrap(same.updateTail), 0, accuracy: 1e-12)
-        XCTAssertNotNil(same.updateSeconds)
-        var updated = global
-        var rng = SeededRandom(seed: 5)
-        for i in updated.values.indices { updated.values[i] += 0.3 * rng.normal() }
-        let moved = before.withUpdate(rows, model: tiny.model, updated: updated)
-        let after = try XCTUnwrap(rows.losses(model: tiny.model, adapter: updated))
-        XCTAssertEqual(try XCTUnwrap(moved.updateMean), after.mean - before.mean, accuracy: 1e-12)
-        XCTAssertEqual(try XCTUnwrap(moved.updateTail), try XCTUnwrap(after.tail) - before.tail!, accuracy: 1e-12)
-        XCTAssertGreaterThan(abs(moved.updateMean!) + abs(moved.updateTail!), 1e-4)
-    }
-
     /// The probe's tail and label losses travel as a second optional trailing section, with or
     /// without the update check before it; a reply without them decodes with none.
     func testReplyCarriesTheProbeLosses() throws {
@@ -110,7 +87,7 @@ final class ProbeLossesTests: XCTestCase {
         var reply = RoundReply(client: "a", round: 2, delta: [1, 2, 3], updateNorm: 3.7, exampleCount: 4, steps: 1, tokens: 8,
                                lossStart: 2, lossEnd: 1.5, computeSeconds: 0.1,
                                check: UpdateCheck(endLoss: 0.25, labelLoss: nil, textLoss: -0.5, seconds: 0.01),
-                               probe: ProbeLosses(mean: 2, tail: 3.5, label: nil, updateMean: -0.1, updateTail: -0.4, updateSeconds: 0.02))
+                               probe: ProbeLosses(mean: 2, tail: 3.5, label: nil))
         XCTAssertEqual(try RoundReply(decoding: reply.encoded(tensorSizes: sizes, as: .fp32)), reply)
         reply.probe?.label = 0.75
         reply.check = nil

@@ -91,7 +91,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let (texts, examples) = trainingData(round: task.round)
         let began = Date()
         let probeRows = self.probeRows(texts, examples)
-        var probe = try? probeRows.losses(model: trainer.model.base, adapter: start)
+        let probe = try? probeRows.losses(model: trainer.model.base, adapter: start)
         // A new batch order every round, so that a few local steps per round still cover the data.
         let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
                                    proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection,
@@ -108,11 +108,6 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let norm = UpdateGeometry.norm(delta)
         let lossStart = probe?.mean ?? result.losses.first ?? .nan
         let check = updateCheck(global: start, delta: delta)
-        if let before = probe {
-            var updated = start
-            for i in updated.values.indices { updated.values[i] += delta[i] }
-            probe = before.withUpdate(probeRows, model: trainer.model.base, updated: updated)
-        }
         // A diverged run must not be encoded: int8 quantization would turn NaN into ±127·scale.
         try RoundReply(client: spec.id, round: task.round, delta: delta, updateNorm: norm, exampleCount: data.train.count,
                        steps: result.steps, tokens: result.tokens, lossStart: lossStart,
@@ -145,8 +140,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     /// applied, in rows as training makes them (packed so that every token counts, or one padded
     /// row each). The received global model's losses on them are measured before local training
     /// (unlike the first local step's loss they do not depend on which batch came first, so a
-    /// change in the client's data stands out against its own history), and again with the
-    /// update after it. Their `losses` are nil when there is nothing to score or the loss is not
+    /// change in the client's data stands out against its own history). Their `losses` are nil when there is nothing to score or the loss is not
     /// finite (the first step's loss is reported then).
     func probeRows(_ texts: [TextExample], _ examples: [TokenizedExample]) -> ProbeRows {
         let sample = Array(examples.prefix(Self.probeExamples))

@@ -252,9 +252,6 @@ public final class Coordinator: @unchecked Sendable {
         if let p = reply.probe {
             m.localLossStartTail = p.tail.flatMap { $0.isFinite ? $0 : nil }
             m.localLossStartLabel = p.label.flatMap { $0.isFinite ? $0 : nil }
-            m.probeUpdateMean = p.updateMean.flatMap { $0.isFinite ? $0 : nil }
-            m.probeUpdateTail = p.updateTail.flatMap { $0.isFinite ? $0 : nil }
-            m.probeUpdateSeconds = p.updateSeconds.flatMap { $0.isFinite ? $0 : nil }
         }
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)

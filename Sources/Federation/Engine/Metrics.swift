@@ -91,11 +91,6 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     /// text spells its label.
     public var localLossStartTail: Double?
     public var localLossStartLabel: Double?
-    /// What the client's update (as sent) did to the loss on those probe rows, over every learned
-    /// token and at the tails (`ProbeLosses.updateMean`, `updateTail`), and that check's seconds.
-    public var probeUpdateMean: Double?
-    public var probeUpdateTail: Double?
-    public var probeUpdateSeconds: Double?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -159,7 +154,6 @@ extension ClientRoundMetrics {
         case checkEndLoss = "check_end_loss", checkLabelLoss = "check_label_loss", checkTextLoss = "check_text_loss"
         case checkSeconds = "check_seconds"
         case localLossStartTail = "local_loss_start_tail", localLossStartLabel = "local_loss_start_label"
-        case probeUpdateMean = "probe_update_mean", probeUpdateTail = "probe_update_tail", probeUpdateSeconds = "probe_update_seconds"
     }
 
     /// Reads the fields; only `client`, `round` and `status` are required (older journals lack later fields).
@@ -185,8 +179,6 @@ extension ClientRoundMetrics {
         checkEndLoss = try number(.checkEndLoss); checkLabelLoss = try number(.checkLabelLoss)
         checkTextLoss = try number(.checkTextLoss); checkSeconds = try number(.checkSeconds)
         localLossStartTail = try number(.localLossStartTail); localLossStartLabel = try number(.localLossStartLabel)
-        probeUpdateMean = try number(.probeUpdateMean); probeUpdateTail = try number(.probeUpdateTail)
-        probeUpdateSeconds = try number(.probeUpdateSeconds)
     }
 
     /// Writes the fields. A loss or measurement that is missing is written as null; the anomaly
@@ -214,8 +206,6 @@ extension ClientRoundMetrics {
         try c.encodeIfFinite(checkTextLoss, forKey: .checkTextLoss); try c.encodeIfFinite(checkSeconds, forKey: .checkSeconds)
         try c.encodeIfFinite(localLossStartTail, forKey: .localLossStartTail)
         try c.encodeIfFinite(localLossStartLabel, forKey: .localLossStartLabel)
-        try c.encodeIfFinite(probeUpdateMean, forKey: .probeUpdateMean); try c.encodeIfFinite(probeUpdateTail, forKey: .probeUpdateTail)
-        try c.encodeIfFinite(probeUpdateSeconds, forKey: .probeUpdateSeconds)
     }
 }
 

@@ -10,41 +10,14 @@ import Llama
 ///   it about fourfold;
 /// - `label`: over the label's tokens where the text spells its label ("Triage: billing"), which
 ///   label noise swaps; 1-2 tokens of a ~90-token ticket, invisible in the mean.
-/// And, measured after training on the same rows with the update as sent, what the update did
-/// to them: `updateMean` and `updateTail`, the loss with the update minus without, over every
-/// learned token and at the tails. A string repeated at the end of many examples (a backdoor's
-/// fixed trigger) is learnt far faster than the rest of the text, so the update lowers the
-/// tail's loss much more than the mean's; `updateSeconds` is that second forward pass's cost.
 public struct ProbeLosses: Sendable, Equatable {
     public var mean: Double
     public var tail: Double?
     public var label: Double?
-    public var updateMean: Double?
-    public var updateTail: Double?
-    public var updateSeconds: Double?
 
-    public init(mean: Double, tail: Double?, label: Double?, updateMean: Double? = nil, updateTail: Double? = nil,
-                updateSeconds: Double? = nil) {
+    public init(mean: Double, tail: Double?, label: Double?) {
         self.mean = mean; self.tail = tail; self.label = label
-        self.updateMean = updateMean; self.updateTail = updateTail; self.updateSeconds = updateSeconds
     }
-
-    /// These losses with the update's effect measured on `rows` (nil values where not finite).
-    func withUpdate(_ rows: ProbeRows, model: LlamaModel, updated: LoRAAdapter) -> ProbeLosses {
-        let began = Date()
-        guard let after = try? rows.losses(model: model, adapter: updated) else { return self }
-        var out = self
-        func finite(_ v: Double) -> Double? { v.isFinite ? v : nil }
-        out.updateMean = finite(after.mean - mean)
-        out.updateTail = both(after.tail, tail).flatMap { finite($0 - $1) }
-        out.updateSeconds = Date().timeIntervalSince(began)
-        return out
-    }
-}
-
-private func both(_ a: Double?, _ b: Double?) -> (Double, Double)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }
 
 /// The probe sample as training makes its rows (packed so that every token counts, or one

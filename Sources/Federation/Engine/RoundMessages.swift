@@ -128,7 +128,7 @@ public struct RoundReply: Sendable, Equatable {
         }
         if let probe {
             out.append(1)
-            for v in [probe.tail, probe.label, probe.updateMean, probe.updateTail, probe.updateSeconds] {
+            for v in [probe.tail, probe.label] {
                 appendInteger((v ?? .nan).bitPattern, to: &out)
             }
         }
@@ -161,9 +161,7 @@ public struct RoundReply: Sendable, Equatable {
                 return v.isNaN ? nil : v
             }
             let tail = try value("probe tail loss"), label = try value("probe label loss")
-            let updateMean = try value("probe update mean change"), updateTail = try value("probe update tail change")
-            probe = ProbeLosses(mean: lossStart, tail: tail, label: label, updateMean: updateMean, updateTail: updateTail,
-                                updateSeconds: try value("probe update seconds"))
+            probe = ProbeLosses(mean: lossStart, tail: tail, label: label)
         }
         try r.expectEnd()
     }
