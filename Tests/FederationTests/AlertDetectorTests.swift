@@ -143,6 +143,59 @@ final class AlertDetectorTests: XCTestCase {
         XCTAssertTrue(manyAlerts.contains { $0.client == "b" && $0.reason.hasPrefix("task accuracy fell") })
     }
 
+    // MARK: - The probe's tail and label losses, and what the update learnt at the tails
+
+    /// Healthy rounds with the probe's position-class losses: every client reports a tail loss
+    /// that falls as the model learns, only "d" (whose text spells its labels) a label loss.
+    func withProbe(round r: Int, client i: Int) -> ClientRoundMetrics {
+        var m = healthy(round: r, client: i)
+        let wobble = Double((r * 5 + i * 7) % 5) / 5 - 0.4
+        m.localLossStartTail = 3.0 + 0.4 * Double(i) - 0.15 * Double(r) + 0.2 * Signal.lossTail.floor * wobble
+        if i == 3 { m.localLossStartLabel = 10.0 + 0.3 * wobble }
+        return m
+    }
+
+    func runProbeRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
+        var detector = AlertDetector()
+        return (1...count).map { r in
+            var round = clients.indices.map { withProbe(round: r, client: $0) }
+            for i in round.indices { fault(r, &round[i]) }
+            _ = detector.inspect(&round, round: r)
+            return round
+        }
+    }
+
+    func testHealthyProbeLossesRaiseNothing() {
+        for round in runProbeRounds(8, fault: { _, _ in }) {
+            for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") }
+        }
+    }
+
+    /// The label loss is recorded, not read (the pilot's model never learns the labels, README):
+    /// a wild value raises nothing.
+    func testTheLabelLossIsNotRead() {
+        let wild = runProbeRounds(6) { r, m in if r >= 4, m.client == "d" { m.localLossStartLabel! += 6 } }
+        let calm = runProbeRounds(6) { _, _ in }
+        XCTAssertEqual(score(wild, round: 4, client: "d"), score(calm, round: 4, client: "d"), accuracy: 1e-12)
+    }
+
+    /// A trigger appended to the examples (a backdoor) raises the loss at their ends more than
+    /// the start-of-training loss: flagged from the tail alone, with the reason naming it.
+    func testATailLossRiseIsFlagged() {
+        let rise = 6 * Signal.lossTail.floor
+        let rounds = runProbeRounds(6) { r, m in if r >= 4, m.client == "b" { m.localLossStartTail! += rise } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "b" }!.anomalyEvidence!.contains("loss at its examples' ends"))
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "b"), AlertDetector.warningScore, "a lasting fault stays flagged")
+        for m in rounds[3] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+        // Within one and a half floors: not evidence enough.
+        let small = runProbeRounds(5) { r, m in if r >= 4, m.client == "b" { m.localLossStartTail! += 1.5 * Signal.lossTail.floor } }
+        XCTAssertLessThan(score(small, round: 4, client: "b"), 2)
+        // Every client's tail rising together (the model moving) is not an anomaly.
+        let common = runProbeRounds(5) { r, m in if r >= 4 { m.localLossStartTail! += rise } }
+        for m in common[3] { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+    }
+
     func testRobustStatistics() {
         XCTAssertEqual(Robust.median([3, 1, 2]), 2)
         XCTAssertEqual(Robust.median([4, 1, 2, 3]), 2.5)

@@ -26,6 +26,10 @@ public enum AlertBenchDefaults {
 ///   lower it, an update trained on corrupted text does not. (The check's end-of-example and
 ///   label-token changes are recorded but not read: on the real-model matrix they did not
 ///   separate backdoors or label noise from healthy rounds, see the README.)
+/// - the start-of-training loss at the tails of the same fixed sample (`ProbeLosses.tail`, the
+///   last 16 learned tokens of each example and its end): rises where text appended to the
+///   examples is foreign to them (a backdoor's trigger in clinical notes). The loss on the label's
+///   tokens is recorded but not read: the pilot's model never learns the labels (README).
 /// A signal the coordinator cannot see (cosines under secure aggregation) is left out.
 struct AlertDetector {
     /// Score at or above which a client gets a warning, and a critical alert. Chosen from the
@@ -161,6 +165,7 @@ struct AlertDetector {
 enum Signal: String, CaseIterable, Codable, Sendable {
     case lossStart = "loss_start", cosine, logNorm = "log_norm", evalGain = "eval_gain", accuracy
     case checkText = "check_text"
+    case lossTail = "loss_tail"
 
     /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
     var floor: Double {
@@ -171,8 +176,12 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         case .evalGain: return 0.02
         case .accuracy: return 0.1
         case .checkText: return 0.05
+        case .lossTail: return Self.tailFloor
         }
     }
+
+    /// The floor of the probe's tail loss, chosen from the real-model matrix (README).
+    static let tailFloor = 0.15
 
     /// The floor for one client's sample: a task accuracy measured on n labelled examples moves
     /// by up to 0.5/√n (the binomial standard error at p = 0.5) from sampling alone, so on the
@@ -202,6 +211,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         switch self {
         case .lossStart: return String(format: "start-of-training loss %+.2f %@ (%.1f MADs)", change, over, z)
         case .checkText: return String(format: "its update's loss on held-out text %+.2f %@ (%.1f MADs)", change, over, z)
+        case .lossTail: return String(format: "start-of-training loss at its examples' ends %+.2f %@ (%.1f MADs)", change, over, z)
         case .cosine: return String(format: "cosine %+.2f %@ (%.1f MADs)", -change, over, z)
         case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
         case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
@@ -227,11 +237,14 @@ public struct SignalSample: Codable, Sendable, Equatable {
     /// The client's check of its own update on its held-out sample (`UpdateCheck.textLoss`): the
     /// loss change its update makes there (positive: the update predicts its own text worse).
     var checkText: Double?
+    /// The start-of-training loss at the tails of its probe examples (`ProbeLosses.tail`).
+    var lossTail: Double?
 
     init(client: String? = nil, lossStart: Double? = nil, cosine: Double? = nil, logNorm: Double? = nil,
-         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil) {
+         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil, lossTail: Double? = nil) {
         self.client = client; self.lossStart = lossStart; self.cosine = cosine; self.logNorm = logNorm
         self.evalGain = evalGain; self.accuracy = accuracy; self.checkText = checkText
+        self.lossTail = lossTail
     }
 
     init(_ m: ClientRoundMetrics) {
@@ -242,6 +255,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         evalGain = m.qualityDeltaLast.map { -$0 }
         accuracy = m.taskAccuracy.map { -$0 }
         checkText = m.checkTextLoss.flatMap { $0.isFinite ? $0 : nil }
+        lossTail = m.localLossStartTail.flatMap { $0.isFinite ? $0 : nil }
         accuracyExamples = m.confusion.map { $0.values.reduce(0) { $0 + $1.values.reduce(0, +) } }.flatMap { $0 > 0 ? $0 : nil }
     }
 
@@ -256,7 +270,8 @@ public struct SignalSample: Codable, Sendable, Equatable {
             return others.count >= 3 ? v - Robust.median(others) : v - Robust.median(others + [v])
         }
         return SignalSample(client: client, lossStart: r(.lossStart), cosine: r(.cosine), logNorm: r(.logNorm),
-                            evalGain: r(.evalGain), accuracy: r(.accuracy), checkText: r(.checkText))
+                            evalGain: r(.evalGain), accuracy: r(.accuracy), checkText: r(.checkText),
+                            lossTail: r(.lossTail))
     }
 
     subscript(signal: Signal) -> Double? {
@@ -267,6 +282,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         case .evalGain: return evalGain
         case .accuracy: return accuracy
         case .checkText: return checkText
+        case .lossTail: return lossTail
         }
     }
 }

@@ -88,9 +88,10 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         }
         var start = try LoRAAdapter(zerosFor: modelConfig, config: loraConfig)
         start.values = task.global
-        let examples = trainingExamples(round: task.round)
+        let (texts, examples) = trainingData(round: task.round)
         let began = Date()
-        let probe = probeLoss(examples, adapter: start)
+        let probeRows = self.probeRows(texts, examples)
+        let probe = try? probeRows.losses(model: trainer.model.base, adapter: start)
         // A new batch order every round, so that a few local steps per round still cover the data.
         let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
                                    proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection,
@@ -105,7 +106,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
             controlDelta = delta.indices.map { -server[$0] - delta[$0] / kEta }
         }
         let norm = UpdateGeometry.norm(delta)
-        let lossStart = probe ?? result.losses.first ?? .nan
+        let lossStart = probe?.mean ?? result.losses.first ?? .nan
         let check = updateCheck(global: start, delta: delta)
         // A diverged run must not be encoded: int8 quantization would turn NaN into ±127·scale.
         try RoundReply(client: spec.id, round: task.round, delta: delta, updateNorm: norm, exampleCount: data.train.count,
@@ -115,47 +116,43 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let reply = RoundReply(client: spec.id, round: task.round, delta: task.secureAggregation ? [] : delta, updateNorm: norm,
                                exampleCount: data.train.count,
                                steps: result.steps, tokens: result.tokens, lossStart: lossStart, lossEnd: result.losses.last ?? .nan,
-                               computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta, check: check)
+                               computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta, check: check,
+                               probe: probe)
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
     }
 
     public var clientID: String { spec.id }
 
-    /// The tokenized training examples of `round`: the clean ones, or, when a text fault is
-    /// active, the altered text with only the examples it changed tokenized again.
-    func trainingExamples(round: Int) -> [TokenizedExample] {
-        guard faults.altersText(client: spec.id, round: round) else { return trainTokens }
+    /// The training examples of `round` as text and tokenized: the clean ones, or, when a text
+    /// fault is active, the altered text with only the examples it changed tokenized again.
+    func trainingData(round: Int) -> (texts: [TextExample], tokens: [TokenizedExample]) {
+        guard faults.altersText(client: spec.id, round: round) else { return (data.train, trainTokens) }
         let altered = faults.trainingText(data.train, client: spec.id, round: round,
                                           seed: Seeds.derive(seed, purpose: .dataFaults, index: round))
-        return altered.indices.map { altered[$0] == data.train[$0] ? trainTokens[$0] : trainingTokens(altered[$0]) }
+        return (altered, altered.indices.map { altered[$0] == data.train[$0] ? trainTokens[$0] : trainingTokens(altered[$0]) })
     }
 
-    /// Examples of a client's training data whose loss it reports as its start-of-training loss.
+    /// Examples of a client's training data whose losses it reports before training.
     static let probeExamples = 4
 
-    /// The received global model's loss on a fixed sample of this client's current training data
-    /// (its first `probeExamples` examples, with any active fault applied, in rows as training
-    /// makes them: packed so that every token counts, or one padded row each), measured before
-    /// local training. Unlike the first local step's loss it does not depend on which batch came
-    /// first, so a change in the client's data stands out against its own history (the alert
-    /// detector reads it). Nil when there is nothing to score or the loss is not finite (the
-    /// first step's loss is reported then).
-    func probeLoss(_ examples: [TokenizedExample], adapter: LoRAAdapter) -> Double? {
-        let sample = Array(examples.prefix(Self.probeExamples)), length = trainer.config.sequenceLength
-        let rows: [(tokens: [Int], targets: [Int])]
-        if trainer.config.packing {
-            rows = Batcher.packed(sample, length: length, separatorID: encoding.paddingID)
-        } else if sample.isEmpty {
-            rows = []
-        } else {
-            let b = Batcher.padded(sample, length: length, padID: encoding.paddingID)
-            rows = (0..<b.rows).map { r in (Array(b.tokens[(r * length)..<((r + 1) * length)]),
-                                            Array(b.targets[(r * length)..<((r + 1) * length)])) }
-        }
-        guard !rows.isEmpty, rows.contains(where: { $0.targets.contains { $0 >= 0 } }) else { return nil }
-        guard let loss = try? trainer.model.base.meanLoss(rows.map(\.tokens), targets: rows.flatMap(\.targets), adapter: adapter),
-              loss.isFinite else { return nil }
-        return loss
+    /// The rows of the fixed sample of this client's current training data whose losses
+    /// (`ProbeLosses`) it reports: its first `probeExamples` examples, with any active fault
+    /// applied, in rows as training makes them (packed so that every token counts, or one padded
+    /// row each). The received global model's losses on them are measured before local training
+    /// (unlike the first local step's loss they do not depend on which batch came first, so a
+    /// change in the client's data stands out against its own history). Their `losses` are nil when there is nothing to score or the loss is not
+    /// finite (the first step's loss is reported then).
+    func probeRows(_ texts: [TextExample], _ examples: [TokenizedExample]) -> ProbeRows {
+        let sample = Array(examples.prefix(Self.probeExamples))
+        // Label tokens only where training learns the text as written (`train_on = "label"`
+        // learns the label as the answer, which the tail covers).
+        let spans: [Range<Int>] = trainOn == .text ? zip(texts, sample).map { text, tokens in
+            let prompt = text.prompt.isEmpty ? 0 : encoding.encode(text.prompt).count
+            let span = HeldOutTails.labelTokens(text, promptCount: prompt, encoding: encoding)
+            return (span.lowerBound + tokens.startLength)..<(span.upperBound + tokens.startLength)
+        } : []
+        return ProbeRows(sample, labelSpans: spans, length: trainer.config.sequenceLength,
+                         separatorID: encoding.paddingID, packing: trainer.config.packing)
     }
 
     /// What the update as sent (`delta`, after any corrupt-update fault) does to the predictions on

@@ -249,6 +249,10 @@ public final class Coordinator: @unchecked Sendable {
             m.checkEndLoss = finite(c.endLoss); m.checkLabelLoss = finite(c.labelLoss); m.checkTextLoss = finite(c.textLoss)
             m.checkSeconds = finite(c.seconds)
         }
+        if let p = reply.probe {
+            m.localLossStartTail = p.tail.flatMap { $0.isFinite ? $0 : nil }
+            m.localLossStartLabel = p.label.flatMap { $0.isFinite ? $0 : nil }
+        }
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
         let delivery = transport.delivery(of: ReplyReceipt(client: spec.id, round: round, bytesDown: m.bytesDown, bytesUp: received,

@@ -86,6 +86,11 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     public var checkLabelLoss: Double?
     public var checkTextLoss: Double?
     public var checkSeconds: Double?
+    /// The global model's loss on the client's probe sample (`ProbeLosses`, measured before it
+    /// trains, like `localLossStart`) at each example's tail, and on its label's tokens where the
+    /// text spells its label.
+    public var localLossStartTail: Double?
+    public var localLossStartLabel: Double?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -148,6 +153,7 @@ extension ClientRoundMetrics {
         case confusion, rougeL = "rouge_l"
         case checkEndLoss = "check_end_loss", checkLabelLoss = "check_label_loss", checkTextLoss = "check_text_loss"
         case checkSeconds = "check_seconds"
+        case localLossStartTail = "local_loss_start_tail", localLossStartLabel = "local_loss_start_label"
     }
 
     /// Reads the fields; only `client`, `round` and `status` are required (older journals lack later fields).
@@ -172,6 +178,7 @@ extension ClientRoundMetrics {
         confusion = try c.decodeIfPresent([String: [String: Int]].self, forKey: .confusion)
         checkEndLoss = try number(.checkEndLoss); checkLabelLoss = try number(.checkLabelLoss)
         checkTextLoss = try number(.checkTextLoss); checkSeconds = try number(.checkSeconds)
+        localLossStartTail = try number(.localLossStartTail); localLossStartLabel = try number(.localLossStartLabel)
     }
 
     /// Writes the fields. A loss or measurement that is missing is written as null; the anomaly
@@ -197,6 +204,8 @@ extension ClientRoundMetrics {
         try c.encodeIfFinite(rougeL, forKey: .rougeL)
         try c.encodeIfFinite(checkEndLoss, forKey: .checkEndLoss); try c.encodeIfFinite(checkLabelLoss, forKey: .checkLabelLoss)
         try c.encodeIfFinite(checkTextLoss, forKey: .checkTextLoss); try c.encodeIfFinite(checkSeconds, forKey: .checkSeconds)
+        try c.encodeIfFinite(localLossStartTail, forKey: .localLossStartTail)
+        try c.encodeIfFinite(localLossStartLabel, forKey: .localLossStartLabel)
     }
 }
 

@@ -73,11 +73,14 @@ public struct RoundReply: Sendable, Equatable {
     public var controlDelta: [Float]?
     /// What the update does on the client's held-out sample (nil from a client that did not check).
     public var check: UpdateCheck?
+    /// The received global model's losses on the client's probe sample by position class (its
+    /// mean is `lossStart`); nil from a client that did not report them.
+    public var probe: ProbeLosses?
 
     public init(client: String, round: Int, delta: [Float], updateNorm: Double, exampleCount: Int, steps: Int, tokens: Int,
                 lossStart: Double, lossEnd: Double, computeSeconds: Double, controlDelta: [Float]? = nil,
-                check: UpdateCheck? = nil) {
-        self.check = check
+                check: UpdateCheck? = nil, probe: ProbeLosses? = nil) {
+        self.check = check; self.probe = probe
         self.client = client; self.round = round; self.delta = delta; self.updateNorm = updateNorm
         self.exampleCount = exampleCount; self.steps = steps
         self.tokens = tokens
@@ -116,10 +119,18 @@ public struct RoundReply: Sendable, Equatable {
         if !delta.isEmpty { TensorCodec.encode(delta, tensorSizes: tensorSizes, as: encoding, into: &out) }
         out.append(controlDelta == nil ? 0 : 1)
         if let c = controlDelta { TensorCodec.encode(c, tensorSizes: tensorSizes, as: .fp32, into: &out) }
-        // Optional trailing section (a reply without it, from an older client, still decodes).
+        // Optional trailing sections (a reply without them, from an older client, still decodes).
         if let check {
             out.append(1)
             for v in [check.endLoss, check.labelLoss ?? .nan, check.textLoss, check.seconds] { appendInteger(v.bitPattern, to: &out) }
+        } else if probe != nil {
+            out.append(0)
+        }
+        if let probe {
+            out.append(1)
+            for v in [probe.tail, probe.label] {
+                appendInteger((v ?? .nan).bitPattern, to: &out)
+            }
         }
         return out
     }
@@ -143,6 +154,14 @@ public struct RoundReply: Sendable, Equatable {
             let end = try value("update check end loss"), label = try value("update check label loss")
             let text = try value("update check text loss"), seconds = try value("update check seconds")
             check = UpdateCheck(endLoss: end, labelLoss: label.isNaN ? nil : label, textLoss: text, seconds: seconds)
+        }
+        if !r.isAtEnd, try r.read(UInt8.self, "probe losses flag") == 1 {
+            func value(_ what: String) throws -> Double? {
+                let v = Double(bitPattern: try r.read(UInt64.self, what))
+                return v.isNaN ? nil : v
+            }
+            let tail = try value("probe tail loss"), label = try value("probe label loss")
+            probe = ProbeLosses(mean: lossStart, tail: tail, label: label)
         }
         try r.expectEnd()
     }

@@ -191,13 +191,24 @@ public final class LlamaModel: Sendable {
     /// negative for none), with `adapter` applied unmerged when given. Logits are computed only
     /// for positions that have a target. Nil when no position has one.
     public func meanLoss(_ tokens: [[Int]], targets: [Int], adapter: LoRAAdapter? = nil) throws -> Double? {
+        let losses = try positionLosses(tokens, targets: targets, adapter: adapter)
+        var total: Double = 0, counted = 0
+        for (i, t) in targets.enumerated() where t >= 0 { total += losses[i]; counted += 1 }
+        return counted == 0 ? nil : total / Double(counted)
+    }
+
+    /// Next-token cross-entropy at every flat position (`b * T + t`) that has a target, NaN at
+    /// the others: `meanLoss` position by position, from one forward pass. Logits are computed
+    /// only for positions that have a target.
+    public func positionLosses(_ tokens: [[Int]], targets: [Int], adapter: LoRAAdapter? = nil) throws -> [Double] {
         if let adapter { try checkLayout(adapter) }
         let t = tokens.first?.count ?? 0
-        precondition(tokens.allSatisfy { $0.count == t }, "meanLoss: sequences must have equal length (pad them)")
+        precondition(tokens.allSatisfy { $0.count == t }, "positionLosses: sequences must have equal length (pad them)")
         let flat = tokens.flatMap { $0 }
-        precondition(targets.count == flat.count, "meanLoss: \(targets.count) targets for \(flat.count) positions")
+        precondition(targets.count == flat.count, "positionLosses: \(targets.count) targets for \(flat.count) positions")
+        var out = [Double](repeating: .nan, count: flat.count)
         let kept = targets.indices.filter { targets[$0] >= 0 }
-        guard !kept.isEmpty else { return nil }
+        guard !kept.isEmpty else { return out }
         let hidden = forwardHidden(flat, batch: tokens.count, positionsFrom: 0, cache: nil, adapter: adapter)
         let d = config.hiddenSize
         var rows = Tensor(zeros: [kept.count, d])
@@ -207,9 +218,12 @@ public final class LlamaModel: Sendable {
             }
         }
         let logits = project(rows, rows: kept.count)
-        return logits.data.withUnsafeBufferPointer {
-            CrossEntropy.mean(logits: $0.baseAddress!, vocab: config.vocabSize, targets: kept.map { targets[$0] })
+        logits.data.withUnsafeBufferPointer { l in
+            for (j, i) in kept.enumerated() {
+                out[i] = CrossEntropy.rowLoss(l.baseAddress! + j * config.vocabSize, vocab: config.vocabSize, target: targets[i])
+            }
         }
+        return out
     }
 
     /// Mean next-token cross-entropy of one sequence, as Hugging Face computes
