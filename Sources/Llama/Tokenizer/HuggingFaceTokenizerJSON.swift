@@ -51,13 +51,15 @@ extension BPETokenizer {
         }
 
         // Dense id -> token table from model.vocab and added_tokens.
+        // The exact token texts (see JSONVocabularyScanner); `model.vocab` may have merged equivalent ones.
+        let vocabulary = try JSONVocabularyScanner.vocabulary(in: huggingFaceJSON) ?? model.vocab.map { ($0.key, $0.value) }
         var maxID = -1
-        for id in model.vocab.values { maxID = max(maxID, id) }
+        for (_, id) in vocabulary { maxID = max(maxID, id) }
         for t in file.added_tokens ?? [] { maxID = max(maxID, t.id) }
         guard maxID >= 0 else { throw TokenizerError.emptyVocabulary(field: "model.vocab") }
         var tokens = [String?](repeating: nil, count: maxID + 1)
         var types = [Int32](repeating: Int32(BPETokenType.normal), count: maxID + 1)
-        for (token, id) in model.vocab {
+        for (token, id) in vocabulary {
             guard id >= 0 else { throw TokenizerError.invalidJSON(field: "model.vocab", reason: "negative id \(id) for \(token.debugDescription)") }
             if let existing = tokens[id], existing != token {
                 throw TokenizerError.invalidJSON(field: "model.vocab", reason: "id \(id) is used by both \(existing.debugDescription) and \(token.debugDescription)")
