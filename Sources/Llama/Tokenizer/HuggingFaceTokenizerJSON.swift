@@ -153,10 +153,6 @@ extension BPETokenizer {
         var rules = SentencePieceRules(prefix: .never, prefixUnlessSpace: false, splitWords: false, unknownID: nil,
                                        fuseUnknown: false, stripLeadingSpaces: 0)
         if let normalizer = file.normalizer {
-            // Split on " " is a no-op once the normalizer has written every space as ▁ (Gemma 3 files).
-            if let pre = file.pre_tokenizer, !(pre.type == "Split" && pre.pattern?.String == " " && pre.invert != true) {
-                throw TokenizerError.unsupported(field: "pre_tokenizer", value: pre.type + " (with a normalizer)")
-            }
             let steps = normalizer.type == "Sequence" ? (normalizer.normalizers ?? []) : [normalizer]
             var replaces = false
             for step in steps {
@@ -170,6 +166,10 @@ extension BPETokenizer {
                 }
             }
             guard replaces else { throw TokenizerError.unsupported(field: "normalizer", value: normalizer.shape) }
+            // Split on " " is a no-op once the normalizer has written every space as ▁ (Gemma 3 files).
+            if let pre = file.pre_tokenizer, !(pre.type == "Split" && pre.pattern?.String == " " && pre.invert != true) {
+                throw TokenizerError.unsupported(field: "pre_tokenizer", value: pre.type + " (with a normalizer)")
+            }
         } else if let pre = file.pre_tokenizer, pre.type == "Metaspace" {
             guard pre.replacement ?? marker == marker else {
                 throw TokenizerError.unsupported(field: "pre_tokenizer.replacement", value: pre.replacement!.debugDescription)
