@@ -1,10 +1,12 @@
 import Foundation
 
-/// A BPE tokenizer of one of two kinds, matching Hugging Face `tokenizers` and llama.cpp output exactly:
+/// A BPE tokenizer of one of three kinds, matching Hugging Face `tokenizers` and llama.cpp output exactly:
 /// - byte-level BPE with ranked merges after a pre-tokenizer (GPT-2, SmolLM2, StarCoder, Llama 3, Qwen2
 ///   vocabularies; GGUF `tokenizer.ggml.model = gpt2`);
 /// - SentencePiece BPE with token scores, the ▁ space marker and `<0xXX>` byte fallback (Llama 2,
-///   TinyLlama, Mistral, Phi-3 vocabularies; GGUF `tokenizer.ggml.model = llama`).
+///   TinyLlama, Mistral, Phi-3 vocabularies; GGUF `tokenizer.ggml.model = llama`);
+/// - the same vocabularies from a Hugging Face tokenizer.json: ranked merges over characters with
+///   `<0xXX>` byte fallback, as the `tokenizers` BPE model runs them (``SentencePieceRules``).
 ///
 /// Immutable after construction, so one instance can be shared across tasks.
 public final class BPETokenizer: Sendable {
