@@ -466,8 +466,8 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testHuggingFaceJSONErrorsNameTheField() throws {
-        assertError(.unsupported(field: "pre_tokenizer", value: "Metaspace"), mentions: ["pre_tokenizer", "Metaspace"]) {
-            _ = try BPETokenizer(huggingFaceJSON: huggingFaceJSON(preTokenizer: ["type": "Metaspace"], mergesAsPairs: false), configJSON: nil)
+        assertError(.unsupported(field: "pre_tokenizer", value: "Whitespace"), mentions: ["pre_tokenizer", "Whitespace"]) {
+            _ = try BPETokenizer(huggingFaceJSON: huggingFaceJSON(preTokenizer: ["type": "Whitespace"], mergesAsPairs: false), configJSON: nil)
         }
         assertError(.unsupported(field: "normalizer", value: "NFC"), mentions: ["normalizer"]) {
             _ = try BPETokenizer(huggingFaceJSON: huggingFaceJSON(preTokenizer: Self.byteLevelJSON, mergesAsPairs: false, normalizer: ["type": "NFC"]), configJSON: nil)

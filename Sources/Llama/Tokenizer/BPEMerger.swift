@@ -29,6 +29,21 @@ struct BPEMerger {
             let id = byteTokens[Int(bytes[p])]
             if id >= 0 { symbols.append(id) }
         }
+        mergeSymbols(merges, linearScanLimit: linearScanLimit, into: &out)
+    }
+
+    /// Merges the given initial symbols (token ids, e.g. characters of SentencePiece-style text) and
+    /// appends the resulting ids to `out`.
+    mutating func merge(
+        _ initial: [Int32], merges: MergeTable, linearScanLimit: Int = BPEMerger.linearScanLimit,
+        into out: inout [Int]
+    ) {
+        symbols.removeAll(keepingCapacity: true)
+        symbols.append(contentsOf: initial)
+        mergeSymbols(merges, linearScanLimit: linearScanLimit, into: &out)
+    }
+
+    private mutating func mergeSymbols(_ merges: MergeTable, linearScanLimit: Int, into out: inout [Int]) {
         if symbols.count <= linearScanLimit {
             mergeLinear(merges)
             for s in symbols { out.append(Int(s)) }

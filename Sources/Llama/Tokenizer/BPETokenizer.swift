@@ -1,10 +1,12 @@
 import Foundation
 
-/// A BPE tokenizer of one of two kinds, matching Hugging Face `tokenizers` and llama.cpp output exactly:
+/// A BPE tokenizer of one of three kinds, matching Hugging Face `tokenizers` and llama.cpp output exactly:
 /// - byte-level BPE with ranked merges after a pre-tokenizer (GPT-2, SmolLM2, StarCoder, Llama 3, Qwen2
 ///   vocabularies; GGUF `tokenizer.ggml.model = gpt2`);
 /// - SentencePiece BPE with token scores, the ▁ space marker and `<0xXX>` byte fallback (Llama 2,
-///   TinyLlama, Mistral, Phi-3 vocabularies; GGUF `tokenizer.ggml.model = llama`).
+///   TinyLlama, Mistral, Phi-3 vocabularies; GGUF `tokenizer.ggml.model = llama`);
+/// - the same vocabularies from a Hugging Face tokenizer.json: ranked merges over characters with
+///   `<0xXX>` byte fallback, as the `tokenizers` BPE model runs them (``SentencePieceRules``).
 ///
 /// Immutable after construction, so one instance can be shared across tasks.
 public final class BPETokenizer: Sendable {
@@ -15,13 +17,16 @@ public final class BPETokenizer: Sendable {
         /// Score-ordered merges over characters. `scores` has one entry per token; with
         /// `addSpacePrefix`, a space is put before text that starts the input or follows a literal token.
         case sentencePiece(scores: [Float], addSpacePrefix: Bool)
+        /// Rank-ordered merges over characters with `<0xXX>` byte fallback, as Hugging Face's `BPE`
+        /// model runs a SentencePiece-style tokenizer.json (see ``SentencePieceRules``).
+        case rankedSentencePiece(SentencePieceRules)
     }
 
     /// Token strings by id, in vocabulary form ("Ġthe", "▁the", "<0x0A>"); literal special tokens as written.
     let tokens: [String]
     /// GGUF token type code of every token.
     let tokenTypes: [UInt8]
-    private let tokenIDs: TokenTextIndex
+    let tokenIDs: TokenTextIndex
     let merges: MergeTable
     /// Token id of each single byte (its byte-level character), -1 when missing.
     let byteTokens: [Int32]
@@ -48,8 +53,8 @@ public final class BPETokenizer: Sendable {
     }
     /// Whether this is a SentencePiece (▁ and byte-fallback) vocabulary.
     public var isSentencePiece: Bool {
-        if case .sentencePiece = algorithm { return true }
-        return false
+        if case .byteLevel = algorithm { return false }
+        return true
     }
 
     /// Number of tokens in the vocabulary.
@@ -89,6 +94,17 @@ public final class BPETokenizer: Sendable {
         try self.init(tokens: tokens, merges: [], tokenTypes: tokenTypes, bosTokenID: bosTokenID,
                       eosTokenID: eosTokenID, padTokenID: padTokenID, addBOS: addBOS, preTokenizer: .gpt2,
                       algorithm: .sentencePiece(scores: scores, addSpacePrefix: addSpacePrefix))
+    }
+
+    /// A SentencePiece-style BPE vocabulary from a Hugging Face tokenizer.json: ranked `merges`,
+    /// `<0xXX>` byte tokens (type 6) for byte fallback, and the text rules of `rules`.
+    convenience init(
+        rankedSentencePieceTokens tokens: [String], merges: [String], tokenTypes: [Int32]?, bosTokenID: Int?,
+        eosTokenID: Int?, padTokenID: Int?, addBOS: Bool, rules: SentencePieceRules
+    ) throws {
+        try self.init(tokens: tokens, merges: merges, tokenTypes: tokenTypes, bosTokenID: bosTokenID,
+                      eosTokenID: eosTokenID, padTokenID: padTokenID, addBOS: addBOS, preTokenizer: .gpt2,
+                      algorithm: .rankedSentencePiece(rules))
     }
 
     private init(
@@ -136,14 +152,16 @@ public final class BPETokenizer: Sendable {
                 if !ByteLevel.decode(t, appendingTo: &decoded) { decoded.append(contentsOf: t.utf8) }
                 offsets[i + 1] = decoded.count
             }
-        case .sentencePiece:
-            // Byte b is the token "<0xBB>", or else the one-character token of that byte (llama.cpp).
+        case .sentencePiece, .rankedSentencePiece:
+            // Byte b is the token "<0xBB>", or else (llama.cpp only) the one-character token of that byte.
+            let charFallback: Bool
+            if case .sentencePiece = algorithm { charFallback = true } else { charFallback = false }
             for b in 0..<256 {
                 let hex = String(b, radix: 16, uppercase: true)
                 let name = "<0x" + (b < 16 ? "0" : "") + hex + ">"
                 if let id = ids.id(of: name) {
                     byteTokens[b] = Int32(id)
-                } else if b < 0x80, let id = ids.id(of: String(UnicodeScalar(UInt8(b)))) {
+                } else if charFallback, b < 0x80, let id = ids.id(of: String(UnicodeScalar(UInt8(b)))) {
                     byteTokens[b] = Int32(id)
                 }
             }
@@ -259,6 +277,8 @@ public final class BPETokenizer: Sendable {
         var pre = PreTokenizerScratch()
         var merger = BPEMerger()
         var sentencePiece = SentencePieceMerger()
+        /// Initial symbols of one word (``Algorithm/rankedSentencePiece``).
+        var symbols: [Int32] = []
         /// Escaped text (SentencePiece) or the byte-level form of one pre-token (``PreTokenizerKind/ignoresMerges``).
         var text: [UInt8] = []
     }
@@ -270,6 +290,11 @@ public final class BPETokenizer: Sendable {
         _ state: inout EncodeState, _ out: inout [Int]
     ) {
         guard !range.isEmpty else { return }
+        if case let .rankedSentencePiece(rules) = algorithm {
+            encodeRankedSentencePiece(bytes, range, rules: rules, text: &state.text, symbols: &state.symbols,
+                                      merger: &state.merger, into: &out)
+            return
+        }
         if case let .sentencePiece(scores, addSpacePrefix) = algorithm {
             state.text.removeAll(keepingCapacity: true)
             if addSpacePrefix && afterLiteral { state.text.append(contentsOf: SentencePiece.spaceMarker) }
@@ -315,6 +340,11 @@ public final class BPETokenizer: Sendable {
             guard id >= 0, id < tokens.count else { continue }
             if skipSpecial && BPETokenType.isSpecial(tokenTypes[id]) { continue }
             appendBytes(of: id, to: &bytes)
+        }
+        if case let .rankedSentencePiece(rules) = algorithm {
+            // The decoder's Strip runs on the fused text: up to n spaces off its start.
+            let n = bytes.prefix(rules.stripLeadingSpaces).prefix { $0 == 0x20 }.count
+            bytes.removeFirst(n)
         }
         return String(decoding: bytes, as: UTF8.self)
     }
