@@ -621,9 +621,38 @@ def make_gemma3(model_path, out_dir):
 QWEN2_TINY_SEQUENCES = [[1, 5, 9, 13, 17, 21, 25, 29], [60, 2, 2, 41, 3, 8, 63, 0]]
 
 
+def tiny_gguf_writer(path, arch, name, config):
+    """A GGUF writer for a tiny random checkpoint with the shape keys both tiny families share."""
+    import gguf
+    w = gguf.GGUFWriter(path, arch)
+    w.add_name(name)
+    w.add_context_length(config.max_position_embeddings)
+    w.add_embedding_length(config.hidden_size)
+    w.add_block_count(config.num_hidden_layers)
+    w.add_feed_forward_length(config.intermediate_size)
+    w.add_head_count(config.num_attention_heads)
+    w.add_head_count_kv(config.num_key_value_heads)
+    return w
+
+
+def write_tiny_gguf_tensors(w, model, config, names, per_layer, convert=lambda hf, value: value):
+    """Adds the model's tensors under llama.cpp's names (`names` global, `per_layer` per block,
+    each Hugging Face name -> GGUF name), `convert` applied to each, and writes the file."""
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    names = dict(names)
+    for i in range(config.num_hidden_layers):
+        for hf, gg in per_layer.items():
+            names[f"model.layers.{i}.{hf}"] = f"blk.{i}.{gg}"
+    for hf, gg in names.items():
+        w.add_tensor(gg, convert(hf, sd[hf]))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 @torch.no_grad()
 def make_qwen2_tiny(out_dir):
-    import gguf
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(0)
@@ -646,18 +675,10 @@ def make_qwen2_tiny(out_dir):
     os.makedirs(d, exist_ok=True)
     model.save_pretrained(d, safe_serialization=True)
 
-    w = gguf.GGUFWriter(os.path.join(d, "qwen2_tiny.gguf"), "qwen2")
-    w.add_name("qwen2-tiny-random")
-    w.add_context_length(config.max_position_embeddings)
-    w.add_embedding_length(config.hidden_size)
-    w.add_block_count(config.num_hidden_layers)
-    w.add_feed_forward_length(config.intermediate_size)
-    w.add_head_count(config.num_attention_heads)
-    w.add_head_count_kv(config.num_key_value_heads)
+    w = tiny_gguf_writer(os.path.join(d, "qwen2_tiny.gguf"), "qwen2", "qwen2-tiny-random", config)
     w.add_layer_norm_rms_eps(config.rms_norm_eps)
     w.add_rope_freq_base(10000.0)
     w.add_vocab_size(config.vocab_size)
-    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
              "lm_head.weight": "output.weight"}
     per_layer = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
@@ -666,15 +687,7 @@ def make_qwen2_tiny(out_dir):
                  "self_attn.v_proj.weight": "attn_v.weight", "self_attn.v_proj.bias": "attn_v.bias",
                  "self_attn.o_proj.weight": "attn_output.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
                  "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
-    for i in range(config.num_hidden_layers):
-        for hf, gg in per_layer.items():
-            names[f"model.layers.{i}.{hf}"] = f"blk.{i}.{gg}"
-    for hf, gg in names.items():
-        w.add_tensor(gg, sd[hf])
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    write_tiny_gguf_tensors(w, model, config, names, per_layer)
 
     records = []
     for ids in QWEN2_TINY_SEQUENCES:
@@ -696,7 +709,6 @@ def make_gemma3_tiny(out_dir):
     != head_dim 8, layers local/global/local) as GGUF under llama.cpp's gemma3 names (norms stored
     as 1 + w, q/k rows unpermuted), with transformers' logits and PEFT's LoRA gradients (all seven
     targets, r 4, alpha 8, the A/B values of lora_init_values) for the same two sequences."""
-    import gguf
     from peft import LoraConfig, get_peft_model
     from safetensors.torch import save_file
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
@@ -729,14 +741,7 @@ def make_gemma3_tiny(out_dir):
     model.save_pretrained(d, safe_serialization=True)
     os.chmod(os.path.join(d, "model.safetensors"), 0o644)
     os.remove(os.path.join(d, "generation_config.json"))  # not read by FedPilot
-    w = gguf.GGUFWriter(os.path.join(d, "gemma3_tiny.gguf"), "gemma3")
-    w.add_name("gemma3-tiny-random")
-    w.add_context_length(config.max_position_embeddings)
-    w.add_embedding_length(config.hidden_size)
-    w.add_block_count(config.num_hidden_layers)
-    w.add_feed_forward_length(config.intermediate_size)
-    w.add_head_count(config.num_attention_heads)
-    w.add_head_count_kv(config.num_key_value_heads)
+    w = tiny_gguf_writer(os.path.join(d, "gemma3_tiny.gguf"), "gemma3", "gemma3-tiny-random", config)
     w.add_key_length(config.head_dim)
     w.add_value_length(config.head_dim)
     w.add_layer_norm_rms_eps(config.rms_norm_eps)
@@ -746,7 +751,6 @@ def make_gemma3_tiny(out_dir):
     w.add_float32("gemma3.rope.freq_base_swa", 10000.0)
     w.add_float32("gemma3.attention.query_pre_attn_scalar", float(config.query_pre_attn_scalar))
     w.add_vocab_size(config.vocab_size)
-    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}
     per_layer = {"input_layernorm.weight": "attn_norm.weight", "pre_feedforward_layernorm.weight": "ffn_norm.weight",
                  "post_attention_layernorm.weight": "post_attention_norm.weight",
@@ -756,16 +760,9 @@ def make_gemma3_tiny(out_dir):
                  "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
                  "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
                  "mlp.down_proj.weight": "ffn_down.weight"}
-    for i in range(config.num_hidden_layers):
-        for hf, gg in per_layer.items():
-            names[f"model.layers.{i}.{hf}"] = f"blk.{i}.{gg}"
-    for hf, gg in names.items():
-        # llama.cpp's converter stores Gemma's norm scales with the 1 added.
-        w.add_tensor(gg, sd[hf] + 1 if hf.endswith("norm.weight") else sd[hf])
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    # llama.cpp's converter stores Gemma's norm scales with the 1 added.
+    write_tiny_gguf_tensors(w, model, config, names, per_layer,
+                            convert=lambda hf, value: value + 1 if hf.endswith("norm.weight") else value)
 
     input_ids = torch.tensor(GEMMA3_TINY_SEQUENCES, dtype=torch.long)
     with torch.no_grad():
