@@ -30,10 +30,7 @@ final class DeployedTwinTests: XCTestCase {
         let port = try await server.start()
         var clients: [Task<RemoteClient.Outcome, Never>] = []
         for spec in scenario.clients {
-            guard case .file(let dataPath, let format) = spec.data else { continue }
-            var options = RemoteClient.Options(host: "127.0.0.1", port: port, tls: tls, name: spec.id, dataPath: dataPath,
-                                               format: format, modelPath: "tiny", defaultModelPath: "tiny")
-            options.retryFor = 30
+            guard let options = tinyClientOptions(spec, port: port, tls: tls) else { continue }
             let client = RemoteClient(options: options) { _ in }
             clients.append(Task { await client.run() })
         }

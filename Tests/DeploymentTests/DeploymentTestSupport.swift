@@ -22,6 +22,16 @@ func makeCredentials(_ name: String, clients: [String]) throws -> TLSDirectory {
     return tls
 }
 
+/// Options for an in-test `join` of `spec` on the tiny model, reading its own data file and
+/// retrying for 30 s; nil for a client whose data is a shard of pooled data.
+func tinyClientOptions(_ spec: ClientSpec, port: Int, tls: TLSDirectory) -> RemoteClient.Options? {
+    guard case .file(let path, let format) = spec.data else { return nil }
+    var options = RemoteClient.Options(host: "127.0.0.1", port: port, tls: tls, name: spec.id, dataPath: path, format: format,
+                                       modelPath: "tiny", defaultModelPath: "tiny")
+    options.retryFor = 30
+    return options
+}
+
 /// Collects what the transport reports, for assertions.
 final class NoticeLog: @unchecked Sendable {
     private let lock = NSLock()

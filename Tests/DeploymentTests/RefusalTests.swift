@@ -28,11 +28,7 @@ final class RefusalTests: XCTestCase {
         let supportEvents = EventLog()
         var clientTasks: [Task<RemoteClient.Outcome, Never>] = []
         for name in honest {
-            let spec = scenario.clients.first { $0.id == name }!
-            guard case .file(let path, let format) = spec.data else { continue }
-            var options = RemoteClient.Options(host: "127.0.0.1", port: port, tls: tls, name: name, dataPath: path, format: format,
-                                               modelPath: "tiny", defaultModelPath: "tiny")
-            options.retryFor = 30
+            guard var options = tinyClientOptions(scenario.clients.first { $0.id == name }!, port: port, tls: tls) else { continue }
             options.hold = name == "law-firm" ? 0.4 : 0
             options.testOnlyReplayReplies = name == "support"
             let keep = name == "support"

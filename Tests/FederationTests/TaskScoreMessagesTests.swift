@@ -12,6 +12,11 @@ final class TaskScoreMessagesTests: XCTestCase {
         let request = try LabelScoreRequest(decoding: LabelScoreRequest(evaluation: evaluation, labels: labels).encoded())
         XCTAssertEqual(request.labels, labels)
         XCTAssertEqual(try EvaluationRequest(decoding: request.evaluation), EvaluationRequest(round: 3, global: [0.5, -1, 2]))
+        // The transport reads the round from the header alone.
+        XCTAssertEqual(try EvaluationRequest.round(of: evaluation), 3)
+        XCTAssertEqual(try RoundTask.round(of: RoundTask(round: 7, global: [1], localSteps: 2).encoded(tensorSizes: [1], as: .fp32)), 7)
+        XCTAssertThrowsError(try EvaluationRequest.round(of: RoundTask(round: 7, global: [1], localSteps: 2).encoded(tensorSizes: [1], as: .fp32)))
+        XCTAssertThrowsError(try EvaluationRequest.round(of: evaluation.prefix(7)))
 
         var score = TaskScore()
         score.add(gold: "billing", predicted: "billing")

@@ -56,12 +56,7 @@ final class Gemma3TinyTests: XCTestCase {
         let peft = golden["lora"] as! [String: Any]
         let reference = try SafetensorsFile(path: Self.directory + "/lora_gradients.safetensors")
         let lora = LoRAConfig(rank: peft["r"] as! Int, alpha: Float(peft["lora_alpha"] as! Double), targets: LoRATarget.allCases)
-        var adapter = try LoRAAdapter(zerosFor: m.config, config: lora)
-        for s in adapter.slots {
-            let t = Double(LoRATarget.allCases.firstIndex(of: s.target)!), l = Double(s.layer)
-            for i in 0..<s.aCount { adapter.values[s.aOffset + i] = Float(0.02 * sin(0.1 * Double(i) + l + 0.5 * t)) }
-            for i in 0..<s.bCount { adapter.values[s.bOffset + i] = Float(0.01 * cos(0.07 * Double(i) + l + 0.3 * t)) }
-        }
+        let adapter = try goldenLoRAAdapter(for: m.config, config: lora)
         let ids = (golden["sequences"] as! [[String: Any]]).map { $0["token_ids"] as! [Int] }
         let trainer = try LoRATrainingModel(base: m, config: lora)
         let (loss, grad) = trainer.lossAndGradient(adapter, batch: TrainingBatch(sequences: ids))

@@ -25,6 +25,18 @@ func checkLoRAFiniteDifferences(_ trainer: LoRATrainingModel, _ adapter: LoRAAda
     return worst
 }
 
+/// An adapter of `model` holding the A/B values of `make_golden.py`'s `lora_init_values`, which the
+/// PEFT gradient fixtures were computed with (a smooth pattern per target and layer, B non-zero).
+func goldenLoRAAdapter(for model: LlamaConfig, config lora: LoRAConfig) throws -> LoRAAdapter {
+    var adapter = try LoRAAdapter(zerosFor: model, config: lora)
+    for s in adapter.slots {
+        let t = Double(LoRATarget.allCases.firstIndex(of: s.target)!), l = Double(s.layer)
+        for i in 0..<s.aCount { adapter.values[s.aOffset + i] = Float(0.02 * sin(0.1 * Double(i) + l + 0.5 * t)) }
+        for i in 0..<s.bCount { adapter.values[s.bOffset + i] = Float(0.01 * cos(0.07 * Double(i) + l + 0.3 * t)) }
+    }
+    return adapter
+}
+
 /// ‖got − reference‖ / ‖reference‖ in double precision: how the PEFT gradient checks compare a
 /// LoRA gradient tensor with PEFT's.
 func relativeL2Error(_ got: ArraySlice<Float>, _ reference: [Float]) -> Double {

@@ -64,12 +64,7 @@ final class LoRAGradientTests: XCTestCase {
         let gradFile = Bundle.module.url(forResource: "lora_golden", withExtension: "safetensors", subdirectory: "Fixtures")!
         let reference = try SafetensorsFile(path: gradFile.path)
         let lora = LoRAConfig(rank: golden["r"] as! Int, alpha: Float(golden["lora_alpha"] as! Double), targets: LoRATarget.allCases)
-        var adapter = try LoRAAdapter(zerosFor: model.config, config: lora)
-        for s in adapter.slots {
-            let m = Double(LoRATarget.allCases.firstIndex(of: s.target)!), l = Double(s.layer)
-            for i in 0..<s.aCount { adapter.values[s.aOffset + i] = Float(0.02 * sin(0.1 * Double(i) + l + 0.5 * m)) }
-            for i in 0..<s.bCount { adapter.values[s.bOffset + i] = Float(0.01 * cos(0.07 * Double(i) + l + 0.3 * m)) }
-        }
+        let adapter = try goldenLoRAAdapter(for: model.config, config: lora)
         let ids = golden["input_ids"] as! [[Int]]
         let prefix = golden["masked_prefix"] as! Int
         let cases: [(String, TrainingBatch, Double)] = [

@@ -49,30 +49,33 @@ public final class GRPCClientTransport: ClientTransport, @unchecked Sendable {
     // MARK: ClientTransport
 
     public func exchange(client: String, task: Data) throws -> Data {
-        let round = (try? RoundTask(decoding: task).round) ?? currentRoundValue
+        let round = (try? RoundTask.round(of: task)) ?? currentRoundValue
         setRound(round)
         return try request(client, kind: .roundTask, round: round, payload: task, timeout: deadlines.roundTask)
     }
 
     public func evaluate(client: String, request payload: Data) throws -> Double? {
-        let round = (try? EvaluationRequest(decoding: payload).round) ?? currentRoundValue
-        let answer = try request(client, kind: .evaluation, round: round, payload: payload, timeout: deadlines.evaluation)
+        let answer = try request(client, kind: .evaluation, round: round(ofEvaluation: payload), payload: payload, timeout: deadlines.evaluation)
         return try LossCoding.decode(answer)
     }
 
     /// The client's confusion counts, checked against the labels asked for and the validation
     /// examples it announced when it joined.
     public func scoreLabels(client: String, request payload: Data, labels: [String]) throws -> TaskScore? {
-        let round = (try? EvaluationRequest(decoding: payload).round) ?? currentRoundValue
-        let answer = try request(client, kind: .labelScore, round: round,
+        let answer = try request(client, kind: .labelScore, round: round(ofEvaluation: payload),
                                  payload: LabelScoreRequest(evaluation: payload, labels: labels).encoded(), timeout: deadlines.evaluation)
         return answer.isEmpty ? nil : try TaskScore(decoding: answer, labels: labels, examples: validationCount(client))
     }
 
     public func scoreGeneration(client: String, request payload: Data) throws -> GenerationScore? {
-        let round = (try? EvaluationRequest(decoding: payload).round) ?? currentRoundValue
-        let answer = try request(client, kind: .generationScore, round: round, payload: payload, timeout: deadlines.evaluation)
+        let answer = try request(client, kind: .generationScore, round: round(ofEvaluation: payload), payload: payload, timeout: deadlines.evaluation)
         return answer.isEmpty ? nil : try GenerationScore(decoding: answer, examples: validationCount(client))
+    }
+
+    /// The round an evaluation request is for (the current one if it cannot be read; the client
+    /// then refuses the request).
+    private func round(ofEvaluation payload: Data) -> Int {
+        (try? EvaluationRequest.round(of: payload)) ?? currentRoundValue
     }
 
     private func validationCount(_ client: String) -> Int { condition.withLock { counts[client]?.validation ?? 0 } }

@@ -113,32 +113,34 @@ package enum SetupCoding {
         return m
     }
 
+    /// A Setup field whose value this client cannot use (named as the proto names it).
+    static func unusable(_ field: String, _ value: Any) -> DeploymentError {
+        .protocolViolation("setup field \(field) has an unusable value \(value)")
+    }
+
     /// How the client computes with the frozen weights (empty: f32, a coordinator from before the field).
     package static func compute(from m: WireSetup) throws -> ComputeMode {
         guard let mode = m.compute.isEmpty ? .f32 : ComputeMode(rawValue: m.compute) else {
-            throw DeploymentError.protocolViolation("setup field compute has an unusable value \(m.compute)")
+            throw unusable("compute", m.compute)
         }
         return mode
     }
 
     /// The client's settings from a Setup; `dataPath` and `format` are the client's own.
     package static func settings(from m: WireSetup, dataPath: String, format: DataFormat) throws -> PilotBuilder.ClientSettings {
-        func bad(_ field: String, _ value: Any) -> DeploymentError {
-            .protocolViolation("setup field \(field) has an unusable value \(value)")
-        }
         let targets = try m.lora.targets.map { t -> LoRATarget in
-            guard let target = LoRATarget(rawValue: t) else { throw bad("lora.targets", t) }
+            guard let target = LoRATarget(rawValue: t) else { throw unusable("lora.targets", t) }
             return target
         }
         let lora = LoRAConfig(rank: Int(m.lora.rank), alpha: m.lora.alpha, dropout: m.lora.dropout, targets: targets)
-        if let problem = lora.validationProblem { throw bad("lora", problem) }
+        if let problem = lora.validationProblem { throw unusable("lora", problem) }
         let budget: LocalTrainingConfig.Budget
         switch (m.training.steps, m.training.epochs) {
         case (let s, 0): budget = .steps(Int(s))
         case (0, let e): budget = .epochs(Int(e))
-        default: throw bad("training.steps/epochs", "\(m.training.steps)/\(m.training.epochs)")
+        default: throw unusable("training.steps/epochs", "\(m.training.steps)/\(m.training.epochs)")
         }
-        guard m.training.batchSize > 0, m.training.sequenceLength > 1 else { throw bad("training.batch_size", m.training.batchSize) }
+        guard m.training.batchSize > 0, m.training.sequenceLength > 1 else { throw unusable("training.batch_size", m.training.batchSize) }
         let training = LocalTrainingConfig(
             budget: budget, batchSize: Int(m.training.batchSize), sequenceLength: Int(m.training.sequenceLength),
             learningRate: m.training.learningRate, warmupSteps: Int(m.training.warmupSteps),
@@ -149,11 +151,11 @@ package enum SetupCoding {
                                           validationFraction: m.evaluation.validationFraction)
         if m.evaluation.hasTask { evaluation.task = try task(from: m.evaluation.task) }
         guard let trainOn = m.training.trainOn.isEmpty ? .text : TrainingTarget(rawValue: m.training.trainOn) else {
-            throw bad("training.train_on", m.training.trainOn)
+            throw unusable("training.train_on", m.training.trainOn)
         }
-        guard let payload = PayloadEncoding(rawValue: m.payloadEncoding) else { throw bad("payload_encoding", m.payloadEncoding) }
+        guard let payload = PayloadEncoding(rawValue: m.payloadEncoding) else { throw unusable("payload_encoding", m.payloadEncoding) }
         let faults = try m.faults.map { f -> FaultSpec in
-            guard let kind = FaultKind(rawValue: f.kind) else { throw bad("faults.kind", f.kind) }
+            guard let kind = FaultKind(rawValue: f.kind) else { throw unusable("faults.kind", f.kind) }
             return FaultSpec(client: m.clientID, kind: kind, fromRound: Int(f.fromRound),
                              toRound: f.toRound == 0 ? nil : Int(f.toRound), severity: f.severity)
         }
@@ -183,9 +185,7 @@ package enum SetupCoding {
     static func task(from w: Fedpilot_Deployment_V1_TaskSettings) throws -> TaskEvaluationConfig {
         // The bounds the scenario loader holds a scenario's keys to: a coordinator's values are
         // checked as a scenario file's would be.
-        func bad(_ field: String, _ value: Any) -> DeploymentError {
-            .protocolViolation("setup field evaluation.task.\(field) has an unusable value \(value)")
-        }
+        func bad(_ field: String, _ value: Any) -> DeploymentError { unusable("evaluation.task.\(field)", value) }
         if !w.labelPrompt.isEmpty && !w.labelPrompt.contains(LabelPrompt.placeholder) { throw bad("label_prompt", w.labelPrompt) }
         guard w.contextTokens >= 1 else { throw bad("context_tokens", w.contextTokens) }
         guard w.generationExamples >= 1 else { throw bad("generation_examples", w.generationExamples) }

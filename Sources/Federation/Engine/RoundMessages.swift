@@ -23,6 +23,9 @@ public struct RoundTask: Sendable, Equatable {
 
     static let magic: UInt32 = 0x5452_5046  // "FPRT"
 
+    /// The round of an encoded task, without decoding its adapter.
+    public static func round(of data: Data) throws -> Int { try WireVersion.round(of: data, magic, "a round task") }
+
     public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
         var out = Data()
         WireVersion.writeHeader(Self.magic, to: &out)
@@ -189,6 +192,14 @@ public enum WireVersion {
         guard try r.read(UInt32.self, "magic") == magic else { throw PayloadError(offset: 0, reason: "not \(what)") }
         try check(try r.read(UInt16.self, "version"), at: 4)
     }
+
+    /// The round that follows the header (as in round tasks and evaluation requests), read
+    /// without decoding the adapter after it.
+    static func round(of data: Data, _ magic: UInt32, _ what: String) throws -> Int {
+        var r = PayloadReader(data)
+        try readHeader(magic, what, from: &r)
+        return Int(try r.read(UInt32.self, "round"))
+    }
 }
 
 extension PayloadReader {
@@ -205,6 +216,9 @@ public struct EvaluationRequest: Sendable, Equatable {
     static let magic: UInt32 = 0x5645_5046  // "FPEV"
 
     public init(round: Int, global: [Float]) { self.round = round; self.global = global }
+
+    /// The round of an encoded request, without decoding its adapter.
+    public static func round(of data: Data) throws -> Int { try WireVersion.round(of: data, magic, "an evaluation request") }
 
     public func encoded(tensorSizes: [Int], as encoding: PayloadEncoding) -> Data {
         var out = Data()
