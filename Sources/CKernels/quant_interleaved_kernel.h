@@ -13,10 +13,76 @@
 #define QI_DOT_U4(acc, w, a) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((w), (a)), ones16)))
 #endif
 
+// The Q6_K tile (same contract as the tile below). Per block of 32 and half h (elements 16h ..
+// 16h + 15, one scale each), the 6-bit codes are formed from the nibbles and the high bit pairs
+// and dotted with the activations into an accumulator that starts at -32 · Σ (the half's 16
+// activation bytes), so it holds Σ (q - 32) · a exactly; then d·sc · d_a is applied in F32.
+static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile_k6)(int R, int G, int nb, const ck_q8_block *a, long astride,
+                                                                   const uint8_t *w, long gstride, float *out) {
+    __m256 facc[4][2];
+    for (int r = 0; r < 4; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
+    const __m256i m0f = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int blk = 0; blk < nb; ++blk) {
+        const uint8_t *rec[2];
+        __m256 dsc[2][2];
+        for (int g = 0; g < G; ++g) {
+            rec[g] = qi_rec(CK_Q6_K, w + g * gstride, blk);
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + g * gstride + (long)(blk >> 3) * QI_K6_SUPER)));
+            for (int h = 0; h < 2; ++h)
+                dsc[g][h] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(rec[g] + 8 * h)))));
+        }
+        // -32 · (sum of the 16 activation bytes of each half), broadcast: lanes 0-3 of the
+        // pairwise sums belong to half 0, lanes 4-7 to half 1.
+        __m256i off[4][2];
+        for (int r = 0; r < R; ++r) {
+            const __m256i av = _mm256_loadu_si256((const __m256i *)a[r * astride + blk].q);
+            __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, av), ones16);
+            s = _mm256_hadd_epi32(s, s);
+            s = _mm256_hadd_epi32(s, s);
+            s = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(s, 5));
+            off[r][0] = _mm256_permute2x128_si256(s, s, 0x00);
+            off[r][1] = _mm256_permute2x128_si256(s, s, 0x11);
+        }
+        for (int h = 0; h < 2; ++h) {
+            __m256i iacc[4][2];
+            for (int r = 0; r < R; ++r) iacc[r][0] = iacc[r][1] = off[r][h];
+            for (int p = 0; p < 4; ++p) {
+                __m256i wv[2];
+                for (int g = 0; g < G; ++g) {
+                    const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + 16 + 32 * p));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(rec[g] + QI_K6_HIGH + 32 * (p & 1)));
+                    // The pair of element (h, p) sits at bit 4·(p >> 1) + 2h; move it to bits 4-5.
+                    const int at = 4 * (p >> 1) + 2 * h;
+                    const __m256i top = at < 4 ? _mm256_slli_epi16(hb, 4 - at) : at > 4 ? _mm256_srli_epi16(hb, at - 4) : hb;
+                    const __m256i nib = h ? _mm256_srli_epi16(raw, 4) : raw;
+                    wv[g] = _mm256_or_si256(_mm256_and_si256(nib, m0f), _mm256_and_si256(top, m30));
+                }
+                for (int r = 0; r < R; ++r) {
+                    const __m256i av = _mm256_set1_epi32(qi_ld32(a[r * astride + blk].q + 16 * h + 4 * p));
+                    // Codes 0..63 (unsigned) x bytes: vpmaddubsw cannot saturate (2 · 63 · 128 < 2^15).
+                    for (int g = 0; g < G; ++g) QI_DOT_U4(iacc[r][g], wv[g], av);
+                }
+            }
+            for (int r = 0; r < R; ++r) {
+                const __m256 da = _mm256_set1_ps(a[r * astride + blk].d);
+                for (int g = 0; g < G; ++g)
+                    facc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iacc[r][g]), _mm256_mul_ps(dsc[g][h], da), facc[r][g]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int g = 0; g < G; ++g) _mm256_storeu_ps(out + r * 16 + g * 8, facc[r][g]);
+}
+
 // R activation rows (1..4) against G groups of 8 weight rows (1..2). out[r * 16 + g * 8 + l]
 // receives dot(a_r, W row 8g + l) over all nb blocks.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int R, int G, int nb, const ck_q8_block *a, long astride,
                                                                 const uint8_t *w, long gstride, float *out) {
+    if (T == CK_Q6_K) {
+        QI_FN(tile_k6)(R, G, nb, a, astride, w, gstride, out);
+        return;
+    }
     __m256 facc[4][2];
     for (int r = 0; r < 4; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
     const __m256i m0f = _mm256_set1_epi8(0x0F);
@@ -155,5 +221,6 @@ static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *
     case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q6_K: QI_FN(cols_t)(CK_Q6_K, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
     }
 }

@@ -10,8 +10,8 @@ final class QuantGemmTests: XCTestCase {
     func uniform(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
 
     /// Random GGUF-layout blocks of a `[rows, cols]` weight of `type`: random codes (all 256
-    /// byte values, so Q8_0 includes -128, and Q4_K every 6-bit scale and minimum), realistic
-    /// f16 scales (and minimums).
+    /// byte values, so Q8_0 includes -128, Q4_K every 6-bit scale and minimum, Q6_K every signed
+    /// 8-bit scale), realistic f16 scales (and minimums; Q6_K's `d` of either sign).
     func randomBlocks(_ type: QuantBlockType, rows: Int, cols: Int) -> [UInt8] {
         let blocks = rows * cols / type.blockElements, bb = type.blockBytes
         var bytes = [UInt8](repeating: 0, count: blocks * bb)
@@ -26,6 +26,13 @@ final class QuantGemmTests: XCTestCase {
                 putHalf(0.00003 + 0.0003 * rng.uniform(), o)
                 putHalf(0.002 * rng.uniform(), o + 2)
                 for j in (o + 4)..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
+                continue
+            }
+            if type == .q6_K {
+                // Codes and scales random; d (at the end) up to 0.0001 of either sign (x 128 x 32:
+                // weights up to ~0.4, steps like the Q4 ones).
+                for j in o..<(o + 208) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
+                putHalf((0.00001 + 0.0001 * rng.uniform()) * (rng.uniform() < 0.25 ? -1 : 1), o + 208)
                 continue
             }
             putHalf(type == .q8_0 ? 0.0002 + 0.001 * rng.uniform() : 0.002 + 0.01 * rng.uniform(), o)
@@ -50,6 +57,18 @@ final class QuantGemmTests: XCTestCase {
         for o in stride(from: 0, to: b.count, by: type.blockBytes) {
             let d = half(o)
             switch type {
+            case .q6_K:
+                // ql (128 bytes), qh (64), 16 signed scales, then d. Element 128n + 32c + t (half
+                // n, quarter c, t < 32) takes the low (c < 2) or high nibble of
+                // ql[64n + 32·(c % 2) + t] and bits 2c, 2c + 1 of qh[32n + t]; its scale is the
+                // one of its 16 (sc[e / 16]); w = d·sc·(q - 32).
+                let d6 = half(o + 208)
+                for e in 0..<256 {
+                    let (n, c, t) = (e / 128, e % 128 / 32, e % 32)
+                    let lowByte = b[o + 64 * n + 32 * (c % 2) + t]
+                    let q = Int(c < 2 ? lowByte & 15 : lowByte >> 4) | Int((b[o + 128 + 32 * n + t] >> UInt8(2 * c)) & 3) << 4
+                    out.append(d6 * Float(Int8(bitPattern: b[o + 192 + e / 16])) * Float(q - 32))
+                }
             case .q4_K:
                 // 8 sub-blocks of 32; 6-bit scales sc[j] and minimums m[j] packed in 12 bytes
                 // (j < 4: low 6 bits of bytes j and j + 4; else a nibble of byte j + 4 plus the top
@@ -99,8 +118,9 @@ final class QuantGemmTests: XCTestCase {
             let raw = randomBlocks(type, rows: rows, cols: cols)
             let order = (0..<rows).map { ($0 * 5 + 3) % rows }
             let w = raw.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!, rowOrder: order) }
-            // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included).
-            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148][type]!
+            // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included; Q6_K:
+            // 1680, exactly its 8 x 210 GGUF bytes).
+            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148, .q6_K: 210][type]!
             XCTAssertEqual(w.byteCount, (rows + 7) / 8 * cols / 32 * recordBytes)
             var got = [Float](repeating: .nan, count: cols), want = got
             let rowBytes = cols / type.blockElements * type.blockBytes
@@ -114,7 +134,7 @@ final class QuantGemmTests: XCTestCase {
 
     static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224)]
 
-    /// A width `k` for `type`: Q4_K rows are whole super-blocks of 256, so k = 32·b becomes
+    /// A width `k` for `type`: Q4_K and Q6_K rows are whole super-blocks of 256, so k = 32·b becomes
     /// 256·⌈b/2⌉ (one to four super-blocks for the shapes above).
     static func width(_ k: Int, _ type: QuantBlockType) -> Int {
         type.blockElements == 32 ? k : (k / 32 + 1) / 2 * 256
