@@ -356,6 +356,17 @@ static inline __attribute__((always_inline)) __m256i qi_fifth_bits(const uint8_t
 }
 #endif
 
+// Q6_K: -32 times the sums of the two halves (16 bytes each) of every activation block, m · nb · 2
+// values (the accumulators of the Q6_K tiles start from them).
+static void qi_k6_offsets(int m, int nb, const ck_q8_block *aq, int32_t *off) {
+    for (long b = 0; b < (long)m * nb; ++b)
+        for (int h = 0; h < 2; ++h) {
+            int s = 0;
+            for (int e = 16 * h; e < 16 * h + 16; ++e) s += aq[b].q[e];
+            off[2 * b + h] = -32 * s;
+        }
+}
+
 #if QI_X86
 #define QI_VNNI 1
 #define QI_FN(name) qi_vnni_##name
@@ -417,13 +428,20 @@ void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const
     if (m <= 0 || n1 <= n0 || qi_record_bytes(type) == 0) return;
     const int nb = k / QK, g0 = n0 / 8, g1 = (n1 + 7) / 8;
     const uint8_t *w = (const uint8_t *)qi;
-    switch (ck_qi_isa()) {
+    const int isa = ck_qi_isa();
 #if QI_X86
-    case 2: qi_vnni_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
-    case 1: qi_avx2_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
-#endif
-    default: qi_scalar_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
+    int32_t *off = NULL;
+    if (type == CK_Q6_K && isa > 0) {
+        off = (int32_t *)ck_alloc(sizeof(int32_t) * 2 * (size_t)m * (size_t)nb);
+        if (!off) return;
+        qi_k6_offsets(m, nb, aq, off);
     }
+    if (isa == 2) qi_vnni_cols(type, m, n1, nb, aq, off, w, c, ldc, accumulate, g0, g1);
+    else if (isa == 1) qi_avx2_cols(type, m, n1, nb, aq, off, w, c, ldc, accumulate, g0, g1);
+    if (off) ck_free(off);
+    if (isa > 0) return;
+#endif
+    qi_scalar_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1);
     (void)n;
 }
 
