@@ -356,14 +356,14 @@ static inline __attribute__((always_inline)) __m256i qi_fifth_bits(const uint8_t
 }
 #endif
 
-// Q6_K: -32 times the sums of the two halves (16 bytes each) of every activation block, m · nb · 2
-// values (the accumulators of the Q6_K tiles start from them).
-static void qi_k6_offsets(int m, int nb, const ck_q8_block *aq, int32_t *off) {
+// Q6_K: -32 times the sums of the two halves (16 bytes each) of every activation block of m
+// rows, m · nb · 2 values (the accumulators of the Q6_K tiles start from them).
+static void qi_k6_sums(int m, int nb, const ck_q8_block *aq, int32_t *sums) {
     for (long b = 0; b < (long)m * nb; ++b)
         for (int h = 0; h < 2; ++h) {
             int s = 0;
             for (int e = 16 * h; e < 16 * h + 16; ++e) s += aq[b].q[e];
-            off[2 * b + h] = -32 * s;
+            sums[2 * b + h] = -32 * s;
         }
 }
 
@@ -430,15 +430,19 @@ void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const
     const uint8_t *w = (const uint8_t *)qi;
     const int isa = ck_qi_isa();
 #if QI_X86
-    int32_t *off = NULL;
+    // Q6_K's half-block activation sums, QI_MC rows at a time: a small buffer (512 bytes per
+    // block of 32 columns, 32 KB at k = 2048) that malloc serves from its heap. One for all m
+    // rows (256 KB at m = 512) was mmapped, and freeing it raised glibc's mmap threshold, which
+    // cost 7 MB of peak RSS in Gemma's forward. (int16 sums, scaled at the broadcast, ran the
+    // VNNI tile 30% slower.)
+    int32_t *sums = NULL;
     if (type == CK_Q6_K && isa > 0) {
-        off = (int32_t *)ck_alloc(sizeof(int32_t) * 2 * (size_t)m * (size_t)nb);
-        if (!off) return;
-        qi_k6_offsets(m, nb, aq, off);
+        sums = (int32_t *)ck_alloc(sizeof(int32_t) * 2 * (size_t)(m < QI_MC ? m : QI_MC) * (size_t)nb);
+        if (!sums) return;
     }
-    if (isa == 2) qi_vnni_cols(type, m, n1, nb, aq, off, w, c, ldc, accumulate, g0, g1);
-    else if (isa == 1) qi_avx2_cols(type, m, n1, nb, aq, off, w, c, ldc, accumulate, g0, g1);
-    if (off) ck_free(off);
+    if (isa == 2) qi_vnni_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
+    else if (isa == 1) qi_avx2_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
+    if (sums) ck_free(sums);
     if (isa > 0) return;
 #endif
     qi_scalar_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1);

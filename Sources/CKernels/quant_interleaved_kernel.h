@@ -16,11 +16,11 @@
 // The Q6_K tile (same contract as the tile below). Per block of 32 and half h (elements 16h ..
 // 16h + 15, one scale each), the 6-bit codes are formed from the nibbles and the high bit pairs
 // and dotted with the activations into an accumulator that starts at -32 · Σ (the half's 16
-// activation bytes (`off`: for activation row r and block blk, -32 · Σ over the two halves at
-// off[(r · nb + blk) · 2 + h], from qi_k6_offsets), so it holds Σ (q - 32) · a exactly; then
+// activation bytes (`sums`: for activation row r and block blk, the sums of the two halves at
+// sums[(r · nb + blk) · 2 + h], from qi_k6_sums), so it holds Σ (q - 32) · a exactly; then
 // d·sc · d_a is applied in F32.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile_k6)(int R, int G, int nb, const ck_q8_block *a, long astride,
-                                                                   const int32_t *off, const uint8_t *w, long gstride, float *out) {
+                                                                   const int32_t *sums, const uint8_t *w, long gstride, float *out) {
     __m256 facc[4][2];
     for (int r = 0; r < 4; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
     const __m256i m0f = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
@@ -39,7 +39,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile_k6)(int R, 
         __m256 part[4][2];  // Σ over the halves of d·sc · Σ (q - 32) · a, per row pair
         for (int h = 0; h < 2; ++h) {
             __m256i iacc[4][2];
-            for (int r = 0; r < R; ++r) iacc[r][0] = iacc[r][1] = _mm256_set1_epi32(off[((long)r * nb + blk) * 2 + h]);
+            for (int r = 0; r < R; ++r) iacc[r][0] = iacc[r][1] = _mm256_set1_epi32(sums[((long)r * nb + blk) * 2 + h]);
             for (int p = 0; p < 4; ++p) {
                 __m256i wv[2];
                 for (int g = 0; g < G; ++g) {
@@ -79,9 +79,9 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile_k6)(int R, 
 // R activation rows (1..4) against G groups of 8 weight rows (1..2). out[r * 16 + g * 8 + l]
 // receives dot(a_r, W row 8g + l) over all nb blocks.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int R, int G, int nb, const ck_q8_block *a, long astride,
-                                                                const int32_t *off, const uint8_t *w, long gstride, float *out) {
+                                                                const int32_t *sums, const uint8_t *w, long gstride, float *out) {
     if (T == CK_Q6_K) {
-        QI_FN(tile_k6)(R, G, nb, a, astride, off, w, gstride, out);
+        QI_FN(tile_k6)(R, G, nb, a, astride, sums, w, gstride, out);
         return;
     }
     __m256 facc[4][2];
@@ -174,13 +174,15 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
 #undef QI_FIFTH
 
 // Rows [0, m) against the weight groups [g0, g1) of one block type; columns >= n are dropped.
+// Q6_K: `sums` is scratch for QI_MC rows of qi_k6_sums (filled per block of rows).
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, int m, int n, int nb, const ck_q8_block *aq,
-                                                                  const int32_t *off, const uint8_t *w, float *c, long ldc,
+                                                                  int32_t *sums, const uint8_t *w, float *c, long ldc,
                                                                   int accumulate, int g0, int g1) {
     const long gstride = qi_group_bytes(T, nb);
     float o[64];
     for (int i0 = 0; i0 < m; i0 += QI_MC) {
         const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
+        if (T == CK_Q6_K) qi_k6_sums(i1 - i0, nb, aq + (long)i0 * nb, sums);
         for (int g = g0; g < g1; g += 2) {
             const int G = g + 2 <= g1 ? 2 : 1;
             const uint8_t *wg = w + (long)g * gstride;
@@ -188,21 +190,21 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
             for (int i = i0; i < i1; i += 4) {
                 const int R = i1 - i < 4 ? i1 - i : 4;
                 const ck_q8_block *ai = aq + (long)i * nb;
-                const int32_t *oi = off ? off + (long)i * nb * 2 : NULL;
+                const int32_t *si = sums ? sums + (long)(i - i0) * nb * 2 : NULL;
                 // Literal R and G so each variant is specialised.
                 if (G == 2) {
                     switch (R) {
-                    case 4: QI_FN(tile)(T, 4, 2, nb, ai, nb, oi, wg, gstride, o); break;
-                    case 3: QI_FN(tile)(T, 3, 2, nb, ai, nb, oi, wg, gstride, o); break;
-                    case 2: QI_FN(tile)(T, 2, 2, nb, ai, nb, oi, wg, gstride, o); break;
-                    default: QI_FN(tile)(T, 1, 2, nb, ai, nb, oi, wg, gstride, o); break;
+                    case 4: QI_FN(tile)(T, 4, 2, nb, ai, nb, si, wg, gstride, o); break;
+                    case 3: QI_FN(tile)(T, 3, 2, nb, ai, nb, si, wg, gstride, o); break;
+                    case 2: QI_FN(tile)(T, 2, 2, nb, ai, nb, si, wg, gstride, o); break;
+                    default: QI_FN(tile)(T, 1, 2, nb, ai, nb, si, wg, gstride, o); break;
                     }
                 } else {
                     switch (R) {
-                    case 4: QI_FN(tile)(T, 4, 1, nb, ai, nb, oi, wg, gstride, o); break;
-                    case 3: QI_FN(tile)(T, 3, 1, nb, ai, nb, oi, wg, gstride, o); break;
-                    case 2: QI_FN(tile)(T, 2, 1, nb, ai, nb, oi, wg, gstride, o); break;
-                    default: QI_FN(tile)(T, 1, 1, nb, ai, nb, oi, wg, gstride, o); break;
+                    case 4: QI_FN(tile)(T, 4, 1, nb, ai, nb, si, wg, gstride, o); break;
+                    case 3: QI_FN(tile)(T, 3, 1, nb, ai, nb, si, wg, gstride, o); break;
+                    case 2: QI_FN(tile)(T, 2, 1, nb, ai, nb, si, wg, gstride, o); break;
+                    default: QI_FN(tile)(T, 1, 1, nb, ai, nb, si, wg, gstride, o); break;
                     }
                 }
                 for (int r = 0; r < R; ++r) {
@@ -216,7 +218,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
     }
 }
 
-static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *aq, const int32_t *off, const uint8_t *w,
+static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *aq, int32_t *sums, const uint8_t *w,
                                 float *c, long ldc, int accumulate, int g0, int g1) {
     switch (T) {
     case CK_Q4_0: QI_FN(cols_t)(CK_Q4_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
@@ -224,6 +226,6 @@ static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *
     case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
-    case CK_Q6_K: QI_FN(cols_t)(CK_Q6_K, m, n, nb, aq, off, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q6_K: QI_FN(cols_t)(CK_Q6_K, m, n, nb, aq, sums, w, c, ldc, accumulate, g0, g1); break;
     }
 }
