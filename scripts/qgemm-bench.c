@@ -31,11 +31,11 @@ static void put_half(unsigned char *p, float v) {
     p[0] = h & 0xFF; p[1] = h >> 8;
 }
 
-// GGUF bytes per block and weights per block (Q4_K, Q5_0 and Q6_K have no GGUF-layout kernel here).
+// GGUF bytes per block and weights per block (the K types and Q5_0 have no GGUF-layout kernel here).
 static int block_bytes(int type) {
-    return type == CK_Q4_K ? 144 : type == CK_Q6_K ? 210 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
+    return type == CK_Q4_K ? 144 : type == CK_Q5_K ? 176 : type == CK_Q6_K ? 210 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
 }
-static int block_elements(int type) { return type == CK_Q4_K || type == CK_Q6_K ? 256 : 32; }
+static int block_elements(int type) { return type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K ? 256 : 32; }
 static int has_gguf_kernel(int type) { return ck_quant_block_bytes(type) > 0; }
 
 static void *random_weight(int type, int n, int k) {
@@ -43,7 +43,7 @@ static void *random_weight(int type, int n, int k) {
     unsigned char *w = malloc((size_t)blocks * bb);
     for (int b = 0; b < blocks; ++b) {
         unsigned char *o = w + (size_t)b * bb;
-        if (type == CK_Q4_K) {  // d·sc up to ~0.02 (sc < 64), dmin·m up to ~0.06: random 6-bit scales
+        if (type == CK_Q4_K || type == CK_Q5_K) {  // d·sc up to ~0.02 (sc < 64), dmin·m up to ~0.06: random 6-bit scales
             put_half(o, 0.0002f + 0.0001f * unif());
             put_half(o + 2, 0.001f + 0.0003f * unif());
             for (int j = 4; j < bb; ++j) o[j] = (unsigned char)next();
@@ -162,7 +162,7 @@ int main(int argc, char **argv) {
         const double gqb = time_op(qi_bwd, &c, fl); const double eb = max_rel(c.dx, refb, (long)m * k);
         const double gtb = time_op(qt_bwd, &c, fl); const double et = max_rel(c.dx, refb, (long)m * k);
         char name[32]; snprintf(name, sizeof name, "%dx%d", n, k);
-        char old_f[16] = "-", old_b[16] = "-";  // no GGUF-layout kernel for Q4_K, Q5_0, Q6_K
+        char old_f[16] = "-", old_b[16] = "-";  // no GGUF-layout kernel for the K types, Q5_0
         if (has_gguf_kernel(type)) { snprintf(old_f, sizeof old_f, "%.1f", go); snprintf(old_b, sizeof old_b, "%.1f", gob); }
         printf("%-10s | %8.1f %8s %8.1f %8.1f | %8.1f %8s %8.1f %8.1f | %.1e %.1e %.1e %.1e\n", name, gf, old_f, gv, ga, gfb, old_b, gqb,
                gtb, ev, ea, eb, et);

@@ -17,6 +17,11 @@
 //        w = q · (d·sc) + (-dmin)·m, with d·sc and dmin·m formed in F32 (exact: an f16 times
 //        an integer below 64), so the values are exactly the file's (0.578 bytes per weight
 //        against the file's 0.5625: the 6-bit pairs take a byte each instead of 12 bits).
+//   Q5_K (1440 bytes per 8 rows x 256 columns, k a multiple of 256): Q4_K's super-block
+//        with Q5_0's fifth bits: the header d[8] | -dmin[8] and 8 records of 176 bytes, sc[8] |
+//        m[8] | 4 x (lo[4] | hi[4]) fifth-bit masks as Q5_0's | 4 x 32 bytes of nibbles;
+//        w = q · (d·sc) + (-dmin)·m with q = 0..31 (0.703 bytes per weight against the file's
+//        0.6875, the same 6-bit byte overhead as Q4_K).
 //   Q6_K (1680 bytes per 8 rows x 256 columns = 8 x 210, the file's size; k a multiple of
 //        256): a super-block header d[8] (f16) followed by 8 records of 208 bytes, one per
 //        block of 32: sc[16] (the file's signed 8-bit scales: sc[l] of elements 0..15 of lane
@@ -76,6 +81,7 @@
 #define QK 32
 #define QK_K 256
 #define QI_K_SUPER 1184  // Q4_K: 32-byte header + 8 records of 144 bytes
+#define QI_K5_SUPER 1440 // Q5_K: 32-byte header + 8 records of 176 bytes
 #define QI_K6_SUPER 1680 // Q6_K: 16-byte header + 8 records of 208 bytes
 #define QI_K6_HIGH 144   // Q6_K: offset of the high bit pairs in a record
 #define QI_MC 64
@@ -89,6 +95,7 @@ static inline int qi_record_bytes(int type) {
     case CK_Q4_1: return 160;
     case CK_Q8_0: return 288;
     case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
     case CK_Q5_0: return 176;
     case CK_Q6_K: return 208;
     default: return 0;
@@ -96,12 +103,18 @@ static inline int qi_record_bytes(int type) {
 }
 
 static inline int qi_header_bytes(int type) {
-    return type == CK_Q4_0 || type == CK_Q4_K || type == CK_Q6_K ? 16 : type == CK_Q5_0 ? 48 : 32;
+    return type == CK_Q4_0 || type == CK_Q4_K || type == CK_Q6_K ? 16 : type == CK_Q5_0 || type == CK_Q5_K ? 48 : 32;
 }
 
 // Bytes of one GGUF block of `type` (ck_quant_block_bytes knows the 32-element types of quant_gemm.c).
 static inline int qi_source_block_bytes(int type) {
-    return type == CK_Q4_K ? 144 : type == CK_Q6_K ? 210 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
+    switch (type) {
+    case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
+    case CK_Q6_K: return 210;
+    case CK_Q5_0: return 22;
+    default: return ck_quant_block_bytes(type);
+    }
 }
 
 // The unsigned code of element e (0..31) of lane l in a nibble record (Q4_0, Q4_1, Q4_K, Q5_0,
@@ -109,7 +122,7 @@ static inline int qi_source_block_bytes(int type) {
 static inline int qi_code(int type, const uint8_t *rec, int l, int e) {
     const int hi = e >= 16, p = (e & 15) >> 2, bit = 4 * l + (e & 3);
     int q = (rec[qi_header_bytes(type) + 32 * p + bit] >> (4 * hi)) & 0x0F;
-    if (type == CK_Q5_0) q |= ((rec[16 + 8 * p + 4 * hi + bit / 8] >> (bit % 8)) & 1) << 4;
+    if (type == CK_Q5_0 || type == CK_Q5_K) q |= ((rec[16 + 8 * p + 4 * hi + bit / 8] >> (bit % 8)) & 1) << 4;
     if (type == CK_Q6_K) q |= ((rec[QI_K6_HIGH + 32 * (p & 1) + bit] >> (4 * (p >> 1) + 2 * hi)) & 3) << 4;
     return q;
 }
@@ -117,6 +130,7 @@ static inline int qi_code(int type, const uint8_t *rec, int l, int e) {
 // Bytes of one group of 8 rows (nb blocks of 32 columns).
 static inline long qi_group_bytes(int type, int nb) {
     if (type == CK_Q4_K) return (long)(nb / 8) * QI_K_SUPER;
+    if (type == CK_Q5_K) return (long)(nb / 8) * QI_K5_SUPER;
     if (type == CK_Q6_K) return (long)(nb / 8) * QI_K6_SUPER;
     return (long)nb * qi_record_bytes(type);
 }
@@ -124,6 +138,7 @@ static inline long qi_group_bytes(int type, int nb) {
 // The record of block blk (32 columns) in group grp.
 static inline const uint8_t *qi_rec(int type, const uint8_t *grp, int blk) {
     if (type == CK_Q4_K) return grp + (long)(blk >> 3) * QI_K_SUPER + 32 + (blk & 7) * 144;
+    if (type == CK_Q5_K) return grp + (long)(blk >> 3) * QI_K5_SUPER + 32 + (blk & 7) * 176;
     if (type == CK_Q6_K) return grp + (long)(blk >> 3) * QI_K6_SUPER + 16 + (blk & 7) * 208;
     return grp + (long)blk * qi_record_bytes(type);
 }
@@ -152,8 +167,9 @@ static inline float qi_k6_scale(const uint8_t *grp, int blk, int l, int h) {
 static inline void qi_lane_scale(int type, const uint8_t *grp, int blk, int l, float *d, float *o) {
     const uint8_t *rec = qi_rec(type, grp, blk);
     switch (type) {
-    case CK_Q4_K: {
-        const uint8_t *sb = grp + (long)(blk >> 3) * QI_K_SUPER;
+    case CK_Q4_K:
+    case CK_Q5_K: {
+        const uint8_t *sb = grp + (long)(blk >> 3) * (type == CK_Q4_K ? QI_K_SUPER : QI_K5_SUPER);
         *d = qi_half(sb + 2 * l) * (float)rec[l];
         *o = qi_half(sb + 16 + 2 * l) * (float)rec[8 + l];
         return;
@@ -165,7 +181,7 @@ static inline void qi_lane_scale(int type, const uint8_t *grp, int blk, int l, f
     }
 }
 
-static inline int qi_block_elements(int type) { return type == CK_Q4_K || type == CK_Q6_K ? QK_K : QK; }
+static inline int qi_block_elements(int type) { return type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K ? QK_K : QK; }
 
 size_t ck_qi_bytes(int type, int rows, int k) {
     if (qi_record_bytes(type) == 0 || rows <= 0 || k <= 0 || k % qi_block_elements(type)) return 0;
@@ -226,6 +242,30 @@ static void qi_place_k4(uint8_t *sb, int l, const uint8_t *s) {
     }
 }
 
+// One GGUF Q5_K super-block `s` (176 bytes: d, dmin, 12 bytes of 6-bit scales and minimums as
+// Q4_K's, qh[32], 128 bytes of nibbles as Q4_K's; the fifth bit of element t of sub-block j is
+// bit j of qh[t]) into lane l of the interleaved super-block `sb`.
+static void qi_place_k5(uint8_t *sb, int l, const uint8_t *s) {
+    memcpy(sb + 2 * l, s, 2);
+    sb[16 + 2 * l] = s[2];
+    sb[16 + 2 * l + 1] = (uint8_t)(s[3] ^ 0x80);  // -dmin: the f16 sign bit
+    const uint8_t *qh = s + 16, *qs = s + 48;
+    for (int j = 0; j < 8; ++j) {
+        uint8_t *rec = sb + 32 + j * 176, e[QK], b[16];
+        qi_k4_scale_min(j, s + 4, &rec[l], &rec[8 + l]);
+        for (int t = 0; t < QK; ++t) e[t] = (j & 1) ? (uint8_t)(qs[32 * (j / 2) + t] >> 4) : (uint8_t)(qs[32 * (j / 2) + t] & 0x0F);
+        for (int t = 0; t < 16; ++t) b[t] = (uint8_t)(e[t] | (e[t + 16] << 4));
+        for (int p = 0; p < 4; ++p) {
+            memcpy(rec + 48 + 32 * p + 4 * l, b + 4 * p, 4);
+            for (int t = 0; t < 4; ++t) {
+                const int bit = 4 * l + t;
+                rec[16 + 8 * p + bit / 8] |= (uint8_t)(((qh[4 * p + t] >> j) & 1) << (bit % 8));
+                rec[16 + 8 * p + 4 + bit / 8] |= (uint8_t)(((qh[16 + 4 * p + t] >> j) & 1) << (bit % 8));
+            }
+        }
+    }
+}
+
 // One GGUF Q6_K super-block `s` (210 bytes: ql[128], qh[64], 16 signed 8-bit scales, f16 d;
 // ggml's layout: in half n (128 elements), element 128n + 32c + t (c 0..3, t 0..31) has the low
 // nibble (c < 2) or high nibble (c >= 2) of ql[64n + 32(c & 1) + t] and bits 2c, 2c + 1 of
@@ -269,6 +309,7 @@ int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_or
             const uint8_t *s = (const uint8_t *)src + (long)from * srcRow;
             for (int blk = 0; blk < nb; ++blk, s += bb) {
                 if (type == CK_Q4_K) qi_place_k4(out + g * gb + (long)blk * QI_K_SUPER, l, s);
+                else if (type == CK_Q5_K) qi_place_k5(out + g * gb + (long)blk * QI_K5_SUPER, l, s);
                 else if (type == CK_Q6_K) qi_place_k6(out + g * gb + (long)blk * QI_K6_SUPER, l, s);
                 else qi_place_block(type, out + g * gb + (long)blk * rb, l, s);
             }

@@ -97,9 +97,9 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
         __m256i iacc[4][2];
         for (int g = 0; g < G; ++g) {
             rec[g] = qi_rec(T, w + g * gstride, blk);
-            if (T == CK_Q4_K) {
+            if (T == CK_Q4_K || T == CK_Q5_K) {
                 // d·sc and (-dmin)·m for the 8 rows: f16 super-block scales times the bytes.
-                const uint8_t *sb = w + g * gstride + (long)(blk >> 3) * QI_K_SUPER;
+                const uint8_t *sb = w + g * gstride + (long)(blk >> 3) * (T == CK_Q4_K ? QI_K_SUPER : QI_K5_SUPER);
                 const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)rec[g])));
                 const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(rec[g] + 8))));
                 dw[g] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb)), sc);
@@ -142,7 +142,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
                     const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
                     lo[g] = _mm256_and_si256(raw, m0f);
                     hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
-                    if (T == CK_Q5_0) {  // codes 0..31: the fifth bits from the two masks of vector p
+                    if (T == CK_Q5_0 || T == CK_Q5_K) {  // codes 0..31: the fifth bits from the two masks of vector p
                         lo[g] = _mm256_or_si256(lo[g], QI_FIFTH(rec[g] + 16 + 8 * p));
                         hi[g] = _mm256_or_si256(hi[g], QI_FIFTH(rec[g] + 16 + 8 * p + 4));
                     }
@@ -226,6 +226,7 @@ static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *
     case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q5_K: QI_FN(cols_t)(CK_Q5_K, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
     case CK_Q6_K: QI_FN(cols_t)(CK_Q6_K, m, n, nb, aq, sums, w, c, ldc, accumulate, g0, g1); break;
     }
 }

@@ -6,7 +6,8 @@ import XCTest
 /// The int8 path's interleaved weights (`QuantizedMatrix`) against independent decoders: the
 /// `gguf` package's values for real blocks (`Fixtures/quant_reference.json`), and this
 /// package's own GGUF dequantization (`Dequantize`, itself checked against `gguf`) on every
-/// Q4_K and Q6_K matrix of Gemma 3 270M as the int8 loader keeps it.
+/// Q4_K and Q6_K matrix of Gemma 3 270M as the int8 loader keeps it (the fixture holds Q5_K blocks
+/// too; no file at hand has Q5_K matrices).
 final class InterleavedBlockTests: XCTestCase {
     /// Real blocks of every type the int8 kernels read, repacked into 8-row groups (rows of
     /// 256, in reverse order), dequantize bit for bit to the reference decoder's values.

@@ -101,6 +101,10 @@ void ck_pool_stats(long out[5]);
 /// 16 signed 8-bit scales (one per 16 weights), f16 d; w = d·sc·(q - 32)): the interleaved
 /// products only (k a multiple of 256).
 #define CK_Q6_K 14
+/// Q5_K (super-blocks of 256, 176 bytes: f16 d, dmin, 12 bytes of 6-bit scales and minimums as
+/// Q4_K's, 32 bytes of fifth bits, 128 bytes of nibbles as Q4_K's; w = d·sc·q - dmin·m, q 0..31):
+/// the interleaved products only (k a multiple of 256).
+#define CK_Q5_K 13
 
 /// An activation block: 32 int8 values, scale d (x ≈ q · d) and s = d · Σq.
 typedef struct {
@@ -147,7 +151,8 @@ void ck_qgemm_backward_ref(int type, int m, int n, int k, const float *dy, long 
 // row row_order[r] as row r when row_order is non-null. Returns 0, or -1 on a bad argument.
 
 /// Bytes of the interleaved form of a [rows, k] weight of `type` (0 for an unsupported type;
-/// Q4_K and Q6_K need k a multiple of 256, their source rows are k/256 blocks of 144 and 210 bytes).
+/// Q4_K, Q5_K and Q6_K need k a multiple of 256, their source rows are k/256 blocks of 144, 176 and
+/// 210 bytes).
 size_t ck_qi_bytes(int type, int rows, int k);
 int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst);
 /// Row `row` of an interleaved weight dequantized into dst (k floats).
