@@ -31,9 +31,11 @@ static void put_half(unsigned char *p, float v) {
     p[0] = h & 0xFF; p[1] = h >> 8;
 }
 
-// GGUF bytes per block and weights per block (Q4_K and Q5_0 have no GGUF-layout kernel here).
-static int block_bytes(int type) { return type == CK_Q4_K ? 144 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type); }
-static int block_elements(int type) { return type == CK_Q4_K ? 256 : 32; }
+// GGUF bytes per block and weights per block (the K types and Q5_0 have no GGUF-layout kernel here).
+static int block_bytes(int type) {
+    return type == CK_Q4_K ? 144 : type == CK_Q5_K ? 176 : type == CK_Q6_K ? 210 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
+}
+static int block_elements(int type) { return type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K ? 256 : 32; }
 static int has_gguf_kernel(int type) { return ck_quant_block_bytes(type) > 0; }
 
 static void *random_weight(int type, int n, int k) {
@@ -41,10 +43,13 @@ static void *random_weight(int type, int n, int k) {
     unsigned char *w = malloc((size_t)blocks * bb);
     for (int b = 0; b < blocks; ++b) {
         unsigned char *o = w + (size_t)b * bb;
-        if (type == CK_Q4_K) {  // d·sc up to ~0.02 (sc < 64), dmin·m up to ~0.06: random 6-bit scales
+        if (type == CK_Q4_K || type == CK_Q5_K) {  // d·sc up to ~0.02 (sc < 64), dmin·m up to ~0.06: random 6-bit scales
             put_half(o, 0.0002f + 0.0001f * unif());
             put_half(o + 2, 0.001f + 0.0003f * unif());
             for (int j = 4; j < bb; ++j) o[j] = (unsigned char)next();
+        } else if (type == CK_Q6_K) {  // random 6-bit codes and signed scales, d·sc up to ~0.03
+            for (int j = 0; j < 208; ++j) o[j] = (unsigned char)next();
+            put_half(o + 208, 0.0002f + 0.00005f * unif());
         } else if (type == CK_Q8_0) {
             put_half(o, 0.0005f + 0.0002f * unif());
             for (int j = 0; j < 32; ++j) o[2 + j] = (unsigned char)(next() % 255) + 1;  // -127..127
@@ -115,7 +120,7 @@ int main(int argc, char **argv) {
     const int m = argc > 2 ? atoi(argv[2]) : 512;
     if (argc > 3) ck_qi_set_backward_panels(atoi(argv[3]));
     // W[n = out, k = in]: SmolLM2-135M's shapes, or Gemma 3 270M's with `gemma` as 4th argument
-    // (its Q4_K matrices are o and down, [640, 1024] and [640, 2048]; Q5_0 q, k, gate and up).
+    // (its Q4_K matrices are o and down, [640, 1024] and [640, 2048]; Q6_K down; Q5_0 q, k, gate and up).
     const int smol[][2] = {{576, 576}, {1536, 576}, {576, 1536}, {192, 576}};
     const int gemma[][2] = {{640, 1024}, {640, 2048}, {1024, 640}, {2048, 640}};
     const int gemmaShapes = argc > 4 && strcmp(argv[4], "gemma") == 0;
@@ -157,7 +162,7 @@ int main(int argc, char **argv) {
         const double gqb = time_op(qi_bwd, &c, fl); const double eb = max_rel(c.dx, refb, (long)m * k);
         const double gtb = time_op(qt_bwd, &c, fl); const double et = max_rel(c.dx, refb, (long)m * k);
         char name[32]; snprintf(name, sizeof name, "%dx%d", n, k);
-        char old_f[16] = "-", old_b[16] = "-";  // no GGUF-layout kernel for Q4_K, Q5_0
+        char old_f[16] = "-", old_b[16] = "-";  // no GGUF-layout kernel for the K types, Q5_0
         if (has_gguf_kernel(type)) { snprintf(old_f, sizeof old_f, "%.1f", go); snprintf(old_b, sizeof old_b, "%.1f", gob); }
         printf("%-10s | %8.1f %8s %8.1f %8.1f | %8.1f %8s %8.1f %8.1f | %.1e %.1e %.1e %.1e\n", name, gf, old_f, gv, ga, gfb, old_b, gqb,
                gtb, ev, ea, eb, et);

@@ -3,8 +3,10 @@
 # shapes, M = 512 rows (batch 4 x 128): packed F32 vs int8 (GGUF layout, and the interleaved
 # layout with AVX512-VNNI and AVX2), forward and input gradient, one thread, timed by thread
 # CPU time so a loaded machine disturbs it less. Usage: scripts/qgemm-bench.sh [M] [panels]
-# GEMMA=1: Gemma 3 270M's shapes and the block types of its Q4_K_M file (Q4_K, Q5_0, Q8_0); the
-# GGUF-layout ("old") columns are 0 for Q4_K and Q5_0, which only the interleaved kernels read.
+# GEMMA=1: Gemma 3 270M's shapes and the block types of its Q4_K_M file (Q4_K, Q6_K, Q5_0, Q8_0),
+# then Q5_K on the same shapes (not in that file); the GGUF-layout ("old") columns are "-" for the
+# K types and Q5_0, which only the interleaved kernels read (the K types skip the two 640-wide
+# shapes: rows of whole 256-weight super-blocks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d /tmp/qgemm-bench.XXXXXX)
@@ -15,7 +17,7 @@ cc=${CC:-clang}
     -o "$out/qgemm-bench" -lm -lpthread
 uptime
 if [ "${GEMMA:-0}" = 1 ]; then
-    for type in 12 6 8; do  # Q4_K, Q5_0, Q8_0
+    for type in 12 14 6 8 13; do  # Q4_K, Q6_K, Q5_0, Q8_0, Q5_K
         "$out/qgemm-bench" "$type" "${1:-512}" "${2:-4}" gemma
         echo
     done

@@ -17,6 +17,22 @@
 //        w = q · (d·sc) + (-dmin)·m, with d·sc and dmin·m formed in F32 (exact: an f16 times
 //        an integer below 64), so the values are exactly the file's (0.578 bytes per weight
 //        against the file's 0.5625: the 6-bit pairs take a byte each instead of 12 bits).
+//   Q5_K (1440 bytes per 8 rows x 256 columns, k a multiple of 256): Q4_K's super-block
+//        with Q5_0's fifth bits: the header d[8] | -dmin[8] and 8 records of 176 bytes, sc[8] |
+//        m[8] | 4 x (lo[4] | hi[4]) fifth-bit masks as Q5_0's | 4 x 32 bytes of nibbles;
+//        w = q · (d·sc) + (-dmin)·m with q = 0..31 (0.703 bytes per weight against the file's
+//        0.6875, the same 6-bit byte overhead as Q4_K).
+//   Q6_K (1680 bytes per 8 rows x 256 columns = 8 x 210, the file's size; k a multiple of
+//        256): a super-block header d[8] (f16) followed by 8 records of 208 bytes, one per
+//        block of 32: sc[16] (the file's signed 8-bit scales: sc[l] of elements 0..15 of lane
+//        l, sc[8 + l] of elements 16..31) | 4 x 32 bytes of nibbles (the low 4 bits of the
+//        6-bit codes, in the Q4_0 order) | 2 x 32 bytes of high bit pairs: byte 4l + t of
+//        vector h (0, 1) holds the top 2 bits of element 4h + t (bits 0-1), 16 + 4h + t (bits
+//        2-3), 4(h + 2) + t (bits 4-5) and 16 + 4(h + 2) + t (bits 6-7) of lane l. w = (q - 32)
+//        · (d·sc), d·sc formed in F32 (exact: an f16 times an 8-bit integer), so the values are
+//        exactly the file's. A block of 32 needs two integer accumulators (elements 0..15 and
+//        16..31 have different scales), each starting from -32 times the sum of its 16
+//        activation bytes.
 // In nibble vector p (0..3), the 4 bytes of lane l (bytes 4l..4l+3) are bytes 4p..4p+3 of
 // row l's original block: low nibbles = elements 4p..4p+3, high nibbles = 16+4p..16+4p+3.
 // In Q8_0 vector p (0..7), lane l holds row l's elements 4p..4p+3.
@@ -65,6 +81,9 @@
 #define QK 32
 #define QK_K 256
 #define QI_K_SUPER 1184  // Q4_K: 32-byte header + 8 records of 144 bytes
+#define QI_K5_SUPER 1440 // Q5_K: 32-byte header + 8 records of 176 bytes
+#define QI_K6_SUPER 1680 // Q6_K: 16-byte header + 8 records of 208 bytes
+#define QI_K6_HIGH 144   // Q6_K: offset of the high bit pairs in a record
 #define QI_MC 64
 #define QI_BW_PANELS_DEFAULT 4
 
@@ -76,36 +95,51 @@ static inline int qi_record_bytes(int type) {
     case CK_Q4_1: return 160;
     case CK_Q8_0: return 288;
     case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
     case CK_Q5_0: return 176;
+    case CK_Q6_K: return 208;
     default: return 0;
     }
 }
 
 static inline int qi_header_bytes(int type) {
-    return type == CK_Q4_0 || type == CK_Q4_K ? 16 : type == CK_Q5_0 ? 48 : 32;
+    return type == CK_Q4_0 || type == CK_Q4_K || type == CK_Q6_K ? 16 : type == CK_Q5_0 || type == CK_Q5_K ? 48 : 32;
 }
 
 // Bytes of one GGUF block of `type` (ck_quant_block_bytes knows the 32-element types of quant_gemm.c).
 static inline int qi_source_block_bytes(int type) {
-    return type == CK_Q4_K ? 144 : type == CK_Q5_0 ? 22 : ck_quant_block_bytes(type);
+    switch (type) {
+    case CK_Q4_K: return 144;
+    case CK_Q5_K: return 176;
+    case CK_Q6_K: return 210;
+    case CK_Q5_0: return 22;
+    default: return ck_quant_block_bytes(type);
+    }
 }
 
-// The unsigned code of element e (0..31) of lane l in a nibble record (Q4_0, Q4_1, Q4_K, Q5_0).
+// The unsigned code of element e (0..31) of lane l in a nibble record (Q4_0, Q4_1, Q4_K, Q5_0,
+// Q6_K).
 static inline int qi_code(int type, const uint8_t *rec, int l, int e) {
     const int hi = e >= 16, p = (e & 15) >> 2, bit = 4 * l + (e & 3);
     int q = (rec[qi_header_bytes(type) + 32 * p + bit] >> (4 * hi)) & 0x0F;
-    if (type == CK_Q5_0) q |= ((rec[16 + 8 * p + 4 * hi + bit / 8] >> (bit % 8)) & 1) << 4;
+    if (type == CK_Q5_0 || type == CK_Q5_K) q |= ((rec[16 + 8 * p + 4 * hi + bit / 8] >> (bit % 8)) & 1) << 4;
+    if (type == CK_Q6_K) q |= ((rec[QI_K6_HIGH + 32 * (p & 1) + bit] >> (4 * (p >> 1) + 2 * hi)) & 3) << 4;
     return q;
 }
 
 // Bytes of one group of 8 rows (nb blocks of 32 columns).
 static inline long qi_group_bytes(int type, int nb) {
-    return type == CK_Q4_K ? (long)(nb / 8) * QI_K_SUPER : (long)nb * qi_record_bytes(type);
+    if (type == CK_Q4_K) return (long)(nb / 8) * QI_K_SUPER;
+    if (type == CK_Q5_K) return (long)(nb / 8) * QI_K5_SUPER;
+    if (type == CK_Q6_K) return (long)(nb / 8) * QI_K6_SUPER;
+    return (long)nb * qi_record_bytes(type);
 }
 
 // The record of block blk (32 columns) in group grp.
 static inline const uint8_t *qi_rec(int type, const uint8_t *grp, int blk) {
     if (type == CK_Q4_K) return grp + (long)(blk >> 3) * QI_K_SUPER + 32 + (blk & 7) * 144;
+    if (type == CK_Q5_K) return grp + (long)(blk >> 3) * QI_K5_SUPER + 32 + (blk & 7) * 176;
+    if (type == CK_Q6_K) return grp + (long)(blk >> 3) * QI_K6_SUPER + 16 + (blk & 7) * 208;
     return grp + (long)blk * qi_record_bytes(type);
 }
 
@@ -123,13 +157,19 @@ static inline uint32_t qi_ld_u32(const uint8_t *p) {
 
 static inline float qi_half(const uint8_t *p) { return ck_half_to_float_portable(p); }
 
+// Q6_K: the scale d·sc of elements 16h .. 16h + 15 of lane l in block blk of group grp (exact in F32).
+static inline float qi_k6_scale(const uint8_t *grp, int blk, int l, int h) {
+    return qi_half(grp + (long)(blk >> 3) * QI_K6_SUPER + 2 * l) * (float)(int8_t)qi_rec(CK_Q6_K, grp, blk)[8 * h + l];
+}
+
 // Scale d and offset o of lane l in block blk of group grp: w = q · d + o (q the stored code:
 // a nibble, or the signed byte of Q8_0 with o = 0).
 static inline void qi_lane_scale(int type, const uint8_t *grp, int blk, int l, float *d, float *o) {
     const uint8_t *rec = qi_rec(type, grp, blk);
     switch (type) {
-    case CK_Q4_K: {
-        const uint8_t *sb = grp + (long)(blk >> 3) * QI_K_SUPER;
+    case CK_Q4_K:
+    case CK_Q5_K: {
+        const uint8_t *sb = grp + (long)(blk >> 3) * (type == CK_Q4_K ? QI_K_SUPER : QI_K5_SUPER);
         *d = qi_half(sb + 2 * l) * (float)rec[l];
         *o = qi_half(sb + 16 + 2 * l) * (float)rec[8 + l];
         return;
@@ -141,7 +181,7 @@ static inline void qi_lane_scale(int type, const uint8_t *grp, int blk, int l, f
     }
 }
 
-static inline int qi_block_elements(int type) { return type == CK_Q4_K ? QK_K : QK; }
+static inline int qi_block_elements(int type) { return type == CK_Q4_K || type == CK_Q5_K || type == CK_Q6_K ? QK_K : QK; }
 
 size_t ck_qi_bytes(int type, int rows, int k) {
     if (qi_record_bytes(type) == 0 || rows <= 0 || k <= 0 || k % qi_block_elements(type)) return 0;
@@ -202,6 +242,57 @@ static void qi_place_k4(uint8_t *sb, int l, const uint8_t *s) {
     }
 }
 
+// One GGUF Q5_K super-block `s` (176 bytes: d, dmin, 12 bytes of 6-bit scales and minimums as
+// Q4_K's, qh[32], 128 bytes of nibbles as Q4_K's; the fifth bit of element t of sub-block j is
+// bit j of qh[t]) into lane l of the interleaved super-block `sb`.
+static void qi_place_k5(uint8_t *sb, int l, const uint8_t *s) {
+    memcpy(sb + 2 * l, s, 2);
+    sb[16 + 2 * l] = s[2];
+    sb[16 + 2 * l + 1] = (uint8_t)(s[3] ^ 0x80);  // -dmin: the f16 sign bit
+    const uint8_t *qh = s + 16, *qs = s + 48;
+    for (int j = 0; j < 8; ++j) {
+        uint8_t *rec = sb + 32 + j * 176, e[QK], b[16];
+        qi_k4_scale_min(j, s + 4, &rec[l], &rec[8 + l]);
+        for (int t = 0; t < QK; ++t) e[t] = (j & 1) ? (uint8_t)(qs[32 * (j / 2) + t] >> 4) : (uint8_t)(qs[32 * (j / 2) + t] & 0x0F);
+        for (int t = 0; t < 16; ++t) b[t] = (uint8_t)(e[t] | (e[t + 16] << 4));
+        for (int p = 0; p < 4; ++p) {
+            memcpy(rec + 48 + 32 * p + 4 * l, b + 4 * p, 4);
+            for (int t = 0; t < 4; ++t) {
+                const int bit = 4 * l + t;
+                rec[16 + 8 * p + bit / 8] |= (uint8_t)(((qh[4 * p + t] >> j) & 1) << (bit % 8));
+                rec[16 + 8 * p + 4 + bit / 8] |= (uint8_t)(((qh[16 + 4 * p + t] >> j) & 1) << (bit % 8));
+            }
+        }
+    }
+}
+
+// One GGUF Q6_K super-block `s` (210 bytes: ql[128], qh[64], 16 signed 8-bit scales, f16 d;
+// ggml's layout: in half n (128 elements), element 128n + 32c + t (c 0..3, t 0..31) has the low
+// nibble (c < 2) or high nibble (c >= 2) of ql[64n + 32(c & 1) + t] and bits 2c, 2c + 1 of
+// qh[32n + t]; element e has scale sc[e / 16]) into lane l of the interleaved super-block `sb`.
+static void qi_place_k6(uint8_t *sb, int l, const uint8_t *s) {
+    uint8_t q[QK_K];
+    for (int n = 0; n < 2; ++n)
+        for (int c = 0; c < 4; ++c)
+            for (int t = 0; t < 32; ++t) {
+                const uint8_t lo = s[64 * n + 32 * (c & 1) + t], hb = s[128 + 32 * n + t];
+                q[128 * n + 32 * c + t] = (uint8_t)(((c < 2 ? lo : lo >> 4) & 0x0F) | ((hb >> (2 * c)) & 3) << 4);
+            }
+    memcpy(sb + 2 * l, s + 208, 2);
+    for (int j = 0; j < 8; ++j) {
+        uint8_t *rec = sb + 16 + j * 208;
+        const uint8_t *e = q + 32 * j;
+        rec[l] = s[192 + 2 * j];
+        rec[8 + l] = s[192 + 2 * j + 1];
+        for (int p = 0; p < 4; ++p)
+            for (int t = 0; t < 4; ++t) {
+                const uint8_t a = e[4 * p + t], b = e[16 + 4 * p + t];
+                rec[16 + 32 * p + 4 * l + t] = (uint8_t)((a & 0x0F) | (b & 0x0F) << 4);
+                rec[QI_K6_HIGH + 32 * (p & 1) + 4 * l + t] |= (uint8_t)(((a >> 4) | (b >> 4) << 2) << (4 * (p >> 1)));
+            }
+    }
+}
+
 int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst) {
     const int rb = qi_record_bytes(type), bb = qi_source_block_bytes(type);
     if (rb == 0 || bb == 0 || rows <= 0 || k <= 0 || k % qi_block_elements(type)) return -1;
@@ -218,6 +309,8 @@ int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_or
             const uint8_t *s = (const uint8_t *)src + (long)from * srcRow;
             for (int blk = 0; blk < nb; ++blk, s += bb) {
                 if (type == CK_Q4_K) qi_place_k4(out + g * gb + (long)blk * QI_K_SUPER, l, s);
+                else if (type == CK_Q5_K) qi_place_k5(out + g * gb + (long)blk * QI_K5_SUPER, l, s);
+                else if (type == CK_Q6_K) qi_place_k6(out + g * gb + (long)blk * QI_K6_SUPER, l, s);
                 else qi_place_block(type, out + g * gb + (long)blk * rb, l, s);
             }
         }
@@ -229,6 +322,10 @@ int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_or
 static void qi_dequant_block(int type, const uint8_t *grp, int blk, int l, float *dst) {
     const int hdr = qi_header_bytes(type);
     const uint8_t *rec = qi_rec(type, grp, blk);
+    if (type == CK_Q6_K) {  // (q - 32) · (d·sc), as ggml writes it
+        for (int e = 0; e < QK; ++e) dst[e] = (float)(qi_code(type, rec, l, e) - 32) * qi_k6_scale(grp, blk, l, e >> 4);
+        return;
+    }
     float d, o;
     qi_lane_scale(type, grp, blk, l, &d, &o);
     if (type == CK_Q8_0) {
@@ -300,6 +397,17 @@ static inline __attribute__((always_inline)) __m256i qi_fifth_bits(const uint8_t
 }
 #endif
 
+// Q6_K: -32 times the sums of the two halves (16 bytes each) of every activation block of m
+// rows, m · nb · 2 values (the accumulators of the Q6_K tiles start from them).
+static void qi_k6_sums(int m, int nb, const ck_q8_block *aq, int32_t *sums) {
+    for (long b = 0; b < (long)m * nb; ++b)
+        for (int h = 0; h < 2; ++h) {
+            int s = 0;
+            for (int e = 16 * h; e < 16 * h + 16; ++e) s += aq[b].q[e];
+            sums[2 * b + h] = -32 * s;
+        }
+}
+
 #if QI_X86
 #define QI_VNNI 1
 #define QI_FN(name) qi_vnni_##name
@@ -330,6 +438,14 @@ static void qi_scalar_cols(int T, int m, int n, int nb, const ck_q8_block *aq, c
             for (int blk = 0; blk < nb; ++blk) {
                 const uint8_t *rec = qi_rec(T, grp, blk);
                 const ck_q8_block *ab = aq + (long)i * nb + blk;
+                if (T == CK_Q6_K) {  // two halves of 16 with their own scales
+                    for (int h = 0; h < 2; ++h) {
+                        int half = 0;
+                        for (int e = 16 * h; e < 16 * h + 16; ++e) half += (qi_code(T, rec, l, e) - 32) * ab->q[e];
+                        total += (float)half * qi_k6_scale(grp, blk, l, h) * ab->d;
+                    }
+                    continue;
+                }
                 float dw, o;
                 qi_lane_scale(T, grp, blk, l, &dw, &o);
                 int sum = 0;
@@ -353,13 +469,24 @@ void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const
     if (m <= 0 || n1 <= n0 || qi_record_bytes(type) == 0) return;
     const int nb = k / QK, g0 = n0 / 8, g1 = (n1 + 7) / 8;
     const uint8_t *w = (const uint8_t *)qi;
-    switch (ck_qi_isa()) {
+    const int isa = ck_qi_isa();
 #if QI_X86
-    case 2: qi_vnni_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
-    case 1: qi_avx2_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
-#endif
-    default: qi_scalar_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1); return;
+    // Q6_K's half-block activation sums, QI_MC rows at a time: a small buffer (512 bytes per
+    // block of 32 columns, 32 KB at k = 2048) that malloc serves from its heap. One for all m
+    // rows (256 KB at m = 512) was mmapped, and freeing it raised glibc's mmap threshold, which
+    // cost 7 MB of peak RSS in Gemma's forward. (int16 sums, scaled at the broadcast, ran the
+    // VNNI tile 30% slower.)
+    int32_t *sums = NULL;
+    if (type == CK_Q6_K && isa > 0) {
+        sums = (int32_t *)ck_alloc(sizeof(int32_t) * 2 * (size_t)(m < QI_MC ? m : QI_MC) * (size_t)nb);
+        if (!sums) return;
     }
+    if (isa == 2) qi_vnni_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
+    else if (isa == 1) qi_avx2_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
+    if (sums) ck_free(sums);
+    if (isa > 0) return;
+#endif
+    qi_scalar_cols(type, m, n1, nb, aq, w, c, ldc, accumulate, g0, g1);
     (void)n;
 }
 
@@ -378,9 +505,14 @@ static void qi_dequant_panels(int type, int n, int k, const uint8_t *w, int c0, 
         for (int j = 0; j < n; ++j) {
             const uint8_t *grp = w + (long)(j / 8) * gb, *rec = qi_rec(type, grp, blk);
             const int l = j % 8;
+            float *dst = panel + (long)j * 16;
+            if (type == CK_Q6_K) {
+                const float d = qi_k6_scale(grp, blk, l, half);
+                for (int e = 0; e < 16; ++e) dst[e] = (float)(qi_code(type, rec, l, 16 * half + e) - 32) * d;
+                continue;
+            }
             float d, o;
             qi_lane_scale(type, grp, blk, l, &d, &o);
-            float *dst = panel + (long)j * 16;
             if (type == CK_Q8_0) {
                 for (int v = 0; v < 4; ++v)
                     for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)(int8_t)rec[hdr + 32 * (4 * half + v) + 4 * l + t] * d;

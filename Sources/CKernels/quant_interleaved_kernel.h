@@ -13,10 +13,77 @@
 #define QI_DOT_U4(acc, w, a) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((w), (a)), ones16)))
 #endif
 
+// The Q6_K tile (same contract as the tile below). Per block of 32 and half h (elements 16h ..
+// 16h + 15, one scale each), the 6-bit codes are formed from the nibbles and the high bit pairs
+// and dotted with the activations into an accumulator that starts at -32 · Σ (the half's 16
+// activation bytes (`sums`: for activation row r and block blk, the sums of the two halves at
+// sums[(r · nb + blk) · 2 + h], from qi_k6_sums), so it holds Σ (q - 32) · a exactly; then
+// d·sc · d_a is applied in F32.
+static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile_k6)(int R, int G, int nb, const ck_q8_block *a, long astride,
+                                                                   const int32_t *sums, const uint8_t *w, long gstride, float *out) {
+    __m256 facc[4][2];
+    for (int r = 0; r < 4; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
+    const __m256i m0f = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+#if !QI_VNNI
+    const __m256i ones16 = _mm256_set1_epi16(1);
+#endif
+    for (int blk = 0; blk < nb; ++blk) {
+        const uint8_t *rec[2];
+        __m256 dsc[2][2];
+        for (int g = 0; g < G; ++g) {
+            rec[g] = qi_rec(CK_Q6_K, w + g * gstride, blk);
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + g * gstride + (long)(blk >> 3) * QI_K6_SUPER)));
+            for (int h = 0; h < 2; ++h)
+                dsc[g][h] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(rec[g] + 8 * h)))));
+        }
+        __m256 part[4][2];  // Σ over the halves of d·sc · Σ (q - 32) · a, per row pair
+        for (int h = 0; h < 2; ++h) {
+            __m256i iacc[4][2];
+            for (int r = 0; r < R; ++r) iacc[r][0] = iacc[r][1] = _mm256_set1_epi32(sums[((long)r * nb + blk) * 2 + h]);
+            for (int p = 0; p < 4; ++p) {
+                __m256i wv[2];
+                for (int g = 0; g < G; ++g) {
+                    const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + 16 + 32 * p));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(rec[g] + QI_K6_HIGH + 32 * (p & 1)));
+                    // The pair of element (h, p) sits at bit 4·(p >> 1) + 2h; move it to bits 4-5.
+                    const int at = 4 * (p >> 1) + 2 * h;
+                    const __m256i top = at < 4 ? _mm256_slli_epi16(hb, 4 - at) : at > 4 ? _mm256_srli_epi16(hb, at - 4) : hb;
+                    const __m256i nib = h ? _mm256_srli_epi16(raw, 4) : raw;
+#if QI_VNNI
+                    wv[g] = _mm256_ternarylogic_epi32(nib, _mm256_and_si256(top, m30), m0f, 0xEC);  // (nib & 0x0F) | top
+#else
+                    wv[g] = _mm256_or_si256(_mm256_and_si256(nib, m0f), _mm256_and_si256(top, m30));
+#endif
+                }
+                for (int r = 0; r < R; ++r) {
+                    const __m256i av = _mm256_set1_epi32(qi_ld32(a[r * astride + blk].q + 16 * h + 4 * p));
+                    // Codes 0..63 (unsigned) x bytes: vpmaddubsw cannot saturate (2 · 63 · 128 < 2^15).
+                    for (int g = 0; g < G; ++g) QI_DOT_U4(iacc[r][g], wv[g], av);
+                }
+            }
+            for (int r = 0; r < R; ++r)
+                for (int g = 0; g < G; ++g) {
+                    const __m256 v = _mm256_cvtepi32_ps(iacc[r][g]);
+                    part[r][g] = h ? _mm256_fmadd_ps(v, dsc[g][1], part[r][g]) : _mm256_mul_ps(v, dsc[g][0]);
+                }
+        }
+        for (int r = 0; r < R; ++r) {
+            const __m256 da = _mm256_set1_ps(a[r * astride + blk].d);
+            for (int g = 0; g < G; ++g) facc[r][g] = _mm256_fmadd_ps(part[r][g], da, facc[r][g]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int g = 0; g < G; ++g) _mm256_storeu_ps(out + r * 16 + g * 8, facc[r][g]);
+}
+
 // R activation rows (1..4) against G groups of 8 weight rows (1..2). out[r * 16 + g * 8 + l]
 // receives dot(a_r, W row 8g + l) over all nb blocks.
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int R, int G, int nb, const ck_q8_block *a, long astride,
-                                                                const uint8_t *w, long gstride, float *out) {
+                                                                const int32_t *sums, const uint8_t *w, long gstride, float *out) {
+    if (T == CK_Q6_K) {
+        QI_FN(tile_k6)(R, G, nb, a, astride, sums, w, gstride, out);
+        return;
+    }
     __m256 facc[4][2];
     for (int r = 0; r < 4; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
     const __m256i m0f = _mm256_set1_epi8(0x0F);
@@ -30,9 +97,9 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
         __m256i iacc[4][2];
         for (int g = 0; g < G; ++g) {
             rec[g] = qi_rec(T, w + g * gstride, blk);
-            if (T == CK_Q4_K) {
+            if (T == CK_Q4_K || T == CK_Q5_K) {
                 // d·sc and (-dmin)·m for the 8 rows: f16 super-block scales times the bytes.
-                const uint8_t *sb = w + g * gstride + (long)(blk >> 3) * QI_K_SUPER;
+                const uint8_t *sb = w + g * gstride + (long)(blk >> 3) * (T == CK_Q4_K ? QI_K_SUPER : QI_K5_SUPER);
                 const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)rec[g])));
                 const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(rec[g] + 8))));
                 dw[g] = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb)), sc);
@@ -75,7 +142,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
                     const __m256i raw = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
                     lo[g] = _mm256_and_si256(raw, m0f);
                     hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
-                    if (T == CK_Q5_0) {  // codes 0..31: the fifth bits from the two masks of vector p
+                    if (T == CK_Q5_0 || T == CK_Q5_K) {  // codes 0..31: the fifth bits from the two masks of vector p
                         lo[g] = _mm256_or_si256(lo[g], QI_FIFTH(rec[g] + 16 + 8 * p));
                         hi[g] = _mm256_or_si256(hi[g], QI_FIFTH(rec[g] + 16 + 8 * p + 4));
                     }
@@ -107,12 +174,15 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
 #undef QI_FIFTH
 
 // Rows [0, m) against the weight groups [g0, g1) of one block type; columns >= n are dropped.
+// Q6_K: `sums` is scratch for QI_MC rows of qi_k6_sums (filled per block of rows).
 static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, int m, int n, int nb, const ck_q8_block *aq,
-                                                                  const uint8_t *w, float *c, long ldc, int accumulate, int g0, int g1) {
+                                                                  int32_t *sums, const uint8_t *w, float *c, long ldc,
+                                                                  int accumulate, int g0, int g1) {
     const long gstride = qi_group_bytes(T, nb);
     float o[64];
     for (int i0 = 0; i0 < m; i0 += QI_MC) {
         const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
+        if (T == CK_Q6_K) qi_k6_sums(i1 - i0, nb, aq + (long)i0 * nb, sums);
         for (int g = g0; g < g1; g += 2) {
             const int G = g + 2 <= g1 ? 2 : 1;
             const uint8_t *wg = w + (long)g * gstride;
@@ -120,20 +190,21 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
             for (int i = i0; i < i1; i += 4) {
                 const int R = i1 - i < 4 ? i1 - i : 4;
                 const ck_q8_block *ai = aq + (long)i * nb;
+                const int32_t *si = sums ? sums + (long)(i - i0) * nb * 2 : NULL;
                 // Literal R and G so each variant is specialised.
                 if (G == 2) {
                     switch (R) {
-                    case 4: QI_FN(tile)(T, 4, 2, nb, ai, nb, wg, gstride, o); break;
-                    case 3: QI_FN(tile)(T, 3, 2, nb, ai, nb, wg, gstride, o); break;
-                    case 2: QI_FN(tile)(T, 2, 2, nb, ai, nb, wg, gstride, o); break;
-                    default: QI_FN(tile)(T, 1, 2, nb, ai, nb, wg, gstride, o); break;
+                    case 4: QI_FN(tile)(T, 4, 2, nb, ai, nb, si, wg, gstride, o); break;
+                    case 3: QI_FN(tile)(T, 3, 2, nb, ai, nb, si, wg, gstride, o); break;
+                    case 2: QI_FN(tile)(T, 2, 2, nb, ai, nb, si, wg, gstride, o); break;
+                    default: QI_FN(tile)(T, 1, 2, nb, ai, nb, si, wg, gstride, o); break;
                     }
                 } else {
                     switch (R) {
-                    case 4: QI_FN(tile)(T, 4, 1, nb, ai, nb, wg, gstride, o); break;
-                    case 3: QI_FN(tile)(T, 3, 1, nb, ai, nb, wg, gstride, o); break;
-                    case 2: QI_FN(tile)(T, 2, 1, nb, ai, nb, wg, gstride, o); break;
-                    default: QI_FN(tile)(T, 1, 1, nb, ai, nb, wg, gstride, o); break;
+                    case 4: QI_FN(tile)(T, 4, 1, nb, ai, nb, si, wg, gstride, o); break;
+                    case 3: QI_FN(tile)(T, 3, 1, nb, ai, nb, si, wg, gstride, o); break;
+                    case 2: QI_FN(tile)(T, 2, 1, nb, ai, nb, si, wg, gstride, o); break;
+                    default: QI_FN(tile)(T, 1, 1, nb, ai, nb, si, wg, gstride, o); break;
                     }
                 }
                 for (int r = 0; r < R; ++r) {
@@ -147,13 +218,15 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
     }
 }
 
-static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *aq, const uint8_t *w, float *c, long ldc,
-                                int accumulate, int g0, int g1) {
+static QI_ATTR void QI_FN(cols)(int T, int m, int n, int nb, const ck_q8_block *aq, int32_t *sums, const uint8_t *w,
+                                float *c, long ldc, int accumulate, int g0, int g1) {
     switch (T) {
-    case CK_Q4_0: QI_FN(cols_t)(CK_Q4_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
-    case CK_Q4_1: QI_FN(cols_t)(CK_Q4_1, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
-    case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
-    case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
-    case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q4_0: QI_FN(cols_t)(CK_Q4_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q4_1: QI_FN(cols_t)(CK_Q4_1, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q8_0: QI_FN(cols_t)(CK_Q8_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q4_K: QI_FN(cols_t)(CK_Q4_K, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q5_0: QI_FN(cols_t)(CK_Q5_0, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q5_K: QI_FN(cols_t)(CK_Q5_K, m, n, nb, aq, NULL, w, c, ldc, accumulate, g0, g1); break;
+    case CK_Q6_K: QI_FN(cols_t)(CK_Q6_K, m, n, nb, aq, sums, w, c, ldc, accumulate, g0, g1); break;
     }
 }

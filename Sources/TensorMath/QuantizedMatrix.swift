@@ -10,14 +10,21 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
     case q8_0 = 8
     /// Super-blocks of 256 weights (8 sub-blocks of 32 with 6-bit scales and minimums).
     case q4_K = 12
+    /// Q4_K's super-block with a fifth bit per weight (codes 0..31).
+    case q5_K = 13
+    /// Super-blocks of 256 weights: 6-bit codes (nibbles plus high bit pairs) with a signed
+    /// 8-bit scale per 16 weights and an f16 `d`; w = d·sc·(q - 32).
+    case q6_K = 14
 
-    /// Weights per GGUF block: 32, or 256 for the K-quant super-block.
-    public var blockElements: Int { self == .q4_K ? 256 : 32 }
+    /// Weights per GGUF block: 32, or 256 for the K-quant super-blocks.
+    public var blockElements: Int { self == .q4_K || self == .q5_K || self == .q6_K ? 256 : 32 }
 
     /// Bytes per GGUF block of `blockElements` weights.
     public var blockBytes: Int {
         switch self {
         case .q4_K: return 144
+        case .q5_K: return 176
+        case .q6_K: return 210
         case .q5_0: return 22
         default: return Int(ck_quant_block_bytes(rawValue))
         }
@@ -31,14 +38,16 @@ public enum QuantBlockType: Int32, Sendable, CaseIterable {
         case .q5_0: return "Q5_0"
         case .q8_0: return "Q8_0"
         case .q4_K: return "Q4_K"
+        case .q5_K: return "Q5_K"
+        case .q6_K: return "Q6_K"
         }
     }
 }
 
 /// A frozen weight `W[rows, cols]` kept in ggml's quantized blocks (32 weights per block along
-/// a row, 256 for Q4_K), never as F32: 0.56 (Q4_0), 0.58 (Q4_K: its 6-bit sub-block scales and
-/// minimums take a byte each), 0.63 (Q4_1), 0.69 (Q5_0) or 1.13 (Q8_0, with a per-block sum)
-/// bytes per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
+/// a row, 256 for the K types), never as F32: 0.56 (Q4_0), 0.58 (Q4_K: its 6-bit sub-block scales
+/// and minimums take a byte each), 0.63 (Q4_1), 0.69 (Q5_0), 0.70 (Q5_K, as Q4_K), 0.82 (Q6_K, the
+/// file's size) or 1.13 (Q8_0, with a per-block sum) bytes per weight. The blocks are repacked once, in `init`, from the GGUF layout into groups of 8
 /// rows whose blocks are interleaved (same bit width; `Sources/CKernels/quant_interleaved.c`),
 /// the layout the int8 kernels read. Immutable after `init` apart from the transposed copy, built
 /// once under a lock on the first input gradient, so it can be shared between threads.
@@ -46,7 +55,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public let type: QuantBlockType
     /// `out`: rows of `W`.
     public let rows: Int
-    /// `in`: columns of `W` (a multiple of 32; of 256 for Q4_K).
+    /// `in`: columns of `W` (a multiple of 32; of 256 for Q4_K, Q5_K and Q6_K).
     public let cols: Int
     /// Bytes held: the interleaved blocks (rows padded to a multiple of 8).
     public let byteCount: Int

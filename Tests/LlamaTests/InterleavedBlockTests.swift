@@ -6,7 +6,8 @@ import XCTest
 /// The int8 path's interleaved weights (`QuantizedMatrix`) against independent decoders: the
 /// `gguf` package's values for real blocks (`Fixtures/quant_reference.json`), and this
 /// package's own GGUF dequantization (`Dequantize`, itself checked against `gguf`) on every
-/// Q4_K matrix of Gemma 3 270M as the int8 loader keeps it.
+/// Q4_K and Q6_K matrix of Gemma 3 270M as the int8 loader keeps it (the fixture holds Q5_K blocks
+/// too; no file at hand has Q5_K matrices).
 final class InterleavedBlockTests: XCTestCase {
     /// Real blocks of every type the int8 kernels read, repacked into 8-row groups (rows of
     /// 256, in reverse order), dequantize bit for bit to the reference decoder's values.
@@ -31,9 +32,10 @@ final class InterleavedBlockTests: XCTestCase {
         XCTAssertEqual(seen, Set(QuantBlockType.allCases.map(\.name)), "the fixture covers every interleaved type")
     }
 
-    /// Gemma 3 270M in int8: every projection of a type the kernels read (Q4_K, Q5_0, Q8_0) stays
-    /// in it (not requantized to Q8_0), and those of the first 3 blocks and every Q4_K one
-    /// dequantize bit for bit to the F32 loader's values (Gemma's query/key rows are not permuted).
+    /// Gemma 3 270M in int8: every projection of a type the kernels read (Q4_K, Q5_0, Q6_K, Q8_0)
+    /// stays in it (not requantized to Q8_0), and those of the first 3 blocks and every Q4_K and
+    /// Q6_K one dequantize bit for bit to the F32 loader's values (Gemma's query/key rows are not
+    /// permuted).
     func testGemmaProjectionsStayInTheFilesTypesAndHoldItsValues() throws {
         let file = try GemmaModel.file()
         let model = try LlamaGGUFLoader.load(file, compute: .int8)
@@ -45,7 +47,7 @@ final class InterleavedBlockTests: XCTestCase {
                 let tensor = "blk.\(i).\(name).weight"
                 let info = try XCTUnwrap(file.tensorInfo(tensor))
                 XCTAssertEqual(m.type, QuantBlockType(info.type) ?? .q8_0, tensor)
-                guard info.type == .q4_K || (i < 3 && QuantBlockType(info.type) != nil) else { continue }
+                guard info.type == .q4_K || info.type == .q6_K || (i < 3 && QuantBlockType(info.type) != nil) else { continue }
                 let want = try file.tensor(tensor)
                 var row = [Float](repeating: .nan, count: m.cols), differ = 0
                 for r in 0..<m.rows {
@@ -60,6 +62,7 @@ final class InterleavedBlockTests: XCTestCase {
         XCTAssertFalse(ModelArchitecture.gemma3.ggufPermutesQueryKey, "rows compared without un-permuting")
         XCTAssertEqual(q.layers.joined().filter { $0.type == .q4_K }.count, 27, "Gemma 3 270M Q4_K_M: 18 attn_output + 9 ffn_down")
         XCTAssertEqual(q.layers.joined().filter { $0.type == .q5_0 }.count, 81)
+        XCTAssertEqual(q.layers.joined().filter { $0.type == .q6_K }.count, 9, "the other 9 ffn_down")
         print("gemma3 int8: \(checked) projections checked bit for bit, quantized weights \(q.byteCount) bytes")
     }
 }

@@ -10,8 +10,8 @@ final class QuantGemmTests: XCTestCase {
     func uniform(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
 
     /// Random GGUF-layout blocks of a `[rows, cols]` weight of `type`: random codes (all 256
-    /// byte values, so Q8_0 includes -128, and Q4_K every 6-bit scale and minimum), realistic
-    /// f16 scales (and minimums).
+    /// byte values, so Q8_0 includes -128, Q4_K every 6-bit scale and minimum, Q6_K every signed
+    /// 8-bit scale), realistic f16 scales (and minimums; Q6_K's `d` of either sign).
     func randomBlocks(_ type: QuantBlockType, rows: Int, cols: Int) -> [UInt8] {
         let blocks = rows * cols / type.blockElements, bb = type.blockBytes
         var bytes = [UInt8](repeating: 0, count: blocks * bb)
@@ -21,11 +21,19 @@ final class QuantGemmTests: XCTestCase {
         }
         for b in 0..<blocks {
             let o = b * bb
-            if type == .q4_K {
-                // d up to 0.0003 (x 63 sub-block scale: steps like the Q4_1 ones), dmin up to 0.002.
+            if type == .q4_K || type == .q5_K {
+                // d up to 0.0003 (x 63 sub-block scale: steps like the Q4_1 ones), dmin up to 0.002;
+                // Q5_K's fifth bits (qh) random like the scales and nibbles.
                 putHalf(0.00003 + 0.0003 * rng.uniform(), o)
                 putHalf(0.002 * rng.uniform(), o + 2)
                 for j in (o + 4)..<(o + bb) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
+                continue
+            }
+            if type == .q6_K {
+                // Codes and scales random; d (at the end) up to 0.0001 of either sign (x 128 x 32:
+                // weights up to ~0.4, steps like the Q4 ones).
+                for j in o..<(o + 208) { bytes[j] = UInt8(truncatingIfNeeded: rng.next()) }
+                putHalf((0.00001 + 0.0001 * rng.uniform()) * (rng.uniform() < 0.25 ? -1 : 1), o + 208)
                 continue
             }
             putHalf(type == .q8_0 ? 0.0002 + 0.001 * rng.uniform() : 0.002 + 0.01 * rng.uniform(), o)
@@ -50,19 +58,33 @@ final class QuantGemmTests: XCTestCase {
         for o in stride(from: 0, to: b.count, by: type.blockBytes) {
             let d = half(o)
             switch type {
-            case .q4_K:
+            case .q6_K:
+                // ql (128 bytes), qh (64), 16 signed scales, then d. Element 128n + 32c + t (half
+                // n, quarter c, t < 32) takes the low (c < 2) or high nibble of
+                // ql[64n + 32·(c % 2) + t] and bits 2c, 2c + 1 of qh[32n + t]; its scale is the
+                // one of its 16 (sc[e / 16]); w = d·sc·(q - 32).
+                let d6 = half(o + 208)
+                for e in 0..<256 {
+                    let (n, c, t) = (e / 128, e % 128 / 32, e % 32)
+                    let lowByte = b[o + 64 * n + 32 * (c % 2) + t]
+                    let q = Int(c < 2 ? lowByte & 15 : lowByte >> 4) | Int((b[o + 128 + 32 * n + t] >> UInt8(2 * c)) & 3) << 4
+                    out.append(d6 * Float(Int8(bitPattern: b[o + 192 + e / 16])) * Float(q - 32))
+                }
+            case .q4_K, .q5_K:
                 // 8 sub-blocks of 32; 6-bit scales sc[j] and minimums m[j] packed in 12 bytes
                 // (j < 4: low 6 bits of bytes j and j + 4; else a nibble of byte j + 4 plus the top
                 // 2 bits of bytes j - 4 and j); sub-block j reads the low (j even) or high nibbles of
-                // bytes 32·(j/2) ..< 32·(j/2) + 32; w = d·sc·q - dmin·m.
-                let dmin = half(o + 2), sc = o + 4, qs = o + 16
+                // bytes 32·(j/2) ..< 32·(j/2) + 32; w = d·sc·q - dmin·m. Q5_K: 32 bytes qh before
+                // the nibbles, bit j of qh[t] the fifth bit (16) of element t of sub-block j.
+                let dmin = half(o + 2), sc = o + 4, qs = o + (type == .q5_K ? 48 : 16)
                 for j in 0..<8 {
                     let (scale, minimum): (UInt8, UInt8) = j < 4
                         ? (b[sc + j] & 63, b[sc + j + 4] & 63)
                         : ((b[sc + j + 4] & 15) | (b[sc + j - 4] >> 6) << 4, (b[sc + j + 4] >> 4) | (b[sc + j] >> 6) << 4)
                     for t in 0..<32 {
                         let byte = b[qs + 32 * (j / 2) + t]
-                        let q = j % 2 == 0 ? byte & 15 : byte >> 4
+                        var q = j % 2 == 0 ? byte & 15 : byte >> 4
+                        if type == .q5_K { q |= ((b[o + 16 + t] >> UInt8(j)) & 1) << 4 }
                         out.append(d * Float(scale) * Float(q) - dmin * Float(minimum))
                     }
                 }
@@ -99,8 +121,9 @@ final class QuantGemmTests: XCTestCase {
             let raw = randomBlocks(type, rows: rows, cols: cols)
             let order = (0..<rows).map { ($0 * 5 + 3) % rows }
             let w = raw.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!, rowOrder: order) }
-            // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included).
-            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148][type]!
+            // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included; Q5_K:
+            // 1440; Q6_K: 1680, exactly its 8 x 210 GGUF bytes).
+            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148, .q5_K: 180, .q6_K: 210][type]!
             XCTAssertEqual(w.byteCount, (rows + 7) / 8 * cols / 32 * recordBytes)
             var got = [Float](repeating: .nan, count: cols), want = got
             let rowBytes = cols / type.blockElements * type.blockBytes
@@ -114,7 +137,7 @@ final class QuantGemmTests: XCTestCase {
 
     static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224)]
 
-    /// A width `k` for `type`: Q4_K rows are whole super-blocks of 256, so k = 32·b becomes
+    /// A width `k` for `type`: K-type rows are whole super-blocks of 256, so k = 32·b becomes
     /// 256·⌈b/2⌉ (one to four super-blocks for the shapes above).
     static func width(_ k: Int, _ type: QuantBlockType) -> Int {
         type.blockElements == 32 ? k : (k / 32 + 1) / 2 * 256

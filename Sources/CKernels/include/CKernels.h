@@ -97,6 +97,14 @@ void ck_pool_stats(long out[5]);
 /// Q5_0 (22 bytes: d, 32 fifth bits as a little-endian u32, 16 bytes of nibbles; w = (q - 16) · d,
 /// bit j the fifth bit of element j): the interleaved products only.
 #define CK_Q5_0 6
+/// Q6_K (super-blocks of 256, 210 bytes: 128 bytes of low nibbles, 64 bytes of high bit pairs,
+/// 16 signed 8-bit scales (one per 16 weights), f16 d; w = d·sc·(q - 32)): the interleaved
+/// products only (k a multiple of 256).
+#define CK_Q6_K 14
+/// Q5_K (super-blocks of 256, 176 bytes: f16 d, dmin, 12 bytes of 6-bit scales and minimums as
+/// Q4_K's, 32 bytes of fifth bits, 128 bytes of nibbles as Q4_K's; w = d·sc·q - dmin·m, q 0..31):
+/// the interleaved products only (k a multiple of 256).
+#define CK_Q5_K 13
 
 /// An activation block: 32 int8 values, scale d (x ≈ q · d) and s = d · Σq.
 typedef struct {
@@ -143,7 +151,8 @@ void ck_qgemm_backward_ref(int type, int m, int n, int k, const float *dy, long 
 // row row_order[r] as row r when row_order is non-null. Returns 0, or -1 on a bad argument.
 
 /// Bytes of the interleaved form of a [rows, k] weight of `type` (0 for an unsupported type;
-/// Q4_K needs k a multiple of 256, its source rows are k/256 blocks of 144 bytes).
+/// Q4_K, Q5_K and Q6_K need k a multiple of 256, their source rows are k/256 blocks of 144, 176 and
+/// 210 bytes).
 size_t ck_qi_bytes(int type, int rows, int k);
 int ck_qi_pack(int type, int rows, int k, const void *src, const int32_t *row_order, void *dst);
 /// Row `row` of an interleaved weight dequantized into dst (k floats).

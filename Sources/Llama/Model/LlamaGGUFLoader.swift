@@ -94,7 +94,7 @@ public enum LlamaGGUFLoader {
     /// Loads the model for `ComputeMode.int8`: each projection matrix, the embedding and an
     /// untied head are copied block for block from the file (the query and key rows moved to
     /// Hugging Face order as whole rows of blocks), never dequantized (Q4_0, Q4_1, Q4_K, Q5_0,
-    /// Q8_0). A matrix of another type (F32, F16, Q6_K, Q5_K, ...) is dequantized and requantized to
+    /// Q5_K, Q6_K, Q8_0). A matrix of another type (F32, F16, Q5_1, ...) is dequantized and requantized to
     /// Q8_0, one matrix at a time.
     static func loadQuantized(_ file: GGUFFile, config c: LlamaConfig) throws -> LlamaModel {
         func matrix(_ name: String, ropeHeads: Int? = nil) throws -> QuantizedMatrix {
