@@ -402,6 +402,27 @@ final class ScenarioTests: XCTestCase {
         assertError(with("compute = 8"), kind: .wrongType, at: "model.compute", "expected string")
     }
 
+    /// `[model] saved_activations`: absent, the compute mode's default (nil here, resolved by
+    /// `LoRATrainingModel`); either value read; anything else named by file and key; and the key
+    /// is part of the resume fingerprint, so a resumed run cannot change it silently.
+    func testSavedActivationsParsesAndUnknownValuesNameTheKey() throws {
+        func with(_ lines: String...) -> String {
+            Self.minimal.replacingOccurrences(of: "path = \"tiny\"\n", with: "path = \"tiny\"\n" + lines.joined(separator: "\n") + "\n")
+        }
+        XCTAssertNil(try parse(Self.minimal).savedActivations)
+        XCTAssertNil(try parse(with("compute = \"int8\"")).savedActivations)
+        XCTAssertEqual(try parse(with("saved_activations = \"f32\"")).savedActivations, .f32)
+        XCTAssertEqual(try parse(with("compute = \"int8\"", "saved_activations = \"f32\"")).savedActivations, .f32)
+        XCTAssertEqual(try parse(with("saved_activations = \"bf16\"")).savedActivations, .bf16)
+        assertError(with("saved_activations = \"fp16\""), kind: .invalidValue, at: "model.saved_activations",
+                    "unknown saved activations precision \"fp16\"", "f32, bf16")
+        assertError(with("saved_activations = 16"), kind: .wrongType, at: "model.saved_activations", "expected string")
+        let fingerprints = try ["", "saved_activations = \"f32\"", "saved_activations = \"bf16\""].map {
+            try ScenarioFingerprint(text: with($0), path: Self.file).hash
+        }
+        XCTAssertEqual(Set(fingerprints).count, 3, "each setting of the key is a different scenario for --resume")
+    }
+
     func testLoRAValidationIsReportedUnderLora() {
         assertError(Self.minimal + "[lora]\ntargets = [\"q\", \"q_proj\"]\n", kind: .invalidValue, at: "lora", "targets lists a module twice")
         assertError(Self.minimal + "[lora]\ntargets = []\n", kind: .invalidValue, at: "lora", "targets must name at least one")

@@ -363,6 +363,13 @@ public nonisolated struct Fedpilot_Deployment_V1_Setup: @unchecked Sendable {
     set {_uniqueStorage()._compute = newValue}
   }
 
+  /// How the client keeps the activations for the backward pass: "bf16" or "f32" (the
+  /// scenario's [model] saved_activations); empty: the default of the compute mode.
+  public var savedActivations: String {
+    get {_storage._savedActivations}
+    set {_uniqueStorage()._savedActivations = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -934,7 +941,7 @@ nonisolated extension Fedpilot_Deployment_V1_Join: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Setup"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}scenario\0\u{1}model\0\u{1}lora\0\u{1}training\0\u{1}evaluation\0\u{3}payload_encoding\0\u{3}training_seed\0\u{3}split_seed\0\u{3}data_format\0\u{1}faults\0\u{1}link\0\u{3}heartbeat_seconds\0\u{3}max_chunk_bytes\0\u{3}completed_rounds\0\u{1}compute\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}scenario\0\u{1}model\0\u{1}lora\0\u{1}training\0\u{1}evaluation\0\u{3}payload_encoding\0\u{3}training_seed\0\u{3}split_seed\0\u{3}data_format\0\u{1}faults\0\u{1}link\0\u{3}heartbeat_seconds\0\u{3}max_chunk_bytes\0\u{3}completed_rounds\0\u{1}compute\0\u{3}saved_activations\0")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -954,6 +961,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
     var _maxChunkBytes: UInt32 = 0
     var _completedRounds: UInt32 = 0
     var _compute: String = String()
+    var _savedActivations: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -981,6 +989,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
       _maxChunkBytes = source._maxChunkBytes
       _completedRounds = source._completedRounds
       _compute = source._compute
+      _savedActivations = source._savedActivations
     }
   }
 
@@ -1016,6 +1025,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxChunkBytes) }()
         case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._completedRounds) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._compute) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._savedActivations) }()
         default: break
         }
       }
@@ -1079,6 +1089,9 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
       if !_storage._compute.isEmpty {
         try visitor.visitSingularStringField(value: _storage._compute, fieldNumber: 17)
       }
+      if !_storage._savedActivations.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._savedActivations, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1105,6 +1118,7 @@ nonisolated extension Fedpilot_Deployment_V1_Setup: SwiftProtobuf.Message, Swift
         if _storage._maxChunkBytes != rhs_storage._maxChunkBytes {return false}
         if _storage._completedRounds != rhs_storage._completedRounds {return false}
         if _storage._compute != rhs_storage._compute {return false}
+        if _storage._savedActivations != rhs_storage._savedActivations {return false}
         return true
       }
       if !storagesAreEqual {return false}

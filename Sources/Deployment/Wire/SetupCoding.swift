@@ -110,6 +110,7 @@ package enum SetupCoding {
         m.maxChunkBytes = UInt32(WireLimits.maxChunkBytes)
         m.completedRounds = UInt32(completedRounds)
         m.compute = scenario.compute.rawValue
+        m.savedActivations = s.savedActivations?.rawValue ?? ""
         return m
     }
 
@@ -153,6 +154,11 @@ package enum SetupCoding {
         guard let trainOn = m.training.trainOn.isEmpty ? .text : TrainingTarget(rawValue: m.training.trainOn) else {
             throw unusable("training.train_on", m.training.trainOn)
         }
+        var savedActivations: SavedActivations?
+        if !m.savedActivations.isEmpty {
+            guard let saved = SavedActivations(rawValue: m.savedActivations) else { throw unusable("saved_activations", m.savedActivations) }
+            savedActivations = saved
+        }
         guard let payload = PayloadEncoding(rawValue: m.payloadEncoding) else { throw unusable("payload_encoding", m.payloadEncoding) }
         let faults = try m.faults.map { f -> FaultSpec in
             guard let kind = FaultKind(rawValue: f.kind) else { throw unusable("faults.kind", f.kind) }
@@ -165,6 +171,7 @@ package enum SetupCoding {
         var settings = PilotBuilder.ClientSettings(spec: spec, lora: lora, training: training, evaluation: evaluation,
                                                    payload: payload, splitSeed: m.splitSeed, faults: faults)
         settings.trainOn = trainOn
+        settings.savedActivations = savedActivations
         return settings
     }
 

@@ -16,6 +16,9 @@ extension PilotBuilder {
         public var faults: [FaultSpec]
         /// What training learns from a labelled text example (`[training] train_on`).
         public var trainOn: TrainingTarget = .text
+        /// How training keeps the activations for the backward pass (`[model] saved_activations`);
+        /// nil: the default of the model's compute mode.
+        public var savedActivations: SavedActivations?
 
         public init(spec: ClientSpec, lora: LoRAConfig, training: LocalTrainingConfig, evaluation: EvaluationConfig,
                     payload: PayloadEncoding, splitSeed: UInt64, faults: [FaultSpec]) {
@@ -33,6 +36,7 @@ extension PilotBuilder {
                       payload: scenario.payload, splitSeed: Seeds.derive(scenario.seed, purpose: .dataSplit, index: index),
                       faults: scenario.faults.filter { $0.client == id })
             trainOn = scenario.trainOn
+            savedActivations = scenario.savedActivations
         }
     }
 
@@ -47,7 +51,7 @@ extension PilotBuilder {
         if let (field, problem) = settings.training.validationProblem(for: model.model.config) {
             throw ScenarioError(kind: .invalidValue, file: source, keyPath: "training.\(field)", problem: problem)
         }
-        let trainingModel = try LoRATrainingModel(base: model.model, config: settings.lora)
+        let trainingModel = try LoRATrainingModel(base: model.model, config: settings.lora, savedActivations: settings.savedActivations)
         let tensorSizes = try LoRAAdapter(zerosFor: model.model.config, config: settings.lora).slots.flatMap { [$0.aCount, $0.bCount] }
         let data = ClientDataset.split(examples, validationFraction: settings.evaluation.validationFraction, seed: settings.splitSeed)
         return ClientWorker(

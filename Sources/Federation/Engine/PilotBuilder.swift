@@ -19,7 +19,8 @@ public enum PilotBuilder {
                              sink: @escaping EventSink) throws -> Pilot {
         let engineModel = try preloaded ?? EngineModel.load(path: scenario.modelPath, compute: scenario.compute)
         try scenario.checkFits(model: engineModel.model.config)
-        let trainingModel = try LoRATrainingModel(base: engineModel.model, config: scenario.lora)
+        let trainingModel = try LoRATrainingModel(base: engineModel.model, config: scenario.lora,
+                                                  savedActivations: scenario.savedActivations)
         let datasets = try loadClientData(scenario)
         var training = scenario.training
         training.seed = scenario.seed

@@ -26,6 +26,9 @@ public struct Scenario: Sendable, Equatable {
     public var privacy: PrivacyConfig
     /// How products with the frozen base weights are computed (`[model] compute`).
     public var compute: ComputeMode = .f32
+    /// How training keeps the activations for the backward pass (`[model] saved_activations`);
+    /// nil: the compute mode's default (`SavedActivations.defaultFor`: bf16 with int8, f32 with f32).
+    public var savedActivations: SavedActivations?
     /// How adapters are encoded on the wire, in both directions.
     public var payload: PayloadEncoding = .int8
     /// Pace rounds to their simulated network time (for demos); off in tests and benchmarks.

@@ -69,7 +69,7 @@ enum ScenarioSchema {
     static let top = ["name", "description", "seed", "rounds", "payload", "real_time_pacing", "model", "lora", "training",
                       "selection", "strategy", "evaluation", "link", "data", "clients", "faults", "privacy",
                       "probe_prompts", "label_prompts"]
-    static let model = ["path", "compute"]
+    static let model = ["path", "compute", "saved_activations"]
     static let lora = ["rank", "alpha", "dropout", "targets"]
     static let training = ["steps", "epochs", "batch_size", "sequence_length", "learning_rate", "warmup_steps",
                            "min_lr_ratio", "weight_decay", "max_grad_norm", "packing", "train_on"]
@@ -170,6 +170,7 @@ struct ScenarioParser {
         try modelTable.requireKnownKeys(ScenarioSchema.model, elsewhere: ScenarioSchema.home)
         let modelPath = try modelTable.requiredString("path", hint: "a GGUF file or checkpoint directory, relative to the working directory")
         let compute = try modelTable.choice("compute", ComputeMode.self, noun: "compute mode") ?? .f32
+        let savedActivations = try modelTable.choice("saved_activations", SavedActivations.self, noun: "saved activations precision")
 
         let lora = try self.lora(top.table("lora", display: "[lora]"))
         let trainingTable = try top.table("training", display: "[training]")
@@ -197,6 +198,7 @@ struct ScenarioParser {
         scenario.trainOn = trainOn
         scenario.payload = payload
         scenario.compute = compute
+        scenario.savedActivations = savedActivations
         scenario.realTimePacing = realTimePacing
         return scenario
     }
