@@ -196,6 +196,63 @@ final class AlertDetectorTests: XCTestCase {
         for m in common[3] { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
     }
 
+    // MARK: - The data checks (label disagreement, unexplained phrases)
+
+    /// Healthy rounds with the clients' data checks: each client's shares sit at its own level
+    /// (they differ by domain) and wobble by resampling noise (0.01, the pilot's measured rms).
+    func runDataRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
+        var detector = AlertDetector()
+        return (1...count).map { r in
+            var round = clients.indices.map { i -> ClientRoundMetrics in
+                var m = healthy(round: r, client: i)
+                let wobble = Double((r * 3 + i * 5) % 5) / 5 - 0.4
+                m.dataLabelDisagreement = 0.02 + 0.06 * Double(i) + 0.025 * wobble
+                m.dataLabelledExamples = 300
+                m.dataUnexplainedPhrases = i == 1 ? 0.05 + 0.02 * wobble : 0
+                m.dataCheckedExamples = 330
+                return m
+            }
+            for i in round.indices { fault(r, &round[i]) }
+            _ = detector.inspect(&round, round: r)
+            return round
+        }
+    }
+
+    func testHealthyDataChecksRaiseNothing() {
+        for round in runDataRounds(8, fault: { _, _ in }) {
+            for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") }
+        }
+    }
+
+    /// Label noise at severity 0.3 raised the pilot's disagreement by 0.26-0.30: flagged in its
+    /// first round and after, with the reason naming it; the other clients stay quiet although
+    /// the faulty client's share is far above theirs.
+    func testALabelDisagreementRiseIsFlagged() {
+        let rounds = runDataRounds(6) { r, m in if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 0.26 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "c"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "c" }!.anomalyEvidence!.contains("labels its held-out neighbours vote against"))
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "c"), AlertDetector.warningScore, "a lasting fault stays flagged")
+        for round in rounds { for m in round where m.client != "c" { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") } }
+        // Two floors of change is not evidence enough; on few examples the floor widens.
+        let small = runDataRounds(5) { r, m in if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 2 * Signal.shareFloor } }
+        XCTAssertLessThan(score(small, round: 4, client: "c"), 3)
+        let few = runDataRounds(5) { r, m in
+            m.dataLabelledExamples = 16
+            if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 0.26 }
+        }
+        XCTAssertLessThan(score(few, round: 4, client: "c"), AlertDetector.warningScore, "0.26 on 16 examples is 2 binomial errors")
+    }
+
+    func testAnUnexplainedPhraseRiseIsFlagged() {
+        let rounds = runDataRounds(6) { r, m in if r >= 3, m.client == "b" { m.dataUnexplainedPhrases! += 0.25 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 3, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[2].first { $0.client == "b" }!.anomalyEvidence!.contains("recurring phrase"))
+        for m in rounds[2] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, 2, m.client) }
+        // A client whose level was always high (its domain's boilerplate) is not flagged for it.
+        let level = runDataRounds(6) { _, m in if m.client == "d" { m.dataUnexplainedPhrases = 0.4 } }
+        for round in level { for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") } }
+    }
+
     func testRobustStatistics() {
         XCTAssertEqual(Robust.median([3, 1, 2]), 2)
         XCTAssertEqual(Robust.median([4, 1, 2, 3]), 2.5)
