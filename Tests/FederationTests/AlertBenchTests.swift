@@ -2,25 +2,26 @@ import Foundation
 import XCTest
 @testable import Federation
 
-/// A small fault matrix on the tiny model, fast enough for CI: corrupted updates are caught in
-/// their first round, and clean client-rounds raise no critical alert. (The tiny model is random
-/// over bytes, so data faults barely change its losses; the README's matrix on the real model
-/// measures those.)
+/// A small fault matrix on the tiny model, fast enough for CI: corrupted updates, label noise and
+/// backdoors are caught in their first round, and clean client-rounds raise no critical alert.
+/// (The tiny model is random over bytes, so data faults barely change its losses: label noise
+/// and backdoors are caught here by the clients' data checks alone, which do not depend on the
+/// model; the README's matrix on the real model measures the rest.)
 final class AlertBenchTests: XCTestCase {
     func testSmallMatrixOnTheTinyModel() throws {
         var base = try ScenarioLoader.load(path: EngineTestSupport.root.appendingPathComponent("scenarios/clinical-pilot.toml").path)
         base.modelPath = "tiny"
         base.training.budget = .steps(2)
         var matrix = AlertBench.Matrix()
-        matrix.kinds = [.corruptUpdate]
-        matrix.severities = [0.5, 0.9]
+        matrix.kinds = [.corruptUpdate, .labelNoise, .backdoor]
+        matrix.severities = [0.3, 0.9]
         matrix.strategies = [.fedavg]
         matrix.trials = 1
         matrix.cleanRuns = 1
         matrix.rounds = 4
         matrix.startRounds = [2, 3]
         let runs = try AlertBench.run(base: base, model: EngineModel.load(path: "tiny"), matrix: matrix)
-        XCTAssertEqual(runs.count, 3)
+        XCTAssertEqual(runs.count, 7)
         let summary = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
         for cell in summary.cells { XCTAssertEqual(cell.within1, cell.runs, "\(cell.kind) \(cell.severity) caught in its first round") }
         XCTAssertGreaterThan(summary.cleanClientRounds, 10)

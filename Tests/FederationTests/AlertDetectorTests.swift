@@ -206,8 +206,11 @@ final class AlertDetectorTests: XCTestCase {
             var round = clients.indices.map { i -> ClientRoundMetrics in
                 var m = healthy(round: r, client: i)
                 let wobble = Double((r * 3 + i * 5) % 5) / 5 - 0.4
+                // Each client's labels disagree with their text at its own rate (0.02-0.20), its
+                // held-out labels about as often (their own sampling noise, up to 0.02, apart).
                 m.dataLabelDisagreement = 0.02 + 0.06 * Double(i) + 0.025 * wobble
-                m.dataLabelledExamples = 300
+                m.dataReferenceDisagreement = 0.02 + 0.06 * Double(i) + 0.05 * (Double(i % 2) - 0.5) * 0.8
+                m.dataLabelledExamples = 80
                 m.dataUnexplainedPhrases = i == 1 ? 0.05 + 0.02 * wobble : 0
                 m.dataCheckedExamples = 330
                 return m
@@ -237,7 +240,7 @@ final class AlertDetectorTests: XCTestCase {
         let small = runDataRounds(5) { r, m in if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 2 * Signal.shareFloor } }
         XCTAssertLessThan(score(small, round: 4, client: "c"), 3)
         let few = runDataRounds(5) { r, m in
-            m.dataLabelledExamples = 16
+            if m.client == "c" { m.dataLabelledExamples = 16 }
             if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 0.26 }
         }
         XCTAssertLessThan(score(few, round: 4, client: "c"), AlertDetector.warningScore, "0.26 on 16 examples is 2 binomial errors")
@@ -248,9 +251,31 @@ final class AlertDetectorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(score(rounds, round: 3, client: "b"), AlertDetector.warningScore)
         XCTAssertTrue(rounds[2].first { $0.client == "b" }!.anomalyEvidence!.contains("recurring phrase"))
         for m in rounds[2] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, 2, m.client) }
-        // A client whose level was always high (its domain's boilerplate) is not flagged for it.
-        let level = runDataRounds(6) { _, m in if m.client == "d" { m.dataUnexplainedPhrases = 0.4 } }
-        for round in level { for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") } }
+        // Measured against the client's own held-out text, the share is near 0 on clean data,
+        // so a client whose training data carries such phrases from its first round is flagged
+        // against the others (no history needed).
+        let level = runDataRounds(3) { _, m in if m.client == "d" { m.dataUnexplainedPhrases = 0.4 } }
+        XCTAssertGreaterThanOrEqual(score(level, round: 1, client: "d"), AlertDetector.warningScore)
+        XCTAssertTrue(level[0].first { $0.client == "d" }!.anomalyEvidence!.contains("above the round's"))
+    }
+
+    /// The label disagreement is read in excess of the client's held-out labels' own: labels
+    /// that are ambiguous in a domain (0.35 both ways) raise nothing, noisy ones from the first
+    /// round are flagged against the others.
+    func testTheLabelDisagreementIsReadAgainstTheClientsOwnReference() {
+        let ambiguous = runDataRounds(4) { _, m in
+            if m.client == "b" { m.dataLabelDisagreement! += 0.3; m.dataReferenceDisagreement! += 0.3 }
+        }
+        for round in ambiguous { for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") } }
+        let noisy = runDataRounds(3) { _, m in if m.client == "b" { m.dataLabelDisagreement! += 0.3 } }
+        XCTAssertGreaterThanOrEqual(score(noisy, round: 1, client: "b"), AlertDetector.warningScore)
+        for m in noisy[0] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, 2, m.client) }
+        // Without its reference a client's disagreement is not read at all.
+        let unreferenced = runDataRounds(5) { r, m in
+            m.dataReferenceDisagreement = nil
+            if r >= 4, m.client == "b" { m.dataLabelDisagreement! += 0.3 }
+        }
+        XCTAssertLessThan(score(unreferenced, round: 4, client: "b"), 2)
     }
 
     func testRobustStatistics() {

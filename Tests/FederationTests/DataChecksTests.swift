@@ -22,7 +22,12 @@ final class DataChecksTests: XCTestCase {
             let checks = DataChecks(validation: data.validation)
             let clean = checks.profile(data.train)
             let base = try XCTUnwrap(clean.labelDisagreement, client)
-            XCTAssertGreaterThanOrEqual(clean.labelledExamples, 200, client)
+            let reference = try XCTUnwrap(clean.referenceDisagreement, client)
+            print(String(format: "%@ clean: disagreement %.3f, held-out's own %.3f (%d examples)", client, base, reference, clean.labelledExamples))
+            // The clean training labels disagree with their neighbours about as often as the
+            // held-out labels do among themselves: the excess compares across clients.
+            XCTAssertEqual(base, reference, accuracy: 0.06, client)
+            XCTAssertGreaterThanOrEqual(clean.labelledExamples, 60, client)
             for severity in [0.3, 0.5, 0.9] {
                 let noisy = checks.profile(faulted(data, client, .labelNoise, severity))
                 let rise = try XCTUnwrap(noisy.labelDisagreement) - base
@@ -87,19 +92,23 @@ final class DataChecksTests: XCTestCase {
     /// What the coordinator keeps of a hostile client's shares: nothing outside [0, 1].
     func testTheCoordinatorDropsImpossibleShares() {
         for bad in [Double.nan, -0.1, 1.5, .infinity] {
-            let p = DataProfile(labelDisagreement: bad, labelledExamples: 10, unexplainedPhrases: bad, examples: 10).sanitized
-            XCTAssertNil(p.labelDisagreement); XCTAssertNil(p.unexplainedPhrases)
+            let p = DataProfile(labelDisagreement: bad, referenceDisagreement: 0.1, labelledExamples: 10, unexplainedPhrases: bad, examples: 10).sanitized
+            XCTAssertNil(p.labelDisagreement); XCTAssertNil(p.referenceDisagreement); XCTAssertNil(p.unexplainedPhrases)
             XCTAssertEqual(p.labelledExamples, 0); XCTAssertEqual(p.examples, 0)
         }
-        XCTAssertNil(DataProfile(labelDisagreement: 0.5, labelledExamples: 0, unexplainedPhrases: nil, examples: 0).sanitized.labelDisagreement)
-        XCTAssertEqual(DataProfile(labelDisagreement: 0.5, labelledExamples: 9, unexplainedPhrases: 0, examples: 9).sanitized,
-                       DataProfile(labelDisagreement: 0.5, labelledExamples: 9, unexplainedPhrases: 0, examples: 9))
+        XCTAssertNil(DataProfile(labelDisagreement: 0.5, referenceDisagreement: 0.1, labelledExamples: 0, unexplainedPhrases: nil,
+                                 examples: 0).sanitized.labelDisagreement)
+        // A share without its reference (or the reference NaN) is no evidence either.
+        XCTAssertNil(DataProfile(labelDisagreement: 0.5, referenceDisagreement: .nan, labelledExamples: 9, unexplainedPhrases: nil,
+                                 examples: 0).sanitized.labelDisagreement)
+        let fine = DataProfile(labelDisagreement: 0.5, referenceDisagreement: 0.1, labelledExamples: 9, unexplainedPhrases: 0, examples: 9)
+        XCTAssertEqual(fine.sanitized, fine)
     }
 
     /// The shares travel in the round reply's last optional section, with or without the
     /// sections before it, and a cut reply is refused.
     func testTheProfileRoundTripsInTheReply() throws {
-        let profile = DataProfile(labelDisagreement: 0.25, labelledExamples: 300, unexplainedPhrases: nil, examples: 0)
+        let profile = DataProfile(labelDisagreement: 0.25, referenceDisagreement: 0.03, labelledExamples: 300, unexplainedPhrases: nil, examples: 0)
         for (check, probe) in [(UpdateCheck?.none, ProbeLosses?.none),
                                (UpdateCheck(endLoss: 0.1, labelLoss: nil, textLoss: -0.2, seconds: 1), ProbeLosses(mean: 3, tail: 2, label: nil))] {
             let reply = RoundReply(client: "a", round: 2, delta: [1, 2], updateNorm: 2.2, exampleCount: 5, steps: 1, tokens: 64,

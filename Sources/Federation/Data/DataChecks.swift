@@ -6,7 +6,9 @@ import Foundation
 /// - `labelDisagreement`: the share of its labelled training examples whose label differs from
 ///   the vote of their `DataChecks.neighbours` nearest held-out examples (BM25 over the text with
 ///   every label's words removed). Label noise raises it whatever the label mix: a flipped label
-///   no longer matches the text around it;
+///   no longer matches the text around it. `referenceDisagreement` is the same vote among the
+///   held-out examples themselves (each left out of its own vote): how far the client's clean
+///   labels disagree with their text anyway, so that the excess compares across clients;
 /// - `unexplainedPhrases`: the share of its training examples carrying a recurring word phrase
 ///   that the held-out examples never show although, at its training frequency, they would be
 ///   expected to at least `DataChecks.expectedReference` times. A trigger string added to many
@@ -15,14 +17,18 @@ import Foundation
 /// a lying one can hide its data (README, "What the detector cannot see").
 public struct DataProfile: Sendable, Equatable, Codable {
     public var labelDisagreement: Double?
-    /// Labelled training examples behind `labelDisagreement` (those that got a vote).
+    public var referenceDisagreement: Double?
+    /// Labelled examples behind the two (those that got a vote; the smaller of the training and
+    /// held-out counts, which bounds the excess's sampling error).
     public var labelledExamples: Int
     public var unexplainedPhrases: Double?
     /// Training examples behind `unexplainedPhrases`.
     public var examples: Int
 
-    public init(labelDisagreement: Double?, labelledExamples: Int, unexplainedPhrases: Double?, examples: Int) {
-        self.labelDisagreement = labelDisagreement; self.labelledExamples = labelledExamples
+    public init(labelDisagreement: Double?, referenceDisagreement: Double?, labelledExamples: Int,
+                unexplainedPhrases: Double?, examples: Int) {
+        self.labelDisagreement = labelDisagreement; self.referenceDisagreement = referenceDisagreement
+        self.labelledExamples = labelledExamples
         self.unexplainedPhrases = unexplainedPhrases; self.examples = examples
     }
 
@@ -30,8 +36,11 @@ public struct DataProfile: Sendable, Equatable, Codable {
     /// coordinator keeps of a reply, so a hostile client cannot push nonsense into the detector.
     public var sanitized: DataProfile {
         func share(_ v: Double?, _ n: Int) -> Double? { v.flatMap { $0 >= 0 && $0 <= 1 && n > 0 ? $0 : nil } }
-        let label = share(labelDisagreement, labelledExamples), phrases = share(unexplainedPhrases, examples)
-        return DataProfile(labelDisagreement: label, labelledExamples: label == nil ? 0 : labelledExamples,
+        let label = share(labelDisagreement, labelledExamples), reference = share(referenceDisagreement, labelledExamples)
+        let both = label != nil && reference != nil
+        let phrases = share(unexplainedPhrases, examples)
+        return DataProfile(labelDisagreement: both ? label : nil, referenceDisagreement: both ? reference : nil,
+                           labelledExamples: both ? labelledExamples : 0,
                            unexplainedPhrases: phrases, examples: phrases == nil ? 0 : examples)
     }
 }
@@ -58,6 +67,8 @@ public struct DataChecks: Sendable {
     let labelWords: Set<String>
     let referencePhrases: Set<String>
     let referenceCount: Int
+    /// The held-out examples' own leave-one-out disagreement and how many got a vote.
+    private(set) var referenceVote: (share: Double, count: Int)?
 
     /// - Parameter validation: the client's held-out examples (never altered by a data fault).
     public init(validation: [TextExample]) {
@@ -69,6 +80,8 @@ public struct DataChecks: Sendable {
         reference = BM25(documents: labelled.map { Self.withoutLabels($0.text, words) })
         referencePhrases = Set(validation.flatMap { Self.phrases($0.text) })
         referenceCount = validation.count
+        referenceVote = nil
+        referenceVote = Self.share(labelled.indices.map { i in (labelled[i], excluding: i) }, checks: self)
     }
 
     /// `text`'s words with every label's words removed, joined by spaces.
@@ -85,23 +98,29 @@ public struct DataChecks: Sendable {
 
     /// The profile of `train`, the text the client trains on this round.
     public func profile(_ train: [TextExample]) -> DataProfile {
-        let label = labelDisagreement(train)
+        let label = referenceVote == nil ? nil : Self.share(train.map { ($0, excluding: nil) }, checks: self)
         let phrases = unexplainedPhrases(train)
-        return DataProfile(labelDisagreement: label?.share, labelledExamples: label?.count ?? 0,
+        let both = label != nil
+        return DataProfile(labelDisagreement: label?.share, referenceDisagreement: both ? referenceVote?.share : nil,
+                           labelledExamples: both ? min(label!.count, referenceVote!.count) : 0,
                            unexplainedPhrases: phrases, examples: phrases == nil ? 0 : train.count)
     }
 
-    func labelDisagreement(_ train: [TextExample]) -> (share: Double, count: Int)? {
-        guard labels.count >= 2, referenceLabels.count >= Self.minimumLabelled else { return nil }
+    /// The share of `examples` whose label differs from their nearest held-out examples' vote
+    /// (leaving out the held-out example `excluding`, when it is one of them), and how many got
+    /// a vote; nil with fewer than `minimumLabelled` votes or labels.
+    static func share(_ examples: [(TextExample, excluding: Int?)], checks c: DataChecks) -> (share: Double, count: Int)? {
+        guard c.labels.count >= 2, c.referenceLabels.count >= minimumLabelled else { return nil }
         var voted = 0, disagreeing = 0
-        for example in train {
+        for (example, excluded) in examples {
             guard let label = example.label else { continue }
-            let near = reference.top(Self.withoutLabels(example.text, labelWords), k: Self.neighbours)
-            guard let vote = knnVote(near.map { (referenceLabels[$0.document], $0.score) }, labels: labels) else { continue }
+            let near = c.reference.top(withoutLabels(example.text, c.labelWords), k: neighbours + (excluded == nil ? 0 : 1))
+                .filter { $0.document != excluded }.prefix(neighbours)
+            guard let vote = knnVote(near.map { (c.referenceLabels[$0.document], $0.score) }, labels: c.labels) else { continue }
             voted += 1
             if vote != label { disagreeing += 1 }
         }
-        guard voted >= Self.minimumLabelled else { return nil }
+        guard voted >= minimumLabelled else { return nil }
         return (Double(disagreeing) / Double(voted), voted)
     }
 
@@ -117,5 +136,27 @@ public struct DataChecks: Sendable {
         guard !unexplained.isEmpty else { return 0 }
         let carrying = perExample.filter { !$0.isDisjoint(with: unexplained) }.count
         return Double(carrying) / Double(train.count)
+    }
+}
+
+/// One client's data checks, indexed on first use (a pilot that never trains pays nothing), with
+/// the profile of its clean training data kept: it is the same every round no fault alters.
+final class ClientDataChecks: @unchecked Sendable {
+    private let lock = NSLock()
+    private let data: ClientDataset
+    private var built: (checks: DataChecks, clean: DataProfile)?
+
+    init(_ data: ClientDataset) { self.data = data }
+
+    /// The profile of `texts`, this round's training text; `altered` says whether a fault changed
+    /// it from the clean data.
+    func profile(_ texts: [TextExample], altered: Bool) -> DataProfile {
+        lock.lock(); defer { lock.unlock() }
+        let b = built ?? {
+            let checks = DataChecks(validation: data.validation)
+            return (checks, checks.profile(data.train))
+        }()
+        built = b
+        return altered ? b.checks.profile(texts) : b.clean
     }
 }

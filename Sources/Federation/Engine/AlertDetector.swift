@@ -31,9 +31,11 @@ public enum AlertBenchDefaults {
 ///   examples is foreign to them (a backdoor's trigger in clinical notes). The loss on the label's
 ///   tokens is recorded but not read: the pilot's model never learns the labels (README).
 /// - the client's checks of its training text against its held-out examples (`DataProfile`,
-///   self-reported shares, no text): labels its held-out neighbours vote against (label noise),
-///   and examples carrying a recurring phrase its held-out text never shows (a backdoor's
-///   trigger). Clients' data differ, so only each client's change is read, never its level.
+///   self-reported shares, no text): labels its held-out neighbours vote against, in excess of
+///   how often they vote against its held-out labels themselves (label noise), and examples
+///   carrying a recurring phrase its held-out text never shows (a backdoor's trigger). Both are
+///   measured against the client's own clean reference, so their levels compare across clients
+///   (a fault present from a client's first round is seen too) as well as their changes.
 /// A signal the coordinator cannot see (cosines under secure aggregation) is left out.
 struct AlertDetector {
     /// Score at or above which a client gets a warning, and a critical alert. Chosen from the
@@ -218,13 +220,21 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     var movesWithTheModel: Bool { self != .labelDisagreement && self != .unexplainedPhrases }
 
     /// Whether clients' raw levels are comparable (otherwise only changes are compared).
-    var levelsCompare: Bool { self == .cosine || self == .logNorm || self == .checkText }
+    var levelsCompare: Bool {
+        [.cosine, .logNorm, .checkText, .labelDisagreement, .unexplainedPhrases].contains(self)
+    }
 
     func describeLevel(value: Double, z: Double) -> String {
         switch self {
         case .cosine: return String(format: "cosine to the others %.2f, %.1f MADs below the round's", -value, z)
         case .logNorm: return String(format: "update norm %.3g, %.1f MADs from the round's", exp(value), z)
         case .checkText: return String(format: "its update moves the loss on its held-out text by %+.2f, %.1f MADs above the round's", value, z)
+        case .labelDisagreement:
+            return String(format: "training labels its held-out neighbours vote against %+.2f over its held-out labels', %.1f MADs above the round's",
+                          value, z)
+        case .unexplainedPhrases:
+            return String(format: "%.0f%% of its training examples carry a recurring phrase its held-out text never shows, %.1f MADs above the round's",
+                          100 * value, z)
         default: return String(format: "%@ %.1f MADs from the round's", rawValue, z)
         }
     }
@@ -267,7 +277,8 @@ public struct SignalSample: Codable, Sendable, Equatable {
     var checkText: Double?
     /// The start-of-training loss at the tails of its probe examples (`ProbeLosses.tail`).
     var lossTail: Double?
-    /// The data checks' shares (`DataProfile`) and the examples each was measured on.
+    /// The data checks' shares (`DataProfile`) and the examples each was measured on; the label
+    /// disagreement in excess of the held-out examples' own.
     var labelDisagreement: Double?
     var labelledExamples: Int?
     var unexplainedPhrases: Double?
@@ -291,7 +302,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
         accuracy = m.taskAccuracy.map { -$0 }
         checkText = m.checkTextLoss.flatMap { $0.isFinite ? $0 : nil }
         lossTail = m.localLossStartTail.flatMap { $0.isFinite ? $0 : nil }
-        labelDisagreement = m.dataLabelDisagreement.flatMap { $0.isFinite ? $0 : nil }
+        if let d = m.dataLabelDisagreement, let r = m.dataReferenceDisagreement, (d - r).isFinite { labelDisagreement = d - r }
         labelledExamples = m.dataLabelledExamples
         unexplainedPhrases = m.dataUnexplainedPhrases.flatMap { $0.isFinite ? $0 : nil }
         checkedExamples = m.dataCheckedExamples

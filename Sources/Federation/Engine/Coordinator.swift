@@ -255,6 +255,7 @@ public final class Coordinator: @unchecked Sendable {
         }
         if let profile = reply.profile?.sanitized {
             m.dataLabelDisagreement = profile.labelDisagreement
+            m.dataReferenceDisagreement = profile.referenceDisagreement
             m.dataLabelledExamples = profile.labelDisagreement == nil ? nil : profile.labelledExamples
             m.dataUnexplainedPhrases = profile.unexplainedPhrases
             m.dataCheckedExamples = profile.unexplainedPhrases == nil ? nil : profile.examples

@@ -144,6 +144,7 @@ public struct RoundReply: Sendable, Equatable {
         if let profile {
             out.append(1)
             appendInteger((profile.labelDisagreement ?? .nan).bitPattern, to: &out)
+            appendInteger((profile.referenceDisagreement ?? .nan).bitPattern, to: &out)
             appendInteger(UInt32(clamping: profile.labelledExamples), to: &out)
             appendInteger((profile.unexplainedPhrases ?? .nan).bitPattern, to: &out)
             appendInteger(UInt32(clamping: profile.examples), to: &out)
@@ -177,10 +178,11 @@ public struct RoundReply: Sendable, Equatable {
         }
         if !r.isAtEnd, try r.read(UInt8.self, "data checks flag") == 1 {
             let label = try Self.optional(&r, "label disagreement")
+            let reference = try Self.optional(&r, "held-out label disagreement")
             let labelled = Int(try r.read(UInt32.self, "labelled examples"))
             let phrases = try Self.optional(&r, "unexplained phrases")
             let examples = Int(try r.read(UInt32.self, "checked examples"))
-            profile = DataProfile(labelDisagreement: label, labelledExamples: labelled, unexplainedPhrases: phrases, examples: examples)
+            profile = DataProfile(labelDisagreement: label, referenceDisagreement: reference, labelledExamples: labelled, unexplainedPhrases: phrases, examples: examples)
         }
         try r.expectEnd()
     }
