@@ -1,7 +1,8 @@
 import Foundation
 
-/// The thresholds `AlertDetector` uses, for the benchmark's report.
-public enum AlertBenchDefaults {
+/// The anomaly scores at which `AlertDetector` raises a warning and a critical alert (for the
+/// benchmark's report and the dashboard).
+public enum AlertThresholds {
     public static var warning: Double { AlertDetector.warningScore }
     public static var critical: Double { AlertDetector.criticalScore }
 }
