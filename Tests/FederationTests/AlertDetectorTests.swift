@@ -18,16 +18,17 @@ final class AlertDetectorTests: XCTestCase {
         return m
     }
 
-    func runRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void = { _, _ in }) -> [[ClientRoundMetrics]] {
+    /// `count` rounds of every client's metrics from `make(round, client)`, each changed by
+    /// `fault(round, &metrics)`, through one detector.
+    func runRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void = { _, _ in },
+                   make: ((Int, Int) -> ClientRoundMetrics)? = nil) -> [[ClientRoundMetrics]] {
         var detector = AlertDetector()
-        var out: [[ClientRoundMetrics]] = []
-        for r in 1...count {
-            var round = clients.indices.map { healthy(round: r, client: $0) }
+        return (1...count).map { r in
+            var round = clients.indices.map { make?(r, $0) ?? healthy(round: r, client: $0) }
             for i in round.indices { fault(r, &round[i]) }
             _ = detector.inspect(&round, round: r)
-            out.append(round)
+            return round
         }
-        return out
     }
 
     func score(_ rounds: [[ClientRoundMetrics]], round: Int, client: String) -> Double {
@@ -156,13 +157,7 @@ final class AlertDetectorTests: XCTestCase {
     }
 
     func runProbeRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
-        var detector = AlertDetector()
-        return (1...count).map { r in
-            var round = clients.indices.map { withProbe(round: r, client: $0) }
-            for i in round.indices { fault(r, &round[i]) }
-            _ = detector.inspect(&round, round: r)
-            return round
-        }
+        runRounds(count, fault: fault, make: withProbe)
     }
 
     func testHealthyProbeLossesRaiseNothing() {
@@ -200,25 +195,21 @@ final class AlertDetectorTests: XCTestCase {
 
     /// Healthy rounds with the clients' data checks: each client's shares sit at its own level
     /// (they differ by domain) and wobble by resampling noise (0.01, the pilot's measured rms).
+    func withData(round r: Int, client i: Int) -> ClientRoundMetrics {
+        var m = healthy(round: r, client: i)
+        let wobble = Double((r * 3 + i * 5) % 5) / 5 - 0.4
+        // Each client's labels disagree with their text at its own rate (0.02-0.20), its
+        // held-out labels about as often (their own sampling noise, up to 0.02, apart).
+        m.dataLabelDisagreement = 0.02 + 0.06 * Double(i) + 0.025 * wobble
+        m.dataReferenceDisagreement = 0.02 + 0.06 * Double(i) + 0.05 * (Double(i % 2) - 0.5) * 0.8
+        m.dataLabelledExamples = 80
+        m.dataUnexplainedPhrases = i == 1 ? 0.05 + 0.02 * wobble : 0
+        m.dataCheckedExamples = 330
+        return m
+    }
+
     func runDataRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
-        var detector = AlertDetector()
-        return (1...count).map { r in
-            var round = clients.indices.map { i -> ClientRoundMetrics in
-                var m = healthy(round: r, client: i)
-                let wobble = Double((r * 3 + i * 5) % 5) / 5 - 0.4
-                // Each client's labels disagree with their text at its own rate (0.02-0.20), its
-                // held-out labels about as often (their own sampling noise, up to 0.02, apart).
-                m.dataLabelDisagreement = 0.02 + 0.06 * Double(i) + 0.025 * wobble
-                m.dataReferenceDisagreement = 0.02 + 0.06 * Double(i) + 0.05 * (Double(i % 2) - 0.5) * 0.8
-                m.dataLabelledExamples = 80
-                m.dataUnexplainedPhrases = i == 1 ? 0.05 + 0.02 * wobble : 0
-                m.dataCheckedExamples = 330
-                return m
-            }
-            for i in round.indices { fault(r, &round[i]) }
-            _ = detector.inspect(&round, round: r)
-            return round
-        }
+        runRounds(count, fault: fault, make: withData)
     }
 
     func testHealthyDataChecksRaiseNothing() {
