@@ -80,4 +80,26 @@ final class AlertBenchTests: XCTestCase {
         let summary = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
         XCTAssertEqual(summary.falseCriticals, 0)
     }
+
+    /// The committed real-model matrix (`fedpilot bench alerts` on SmolLM2-135M in int8, 34 runs,
+    /// 2026-12-05, README) replayed with the committed detector: the targets hold on it
+    /// (at least 90% of faults at severity >= 0.5 within 2 rounds, at most 1 false warning per 100
+    /// clean client-rounds, no false critical). A change to a signal, floor or threshold that
+    /// loses them fails here, without training anything.
+    func testTheRealModelMatrixMeetsTheTargetsOnReplay() throws {
+        let file = EngineTestSupport.root.appendingPathComponent("Tests/FederationTests/Fixtures/alert-matrix-smollm2-int8.json")
+        let runs = AlertBench.replay(try JSONDecoder().decode([AlertBench.Run].self, from: Data(contentsOf: file)))
+        XCTAssertEqual(runs.count, 34)
+        let s = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
+        let strong = s.cells.filter { $0.severity >= 0.5 }
+        let caught = strong.reduce(0) { $0 + $1.within2 }, total = strong.reduce(0) { $0 + $1.runs }
+        XCTAssertEqual(total, 24)
+        XCTAssertGreaterThanOrEqual(Double(caught), 0.9 * Double(total), "detected within 2 rounds at severity >= 0.5")
+        XCTAssertGreaterThan(s.cleanClientRounds, 400)
+        XCTAssertLessThanOrEqual(Double(s.falseWarnings), Double(s.cleanClientRounds) / 100, "false warnings")
+        XCTAssertEqual(s.falseCriticals, 0)
+        for kind in [FaultKind.labelNoise, .backdoor] {
+            XCTAssertTrue(s.cells.filter { $0.kind == kind }.allSatisfy { $0.within1 == $0.runs }, "\(kind) caught in its first round")
+        }
+    }
 }
