@@ -39,6 +39,7 @@ public struct ClientHistory: Sendable, Equatable {
     public var norm = RoundSeries()
     public var bytes = RoundSeries()
     public var taskAccuracy = RoundSeries()
+    public var anomalyScore = RoundSeries()
 }
 
 /// One row of the client table: the latest metrics of a client and its history.
@@ -79,6 +80,11 @@ public struct ClientRow: Sendable, Equatable {
     public var taskAccuracy: Double?
     public var taskAccuracyDeltaBase: Double?
     public var confusion: TaskScore?
+    /// The alert detector's combined evidence in its last judged round (0: none) and its
+    /// strongest signals in words, and that round.
+    public var anomalyScore: Double?
+    public var anomalyEvidence: String?
+    public var anomalyRound = 0
     /// Removed by the operator (until readmitted).
     public var excluded = false
     public var alerts: [Alert] = []
@@ -138,6 +144,9 @@ public struct ClientRow: Sendable, Equatable {
         if let a = m.taskAccuracy { taskAccuracy = a; history.taskAccuracy[m.round] = a }
         if let d = m.taskAccuracyDeltaBase { taskAccuracyDeltaBase = d }
         if let c = m.confusion { confusion = TaskScore(counts: c) }
+        if let a = m.anomalyScore {
+            anomalyScore = a; anomalyEvidence = m.anomalyEvidence; anomalyRound = m.round; history.anomalyScore[m.round] = a
+        }
         if let d = m.drift { history.drift[m.round] = d }
         if let n = m.updateNorm { history.norm[m.round] = n }
         if m.bytesUp > 0 || m.bytesDown > 0 { history.bytes[m.round] = Double(m.bytesUp + m.bytesDown) }
@@ -237,7 +246,7 @@ public enum DashboardView: Sendable, Equatable { case main, detail }
 public enum SortColumn: String, Sendable, CaseIterable {
     case order = "scenario order", id, domain, status, samples, loss = "local loss", eval = "eval loss",
          deltaBase = "Δbase", deltaLast = "Δlast", accuracy = "task accuracy", deltaAccuracy = "Δacc vs base",
-         drift, norm, cosine, bytesRound = "bytes this round", bytesTotal = "bytes total", alerts
+         drift, norm, cosine, anomaly = "anomaly score", bytesRound = "bytes this round", bytesTotal = "bytes total", alerts
 }
 
 /// Which columns the client table shows (`c` cycles): every column that fits, or one group.
@@ -351,6 +360,7 @@ public struct DashboardState: Sendable, Equatable {
             case .drift: return .num(r.drift)
             case .norm: return .num(r.updateNorm)
             case .cosine: return .num(r.cosine)
+            case .anomaly: return .num(r.anomalyScore)
             case .bytesRound: return .int(r.bytesUpRound + r.bytesDownRound)
             case .bytesTotal: return .int(r.bytesTotal)
             case .alerts: return .int(r.alerts.count)

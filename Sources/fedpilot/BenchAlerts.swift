@@ -90,7 +90,7 @@ struct BenchAlerts: ParsableCommand {
     }
 
     func report(_ runs: [AlertBench.Run], seconds: Double, model: String) throws {
-        let summary = AlertBench.summarize(runs, warning: AlertBenchDefaults.warning, critical: AlertBenchDefaults.critical)
+        let summary = AlertBench.summarize(runs, warning: AlertThresholds.warning, critical: AlertThresholds.critical)
         let sweep = [2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 8.0].map { AlertBench.summarize(runs, warning: $0, critical: $0) }
         let byStrategy = Set(runs.map(\.strategy)).sorted { $0.rawValue < $1.rawValue }.map { strategy in
             (strategy, AlertBench.summarize(runs.filter { $0.strategy == strategy }, warning: summary.warning, critical: summary.critical))

@@ -57,7 +57,11 @@ final class SnapshotTests: XCTestCase {
             if r >= 4 { alerts.append(TestSupport.alert(r, "hospital-b", .warning, "update points against the others (cosine -0.21)")) }
             if r >= 5 { alerts.append(TestSupport.alert(r, "hospital-b", .warning, "own eval loss worsened \(r - 3) rounds in a row")) }
             script.round(r, global: 5.52 - 0.005 * Double(r), alerts: alerts) { m in
+                // The detector's score of every judged client, and its evidence.
+                m.anomalyScore = 0.4 + 0.3 * Double((r + m.client.count) % 3); m.anomalyEvidence = ""
                 if m.client == "hospital-b" {
+                    m.anomalyScore = 9.2 - 0.5 * Double(r - 3)
+                    m.anomalyEvidence = "start-of-training loss +3.23 over its last 2 rounds (21.4 MADs); cosine to the others -0.21, 4.1 MADs below the round's"
                     m.localLossStart = 8.4; m.localLossEnd = 8.31 + 0.1 * Double(r - 3)
                     m.evalLoss = 5.45 + 0.04 * Double(r - 2)
                     m.updateNorm = 0.0612; m.drift = 2.7; m.cosineToOthers = -0.21
@@ -74,7 +78,10 @@ final class SnapshotTests: XCTestCase {
         XCTAssertLessThan(b.deltaLast!, 0)
         XCTAssertEqual(b.alerts.count, 7)
         XCTAssertEqual(s.run.log.filter { if case .alert = $0.kind { return true } else { return false } }.count, 7)
-        try assertSnapshot(render(s, width: 120, height: 40), named: "degrading-client")
+        let main = render(s, width: 120, height: 40)
+        try assertSnapshot(main, named: "degrading-client")
+        XCTAssertTrue(main.text.contains("score"), "the score column")
+        XCTAssertEqual(b.anomalyScore ?? 0, 7.7, accuracy: 1e-9)
 
         // Its detail view: history charts, data sizes, link, every alert with its reason.
         _ = handleKey(.down, state: &s)
@@ -85,6 +92,10 @@ final class SnapshotTests: XCTestCase {
         XCTAssertTrue(detail.text.contains("80 train / 20 validation examples"))
         XCTAssertTrue(detail.text.contains("local training loss rose to 8.31 from 5.17"))
         XCTAssertTrue(detail.text.contains("8/2 Mbps 80ms"))
+        // The detector's score in its last round, the thresholds, and the evidence behind it.
+        XCTAssertTrue(detail.text.contains("score 7.7 in round 6 (warning at 4, critical at 8)"))
+        XCTAssertTrue(detail.text.contains("start-of-training loss +3.23 over its last 2 rounds"))
+        XCTAssertTrue(detail.text.contains("cosine to the others -0.21, 4.1 MADs below the round's"), "the evidence's second row")
     }
 
     func testDroppedClient() throws {

@@ -2,25 +2,26 @@ import Foundation
 import XCTest
 @testable import Federation
 
-/// A small fault matrix on the tiny model, fast enough for CI: corrupted updates are caught in
-/// their first round, and clean client-rounds raise no critical alert. (The tiny model is random
-/// over bytes, so data faults barely change its losses; the README's matrix on the real model
-/// measures those.)
+/// A small fault matrix on the tiny model, fast enough for CI: corrupted updates, label noise and
+/// backdoors are caught in their first round, and clean client-rounds raise no critical alert.
+/// (The tiny model is random over bytes, so data faults barely change its losses: label noise
+/// and backdoors are caught here by the clients' data checks alone, which do not depend on the
+/// model; the README's matrix on the real model measures the rest.)
 final class AlertBenchTests: XCTestCase {
     func testSmallMatrixOnTheTinyModel() throws {
         var base = try ScenarioLoader.load(path: EngineTestSupport.root.appendingPathComponent("scenarios/clinical-pilot.toml").path)
         base.modelPath = "tiny"
         base.training.budget = .steps(2)
         var matrix = AlertBench.Matrix()
-        matrix.kinds = [.corruptUpdate]
-        matrix.severities = [0.5, 0.9]
+        matrix.kinds = [.corruptUpdate, .labelNoise, .backdoor]
+        matrix.severities = [0.3, 0.9]
         matrix.strategies = [.fedavg]
         matrix.trials = 1
         matrix.cleanRuns = 1
         matrix.rounds = 4
         matrix.startRounds = [2, 3]
         let runs = try AlertBench.run(base: base, model: EngineModel.load(path: "tiny"), matrix: matrix)
-        XCTAssertEqual(runs.count, 3)
+        XCTAssertEqual(runs.count, 7)
         let summary = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
         for cell in summary.cells { XCTAssertEqual(cell.within1, cell.runs, "\(cell.kind) \(cell.severity) caught in its first round") }
         XCTAssertGreaterThan(summary.cleanClientRounds, 10)
@@ -78,5 +79,27 @@ final class AlertBenchTests: XCTestCase {
         XCTAssertTrue(faulty.anomalyEvidence!.contains("norm"), faulty.anomalyEvidence!)
         let summary = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
         XCTAssertEqual(summary.falseCriticals, 0)
+    }
+
+    /// The committed real-model matrix (`fedpilot bench alerts` on SmolLM2-135M in int8, 34 runs,
+    /// 2026-12-05, README) replayed with the committed detector: the targets hold on it
+    /// (at least 90% of faults at severity >= 0.5 within 2 rounds, at most 1 false warning per 100
+    /// clean client-rounds, no false critical). A change to a signal, floor or threshold that
+    /// loses them fails here, without training anything.
+    func testTheRealModelMatrixMeetsTheTargetsOnReplay() throws {
+        let file = EngineTestSupport.root.appendingPathComponent("Tests/FederationTests/Fixtures/alert-matrix-smollm2-int8.json")
+        let runs = AlertBench.replay(try JSONDecoder().decode([AlertBench.Run].self, from: Data(contentsOf: file)))
+        XCTAssertEqual(runs.count, 34)
+        let s = AlertBench.summarize(runs, warning: AlertDetector.warningScore, critical: AlertDetector.criticalScore)
+        let strong = s.cells.filter { $0.severity >= 0.5 }
+        let caught = strong.reduce(0) { $0 + $1.within2 }, total = strong.reduce(0) { $0 + $1.runs }
+        XCTAssertEqual(total, 24)
+        XCTAssertGreaterThanOrEqual(Double(caught), 0.9 * Double(total), "detected within 2 rounds at severity >= 0.5")
+        XCTAssertGreaterThan(s.cleanClientRounds, 400)
+        XCTAssertLessThanOrEqual(Double(s.falseWarnings), Double(s.cleanClientRounds) / 100, "false warnings")
+        XCTAssertEqual(s.falseCriticals, 0)
+        for kind in [FaultKind.labelNoise, .backdoor] {
+            XCTAssertTrue(s.cells.filter { $0.kind == kind }.allSatisfy { $0.within1 == $0.runs }, "\(kind) caught in its first round")
+        }
     }
 }

@@ -18,16 +18,17 @@ final class AlertDetectorTests: XCTestCase {
         return m
     }
 
-    func runRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void = { _, _ in }) -> [[ClientRoundMetrics]] {
+    /// `count` rounds of every client's metrics from `make(round, client)`, each changed by
+    /// `fault(round, &metrics)`, through one detector.
+    func runRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void = { _, _ in },
+                   make: ((Int, Int) -> ClientRoundMetrics)? = nil) -> [[ClientRoundMetrics]] {
         var detector = AlertDetector()
-        var out: [[ClientRoundMetrics]] = []
-        for r in 1...count {
-            var round = clients.indices.map { healthy(round: r, client: $0) }
+        return (1...count).map { r in
+            var round = clients.indices.map { make?(r, $0) ?? healthy(round: r, client: $0) }
             for i in round.indices { fault(r, &round[i]) }
             _ = detector.inspect(&round, round: r)
-            out.append(round)
+            return round
         }
-        return out
     }
 
     func score(_ rounds: [[ClientRoundMetrics]], round: Int, client: String) -> Double {
@@ -156,13 +157,7 @@ final class AlertDetectorTests: XCTestCase {
     }
 
     func runProbeRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
-        var detector = AlertDetector()
-        return (1...count).map { r in
-            var round = clients.indices.map { withProbe(round: r, client: $0) }
-            for i in round.indices { fault(r, &round[i]) }
-            _ = detector.inspect(&round, round: r)
-            return round
-        }
+        runRounds(count, fault: fault, make: withProbe)
     }
 
     func testHealthyProbeLossesRaiseNothing() {
@@ -194,6 +189,84 @@ final class AlertDetectorTests: XCTestCase {
         // Every client's tail rising together (the model moving) is not an anomaly.
         let common = runProbeRounds(5) { r, m in if r >= 4 { m.localLossStartTail! += rise } }
         for m in common[3] { XCTAssertLessThan(m.anomalyScore!, AlertDetector.warningScore, m.client) }
+    }
+
+    // MARK: - The data checks (label disagreement, unexplained phrases)
+
+    /// Healthy rounds with the clients' data checks: each client's shares sit at its own level
+    /// (they differ by domain) and wobble by resampling noise (0.01, the pilot's measured rms).
+    func withData(round r: Int, client i: Int) -> ClientRoundMetrics {
+        var m = healthy(round: r, client: i)
+        let wobble = Double((r * 3 + i * 5) % 5) / 5 - 0.4
+        // Each client's labels disagree with their text at its own rate (0.02-0.20), its
+        // held-out labels about as often (their own sampling noise, up to 0.02, apart).
+        m.dataLabelDisagreement = 0.02 + 0.06 * Double(i) + 0.025 * wobble
+        m.dataReferenceDisagreement = 0.02 + 0.06 * Double(i) + 0.05 * (Double(i % 2) - 0.5) * 0.8
+        m.dataLabelledExamples = 80
+        m.dataUnexplainedPhrases = i == 1 ? 0.05 + 0.02 * wobble : 0
+        m.dataCheckedExamples = 330
+        return m
+    }
+
+    func runDataRounds(_ count: Int, fault: (Int, inout ClientRoundMetrics) -> Void) -> [[ClientRoundMetrics]] {
+        runRounds(count, fault: fault, make: withData)
+    }
+
+    func testHealthyDataChecksRaiseNothing() {
+        for round in runDataRounds(8, fault: { _, _ in }) {
+            for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") }
+        }
+    }
+
+    /// Label noise at severity 0.3 raised the pilot's disagreement by 0.26-0.30: flagged in its
+    /// first round and after, with the reason naming it; the other clients stay quiet although
+    /// the faulty client's share is far above theirs.
+    func testALabelDisagreementRiseIsFlagged() {
+        let rounds = runDataRounds(6) { r, m in if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 0.26 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 4, client: "c"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[3].first { $0.client == "c" }!.anomalyEvidence!.contains("labels its held-out neighbours vote against"))
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 6, client: "c"), AlertDetector.warningScore, "a lasting fault stays flagged")
+        for round in rounds { for m in round where m.client != "c" { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") } }
+        // Two floors of change is not evidence enough; on few examples the floor widens.
+        let small = runDataRounds(5) { r, m in if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 2 * Signal.shareFloor } }
+        XCTAssertLessThan(score(small, round: 4, client: "c"), 3)
+        let few = runDataRounds(5) { r, m in
+            if m.client == "c" { m.dataLabelledExamples = 16 }
+            if r >= 4, m.client == "c" { m.dataLabelDisagreement! += 0.26 }
+        }
+        XCTAssertLessThan(score(few, round: 4, client: "c"), AlertDetector.warningScore, "0.26 on 16 examples is 2 binomial errors")
+    }
+
+    func testAnUnexplainedPhraseRiseIsFlagged() {
+        let rounds = runDataRounds(6) { r, m in if r >= 3, m.client == "b" { m.dataUnexplainedPhrases! += 0.25 } }
+        XCTAssertGreaterThanOrEqual(score(rounds, round: 3, client: "b"), AlertDetector.warningScore)
+        XCTAssertTrue(rounds[2].first { $0.client == "b" }!.anomalyEvidence!.contains("recurring phrase"))
+        for m in rounds[2] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, 2, m.client) }
+        // Measured against the client's own held-out text, the share is near 0 on clean data,
+        // so a client whose training data carries such phrases from its first round is flagged
+        // against the others (no history needed).
+        let level = runDataRounds(3) { _, m in if m.client == "d" { m.dataUnexplainedPhrases = 0.4 } }
+        XCTAssertGreaterThanOrEqual(score(level, round: 1, client: "d"), AlertDetector.warningScore)
+        XCTAssertTrue(level[0].first { $0.client == "d" }!.anomalyEvidence!.contains("above the round's"))
+    }
+
+    /// The label disagreement is read in excess of the client's held-out labels' own: labels
+    /// that are ambiguous in a domain (0.35 both ways) raise nothing, noisy ones from the first
+    /// round are flagged against the others.
+    func testTheLabelDisagreementIsReadAgainstTheClientsOwnReference() {
+        let ambiguous = runDataRounds(4) { _, m in
+            if m.client == "b" { m.dataLabelDisagreement! += 0.3; m.dataReferenceDisagreement! += 0.3 }
+        }
+        for round in ambiguous { for m in round { XCTAssertLessThan(m.anomalyScore!, 2, "\(m.client) r\(m.round)") } }
+        let noisy = runDataRounds(3) { _, m in if m.client == "b" { m.dataLabelDisagreement! += 0.3 } }
+        XCTAssertGreaterThanOrEqual(score(noisy, round: 1, client: "b"), AlertDetector.warningScore)
+        for m in noisy[0] where m.client != "b" { XCTAssertLessThan(m.anomalyScore!, 2, m.client) }
+        // Without its reference a client's disagreement is not read at all.
+        let unreferenced = runDataRounds(5) { r, m in
+            m.dataReferenceDisagreement = nil
+            if r >= 4, m.client == "b" { m.dataLabelDisagreement! += 0.3 }
+        }
+        XCTAssertLessThan(score(unreferenced, round: 4, client: "b"), 2)
     }
 
     func testRobustStatistics() {

@@ -66,6 +66,12 @@ extension Renderer {
             Column(title: "cos", width: 5, right: true, priority: 50, sort: .cosine, sets: [.training]) { r in
                 (n(r.cosine, 5, signed: false), (r.cosine ?? 0) < 0 ? .red : .normal, age(r))
             },
+            // The alert detector's score: yellow from the warning threshold, red from the critical one.
+            Column(title: "score", width: 5, right: true, priority: 75, sort: .anomaly, sets: [.quality, .training]) { r in
+                guard let a = r.anomalyScore else { return (cs.dash, .normal, .dim) }
+                let color: CellColor = a >= AlertThresholds.critical ? .red : (a >= AlertThresholds.warning ? .yellow : .normal)
+                return (Fmt.num(a, width: 5, decimals: 1, charset: cs), color, a >= AlertThresholds.warning ? .bold : [])
+            },
             Column(title: "\(cs.up)\(cs.down) round", width: 11, right: true, priority: 55, sort: .bytesRound, sets: [.network]) { r in
                 guard r.bytesUpRound + r.bytesDownRound > 0 else { return (cs.dash, .normal, .dim) }
                 return ("\(cs.up)\(Fmt.bytes(r.bytesUpRound)) \(cs.down)\(Fmt.bytes(r.bytesDownRound))", .normal, age(r))

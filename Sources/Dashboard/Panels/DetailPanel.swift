@@ -40,10 +40,11 @@ extension Renderer {
         if let accuracy = row.taskAccuracy { drawTaskLine(&b, row: row, accuracy: accuracy, y: 7) }
 
         drawSample(&b, row: row, y: 8)
+        drawAnomaly(&b, row: row, y: 12)
 
         // Four history charts, two by two.
         let alertRows = max(4, min(row.alerts.count + 1, 8))
-        let chartsTop = 13
+        let chartsTop = 14
         let available = height - 1 - chartsTop - alertRows - 1
         let block = max(4, available / 2)
         let plot = block - 2
@@ -73,6 +74,32 @@ extension Renderer {
             let x1 = b.put(Fmt.pad(alert.severity.rawValue, 9, charset: cs), x: x0 + 1, y: ay + 1 + i, style: .bold, color: color)
             b.put(Fmt.pad(alert.reason, width - x1 - 1, charset: cs), x: x1, y: ay + 1 + i, color: color)
         }
+    }
+
+    /// The alert detector's score in the client's last judged round and the evidence behind it
+    /// (its strongest signals, over two rows).
+    func drawAnomaly(_ b: inout ScreenBuffer, row: ClientRow, y: Int) {
+        var x = b.put("anomaly ", x: 0, y: y)
+        guard let score = row.anomalyScore else {
+            b.put("not scored yet (the detector judges clients whose update arrived)", x: x, y: y, style: .dim, limit: width - x)
+            return
+        }
+        let color: CellColor = score >= AlertThresholds.critical ? .red : (score >= AlertThresholds.warning ? .yellow : .green)
+        x = b.put(String(format: "score %.1f", score), x: x, y: y, style: .bold, color: color)
+        x = b.put(String(format: " in round %d (warning at %.0f, critical at %.0f)", row.anomalyRound, AlertThresholds.warning,
+                         AlertThresholds.critical), x: x, y: y, style: .dim)
+        let signals = (row.anomalyEvidence ?? "").components(separatedBy: "; ").filter { !$0.isEmpty }
+        let shown = score >= AlertThresholds.warning ? color : .normal
+        guard let first = signals.first else {
+            b.put("   no signal above its usual range", x: x, y: y, style: .dim, limit: width - x)
+            return
+        }
+        // The evidence wrapped at a word over the rest of this row and the next.
+        let words = ([": " + first] + signals.dropFirst().map { "; " + $0 }).joined().split(separator: " ").map(String.init)
+        var line = "", rest = words[...]
+        while let w = rest.first, line.count + w.count + 1 <= width - x { line += (line.isEmpty ? "" : " ") + w; rest = rest.dropFirst() }
+        b.put(line, x: x, y: y, color: shown, limit: width - x)
+        if !rest.isEmpty { b.put(rest.joined(separator: " "), x: 8, y: y + 1, color: shown, limit: width - 8) }
     }
 
     /// Task accuracy, its gain over the base model, macro-F1 and the last evaluation's top confusions.

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The thresholds `AlertDetector` uses, for the benchmark's report.
-public enum AlertBenchDefaults {
+/// The anomaly scores at which `AlertDetector` raises a warning and a critical alert (for the
+/// benchmark's report and the dashboard).
+public enum AlertThresholds {
     public static var warning: Double { AlertDetector.warningScore }
     public static var critical: Double { AlertDetector.criticalScore }
 }
@@ -30,6 +31,12 @@ public enum AlertBenchDefaults {
 ///   last 16 learned tokens of each example and its end): rises where text appended to the
 ///   examples is foreign to them (a backdoor's trigger in clinical notes). The loss on the label's
 ///   tokens is recorded but not read: the pilot's model never learns the labels (README).
+/// - the client's checks of its training text against its held-out examples (`DataProfile`,
+///   self-reported shares, no text): labels its held-out neighbours vote against, in excess of
+///   how often they vote against its held-out labels themselves (label noise), and examples
+///   carrying a recurring phrase its held-out text never shows (a backdoor's trigger). Both are
+///   measured against the client's own clean reference, so their levels compare across clients
+///   (a fault present from a client's first round is seen too) as well as their changes.
 /// A signal the coordinator cannot see (cosines under secure aggregation) is left out.
 struct AlertDetector {
     /// Score at or above which a client gets a warning, and a critical alert. Chosen from the
@@ -166,6 +173,7 @@ enum Signal: String, CaseIterable, Codable, Sendable {
     case lossStart = "loss_start", cosine, logNorm = "log_norm", evalGain = "eval_gain", accuracy
     case checkText = "check_text"
     case lossTail = "loss_tail"
+    case labelDisagreement = "label_disagreement", unexplainedPhrases = "unexplained_phrases"
 
     /// The smallest scale a robust z uses: below it, differences are noise whatever the MAD says.
     var floor: Double {
@@ -177,31 +185,57 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         case .accuracy: return 0.1
         case .checkText: return 0.05
         case .lossTail: return Self.tailFloor
+        case .labelDisagreement, .unexplainedPhrases: return Self.shareFloor
         }
     }
 
     /// The floor of the probe's tail loss, chosen from the real-model matrix (README).
     static let tailFloor = 0.15
 
+    /// The floor of the data checks' shares: five examples in a hundred. A share measured on n
+    /// examples moves by up to 0.5/√n from which examples a round holds (README: measured on
+    /// resampled halves of the pilot's data), which is the floor when larger.
+    static let shareFloor = 0.05
+
     /// The floor for one client's sample: a task accuracy measured on n labelled examples moves
     /// by up to 0.5/√n (the binomial standard error at p = 0.5) from sampling alone, so on the
     /// pilot's 2 examples a fall from 1.0 to 0.5 is one standard error, not evidence.
     func floor(for sample: SignalSample) -> Double {
-        guard self == .accuracy, let n = sample.accuracyExamples else { return floor }
+        let n: Int?
+        switch self {
+        case .accuracy: n = sample.accuracyExamples
+        case .labelDisagreement: n = sample.labelledExamples
+        case .unexplainedPhrases: n = sample.checkedExamples
+        default: n = nil
+        }
+        guard let n, n > 0 else { return floor }
         return max(floor, 0.5 / Double(n).squareRoot())
     }
 
     /// A z-score as evidence: the update norm is suspicious both ways, the rest one way.
     func oriented(_ z: Double) -> Double { self == .logNorm ? abs(z) : z }
 
+    /// Whether the signal moves when the shared model does (losses, gains, geometry), so that a
+    /// client's position is read against the round's median; the data checks measure the text
+    /// alone, and another client's fault must not move a healthy client's reading.
+    var movesWithTheModel: Bool { self != .labelDisagreement && self != .unexplainedPhrases }
+
     /// Whether clients' raw levels are comparable (otherwise only changes are compared).
-    var levelsCompare: Bool { self == .cosine || self == .logNorm || self == .checkText }
+    var levelsCompare: Bool {
+        [.cosine, .logNorm, .checkText, .labelDisagreement, .unexplainedPhrases].contains(self)
+    }
 
     func describeLevel(value: Double, z: Double) -> String {
         switch self {
         case .cosine: return String(format: "cosine to the others %.2f, %.1f MADs below the round's", -value, z)
         case .logNorm: return String(format: "update norm %.3g, %.1f MADs from the round's", exp(value), z)
         case .checkText: return String(format: "its update moves the loss on its held-out text by %+.2f, %.1f MADs above the round's", value, z)
+        case .labelDisagreement:
+            return String(format: "training labels its held-out neighbours vote against %+.2f over its held-out labels', %.1f MADs above the round's",
+                          value, z)
+        case .unexplainedPhrases:
+            return String(format: "%.0f%% of its training examples carry a recurring phrase its held-out text never shows, %.1f MADs above the round's",
+                          100 * value, z)
         default: return String(format: "%@ %.1f MADs from the round's", rawValue, z)
         }
     }
@@ -216,6 +250,11 @@ enum Signal: String, CaseIterable, Codable, Sendable {
         case .logNorm: return String(format: "update norm ×%.2g %@ (%.1f MADs)", exp(change), over, z)
         case .evalGain: return String(format: "eval gain %+.3f %@ (%.1f MADs)", -change, over, z)
         case .accuracy: return String(format: "task accuracy %+.2f %@ (%.1f MADs)", -change, over, z)
+        case .labelDisagreement:
+            return String(format: "training labels its held-out neighbours vote against %+.2f %@ (%.1f MADs)", change, over, z)
+        case .unexplainedPhrases:
+            return String(format: "training examples with a recurring phrase its held-out text never shows %+.2f %@ (%.1f MADs)",
+                          change, over, z)
         }
     }
 }
@@ -239,12 +278,20 @@ public struct SignalSample: Codable, Sendable, Equatable {
     var checkText: Double?
     /// The start-of-training loss at the tails of its probe examples (`ProbeLosses.tail`).
     var lossTail: Double?
+    /// The data checks' shares (`DataProfile`) and the examples each was measured on; the label
+    /// disagreement in excess of the held-out examples' own.
+    var labelDisagreement: Double?
+    var labelledExamples: Int?
+    var unexplainedPhrases: Double?
+    var checkedExamples: Int?
 
     init(client: String? = nil, lossStart: Double? = nil, cosine: Double? = nil, logNorm: Double? = nil,
-         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil, lossTail: Double? = nil) {
+         evalGain: Double? = nil, accuracy: Double? = nil, checkText: Double? = nil, lossTail: Double? = nil,
+         labelDisagreement: Double? = nil, unexplainedPhrases: Double? = nil) {
         self.client = client; self.lossStart = lossStart; self.cosine = cosine; self.logNorm = logNorm
         self.evalGain = evalGain; self.accuracy = accuracy; self.checkText = checkText
         self.lossTail = lossTail
+        self.labelDisagreement = labelDisagreement; self.unexplainedPhrases = unexplainedPhrases
     }
 
     init(_ m: ClientRoundMetrics) {
@@ -256,6 +303,10 @@ public struct SignalSample: Codable, Sendable, Equatable {
         accuracy = m.taskAccuracy.map { -$0 }
         checkText = m.checkTextLoss.flatMap { $0.isFinite ? $0 : nil }
         lossTail = m.localLossStartTail.flatMap { $0.isFinite ? $0 : nil }
+        if let d = m.dataLabelDisagreement, let r = m.dataReferenceDisagreement, (d - r).isFinite { labelDisagreement = d - r }
+        labelledExamples = m.dataLabelledExamples
+        unexplainedPhrases = m.dataUnexplainedPhrases.flatMap { $0.isFinite ? $0 : nil }
+        checkedExamples = m.dataCheckedExamples
         accuracyExamples = m.confusion.map { $0.values.reduce(0) { $0 + $1.values.reduce(0, +) } }.flatMap { $0 > 0 ? $0 : nil }
     }
 
@@ -264,6 +315,7 @@ public struct SignalSample: Codable, Sendable, Equatable {
     func residual(among round: [SignalSample]) -> SignalSample {
         func r(_ signal: Signal) -> Double? {
             guard let v = self[signal] else { return nil }
+            guard signal.movesWithTheModel else { return v }
             // With fewer than three others, their median is not robust to one outlier among
             // them: use the whole round's.
             let others = round.filter { $0.client != client }.compactMap { $0[signal] }
@@ -271,7 +323,8 @@ public struct SignalSample: Codable, Sendable, Equatable {
         }
         return SignalSample(client: client, lossStart: r(.lossStart), cosine: r(.cosine), logNorm: r(.logNorm),
                             evalGain: r(.evalGain), accuracy: r(.accuracy), checkText: r(.checkText),
-                            lossTail: r(.lossTail))
+                            lossTail: r(.lossTail), labelDisagreement: r(.labelDisagreement),
+                            unexplainedPhrases: r(.unexplainedPhrases))
     }
 
     subscript(signal: Signal) -> Double? {
@@ -283,6 +336,8 @@ public struct SignalSample: Codable, Sendable, Equatable {
         case .accuracy: return accuracy
         case .checkText: return checkText
         case .lossTail: return lossTail
+        case .labelDisagreement: return labelDisagreement
+        case .unexplainedPhrases: return unexplainedPhrases
         }
     }
 }

@@ -31,6 +31,8 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
     let labelScorer: LabelScorer
     /// The fixed held-out sample on which each update's effect is checked (`UpdateCheck`).
     let heldOut: HeldOutTails
+    /// The client's checks of its training text against its held-out examples (`DataProfile`).
+    let dataChecks: ClientDataChecks
     /// Greedy generations on instruction examples, scored by ROUGE-L (nil unless the scenario asks).
     let generationScorer: GenerationScorer?
     /// The update kept back for secure aggregation and its protocol session.
@@ -61,6 +63,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         validationBatch = held.isEmpty ? nil
             : Batcher.padded(Array(held), length: trainer.config.sequenceLength, padID: encoding.paddingID)
         heldOut = HeldOutTails(validation: data.validation, encoding: encoding)
+        dataChecks = ClientDataChecks(data)
         labelScorer = LabelScorer(validation: data.validation, template: template,
                                   limit: evaluation.task.examplesPerClient ?? evaluation.maxExamplesPerClient,
                                   contextTokens: evaluation.task.contextTokens, encoding: encoding, calibrate: evaluation.task.calibrate)
@@ -92,6 +95,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
         let began = Date()
         let probeRows = self.probeRows(texts, examples)
         let probe = try? probeRows.losses(model: trainer.model.base, adapter: start)
+        let profile = dataChecks.profile(texts, altered: faults.altersText(client: spec.id, round: task.round))
         // A new batch order every round, so that a few local steps per round still cover the data.
         let result = trainer.train(from: start, examples: examples, steps: task.localSteps,
                                    proximalMu: task.proximalMu, gradientCorrection: task.gradientCorrection,
@@ -117,7 +121,7 @@ public final class ClientWorker: ClientEndpoint, @unchecked Sendable {
                                exampleCount: data.train.count,
                                steps: result.steps, tokens: result.tokens, lossStart: lossStart, lossEnd: result.losses.last ?? .nan,
                                computeSeconds: Date().timeIntervalSince(began), controlDelta: controlDelta, check: check,
-                               probe: probe)
+                               probe: probe, profile: profile)
         return reply.encoded(tensorSizes: tensorSizes, as: payload)
     }
 

@@ -253,6 +253,13 @@ public final class Coordinator: @unchecked Sendable {
             m.localLossStartTail = p.tail.flatMap { $0.isFinite ? $0 : nil }
             m.localLossStartLabel = p.label.flatMap { $0.isFinite ? $0 : nil }
         }
+        if let profile = reply.profile?.sanitized {
+            m.dataLabelDisagreement = profile.labelDisagreement
+            m.dataReferenceDisagreement = profile.referenceDisagreement
+            m.dataLabelledExamples = profile.labelDisagreement == nil ? nil : profile.labelledExamples
+            m.dataUnexplainedPhrases = profile.unexplainedPhrases
+            m.dataCheckedExamples = profile.unexplainedPhrases == nil ? nil : profile.examples
+        }
         m.trainSeconds = reply.computeSeconds
         m.updateNorm = reply.delta.isEmpty ? reply.updateNorm : UpdateGeometry.norm(reply.delta)
         let delivery = transport.delivery(of: ReplyReceipt(client: spec.id, round: round, bytesDown: m.bytesDown, bytesUp: received,

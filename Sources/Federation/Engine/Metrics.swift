@@ -91,6 +91,15 @@ public struct ClientRoundMetrics: Sendable, Codable, Equatable {
     /// text spells its label.
     public var localLossStartTail: Double?
     public var localLossStartLabel: Double?
+    /// The client's checks of the text it trained on against its held-out examples
+    /// (`DataProfile`): the share of its labelled training examples whose label its held-out
+    /// neighbours vote against (and the same among its held-out examples), and the share carrying
+    /// a recurring phrase its held-out text never shows, each with the examples it was measured on.
+    public var dataLabelDisagreement: Double?
+    public var dataReferenceDisagreement: Double?
+    public var dataLabelledExamples: Int?
+    public var dataUnexplainedPhrases: Double?
+    public var dataCheckedExamples: Int?
 
     public init(client: String, round: Int, status: ClientStatus) {
         self.client = client; self.round = round; self.status = status
@@ -154,6 +163,9 @@ extension ClientRoundMetrics {
         case checkEndLoss = "check_end_loss", checkLabelLoss = "check_label_loss", checkTextLoss = "check_text_loss"
         case checkSeconds = "check_seconds"
         case localLossStartTail = "local_loss_start_tail", localLossStartLabel = "local_loss_start_label"
+        case dataLabelDisagreement = "data_label_disagreement", dataLabelledExamples = "data_labelled_examples"
+        case dataReferenceDisagreement = "data_reference_disagreement"
+        case dataUnexplainedPhrases = "data_unexplained_phrases", dataCheckedExamples = "data_checked_examples"
     }
 
     /// Reads the fields; only `client`, `round` and `status` are required (older journals lack later fields).
@@ -179,6 +191,10 @@ extension ClientRoundMetrics {
         checkEndLoss = try number(.checkEndLoss); checkLabelLoss = try number(.checkLabelLoss)
         checkTextLoss = try number(.checkTextLoss); checkSeconds = try number(.checkSeconds)
         localLossStartTail = try number(.localLossStartTail); localLossStartLabel = try number(.localLossStartLabel)
+        dataLabelDisagreement = try number(.dataLabelDisagreement); dataReferenceDisagreement = try number(.dataReferenceDisagreement)
+        dataUnexplainedPhrases = try number(.dataUnexplainedPhrases)
+        dataLabelledExamples = try c.decodeIfPresent(Int.self, forKey: .dataLabelledExamples)
+        dataCheckedExamples = try c.decodeIfPresent(Int.self, forKey: .dataCheckedExamples)
     }
 
     /// Writes the fields. A loss or measurement that is missing is written as null; the anomaly
@@ -206,6 +222,11 @@ extension ClientRoundMetrics {
         try c.encodeIfFinite(checkTextLoss, forKey: .checkTextLoss); try c.encodeIfFinite(checkSeconds, forKey: .checkSeconds)
         try c.encodeIfFinite(localLossStartTail, forKey: .localLossStartTail)
         try c.encodeIfFinite(localLossStartLabel, forKey: .localLossStartLabel)
+        try c.encodeIfFinite(dataLabelDisagreement, forKey: .dataLabelDisagreement)
+        try c.encodeIfFinite(dataReferenceDisagreement, forKey: .dataReferenceDisagreement)
+        try c.encodeIfPresent(dataLabelledExamples, forKey: .dataLabelledExamples)
+        try c.encodeIfFinite(dataUnexplainedPhrases, forKey: .dataUnexplainedPhrases)
+        try c.encodeIfPresent(dataCheckedExamples, forKey: .dataCheckedExamples)
     }
 }
 

@@ -79,11 +79,14 @@ public struct RoundReply: Sendable, Equatable {
     /// The received global model's losses on the client's probe sample by position class (its
     /// mean is `lossStart`); nil from a client that did not report them.
     public var probe: ProbeLosses?
+    /// The client's checks of the text it trained on against its held-out examples (nil from a
+    /// client that did not report them).
+    public var profile: DataProfile?
 
     public init(client: String, round: Int, delta: [Float], updateNorm: Double, exampleCount: Int, steps: Int, tokens: Int,
                 lossStart: Double, lossEnd: Double, computeSeconds: Double, controlDelta: [Float]? = nil,
-                check: UpdateCheck? = nil, probe: ProbeLosses? = nil) {
-        self.check = check; self.probe = probe
+                check: UpdateCheck? = nil, probe: ProbeLosses? = nil, profile: DataProfile? = nil) {
+        self.check = check; self.probe = probe; self.profile = profile
         self.client = client; self.round = round; self.delta = delta; self.updateNorm = updateNorm
         self.exampleCount = exampleCount; self.steps = steps
         self.tokens = tokens
@@ -122,18 +125,29 @@ public struct RoundReply: Sendable, Equatable {
         if !delta.isEmpty { TensorCodec.encode(delta, tensorSizes: tensorSizes, as: encoding, into: &out) }
         out.append(controlDelta == nil ? 0 : 1)
         if let c = controlDelta { TensorCodec.encode(c, tensorSizes: tensorSizes, as: .fp32, into: &out) }
-        // Optional trailing sections (a reply without them, from an older client, still decodes).
-        if let check {
-            out.append(1)
-            for v in [check.endLoss, check.labelLoss ?? .nan, check.textLoss, check.seconds] { appendInteger(v.bitPattern, to: &out) }
-        } else if probe != nil {
-            out.append(0)
-        }
-        if let probe {
-            out.append(1)
-            for v in [probe.tail, probe.label] {
-                appendInteger((v ?? .nan).bitPattern, to: &out)
+        // Optional trailing sections, each behind a flag byte, in this order; a section's flag
+        // is written when it or a later section is present (a reply without them, from an
+        // older client, still decodes).
+        let written = ([check != nil, probe != nil, profile != nil].lastIndex(of: true) ?? -1) + 1
+        if written > 0 {
+            out.append(check == nil ? 0 : 1)
+            if let check {
+                for v in [check.endLoss, check.labelLoss ?? .nan, check.textLoss, check.seconds] { appendInteger(v.bitPattern, to: &out) }
             }
+        }
+        if written > 1 {
+            out.append(probe == nil ? 0 : 1)
+            if let probe {
+                for v in [probe.tail, probe.label] { appendInteger((v ?? .nan).bitPattern, to: &out) }
+            }
+        }
+        if let profile {
+            out.append(1)
+            appendInteger((profile.labelDisagreement ?? .nan).bitPattern, to: &out)
+            appendInteger((profile.referenceDisagreement ?? .nan).bitPattern, to: &out)
+            appendInteger(UInt32(clamping: profile.labelledExamples), to: &out)
+            appendInteger((profile.unexplainedPhrases ?? .nan).bitPattern, to: &out)
+            appendInteger(UInt32(clamping: profile.examples), to: &out)
         }
         return out
     }
@@ -159,14 +173,24 @@ public struct RoundReply: Sendable, Equatable {
             check = UpdateCheck(endLoss: end, labelLoss: label.isNaN ? nil : label, textLoss: text, seconds: seconds)
         }
         if !r.isAtEnd, try r.read(UInt8.self, "probe losses flag") == 1 {
-            func value(_ what: String) throws -> Double? {
-                let v = Double(bitPattern: try r.read(UInt64.self, what))
-                return v.isNaN ? nil : v
-            }
-            let tail = try value("probe tail loss"), label = try value("probe label loss")
+            let tail = try Self.optional(&r, "probe tail loss"), label = try Self.optional(&r, "probe label loss")
             probe = ProbeLosses(mean: lossStart, tail: tail, label: label)
         }
+        if !r.isAtEnd, try r.read(UInt8.self, "data checks flag") == 1 {
+            let label = try Self.optional(&r, "label disagreement")
+            let reference = try Self.optional(&r, "held-out label disagreement")
+            let labelled = Int(try r.read(UInt32.self, "labelled examples"))
+            let phrases = try Self.optional(&r, "unexplained phrases")
+            let examples = Int(try r.read(UInt32.self, "checked examples"))
+            profile = DataProfile(labelDisagreement: label, referenceDisagreement: reference, labelledExamples: labelled, unexplainedPhrases: phrases, examples: examples)
+        }
         try r.expectEnd()
+    }
+
+    /// A double of an optional trailing section; NaN stands for "not measured".
+    static func optional(_ r: inout PayloadReader, _ what: String) throws -> Double? {
+        let v = Double(bitPattern: try r.read(UInt64.self, what))
+        return v.isNaN ? nil : v
     }
 }
 
