@@ -135,6 +135,7 @@ struct BenchAlerts: ParsableCommand {
         [
             "model": model, "runs": runs, "seconds": seconds, "warning_threshold": s.warning, "critical_threshold": s.critical,
             "clean_client_rounds": s.cleanClientRounds, "false_warnings": s.falseWarnings, "false_criticals": s.falseCriticals,
+            "task_accuracy_warnings_on_healthy": s.accuracyWarningsOnHealthy, "task_accuracy_warnings_on_faulty": s.accuracyWarningsOnFaulty,
             "false_warnings_per_100": s.falseWarningsPer100, "detected_within_2_severity_ge_0_5": s.detectedWithin2AtHalfOrMore,
             "cells": s.cells.map { c -> [String: Any] in
                 ["kind": c.kind.rawValue, "severity": c.severity, "runs": c.runs, "within_1": c.within1, "within_2": c.within2,
@@ -156,6 +157,8 @@ struct BenchAlerts: ParsableCommand {
         lines.append(String(format: "false warnings: %d in %d clean client-rounds (%.2f per 100); false criticals: %d",
                             s.falseWarnings, s.cleanClientRounds, s.falseWarningsPer100, s.falseCriticals))
         lines.append(String(format: "detected within 2 rounds at severity >= 0.5: %.0f%%", 100 * s.detectedWithin2AtHalfOrMore))
+        lines.append("task-accuracy rule (warnings outside the score): \(s.accuracyWarningsOnHealthy) on healthy clients, "
+                     + "\(s.accuracyWarningsOnFaulty) on faulty ones")
         lines.append("threshold sweep (warning = threshold): threshold, false warnings per 100, detected within 2 at >= 0.5")
         for t in sweep {
             lines.append(String(format: "  %4.1f  %6.2f  %5.0f%%", t.warning, t.falseWarningsPer100, 100 * t.detectedWithin2AtHalfOrMore))

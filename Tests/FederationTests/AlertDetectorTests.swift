@@ -144,6 +144,35 @@ final class AlertDetectorTests: XCTestCase {
         XCTAssertTrue(manyAlerts.contains { $0.client == "b" && $0.reason.hasPrefix("task accuracy fell") })
     }
 
+    /// The accuracy rule reads a whole run of falls: one example at a time (0.875 → 0.75 → 0.625
+    /// on 8, a healthy hospital in `degrading-client.toml`; the same on 16) raises nothing; 0.9 → 0.8 → 0.7 on 50
+    /// (0.2 in all, above two standard errors of 0.07) is warned at its second fall; a rise ends
+    /// the run.
+    func testTheAccuracyRuleReadsTheWholeRunOfFalls() {
+        func alerts(_ accuracies: [Double], examples n: Int) -> [Alert] {
+            var detector = AlertDetector()
+            var out: [Alert] = []
+            for (k, accuracy) in accuracies.enumerated() {
+                var round = clients.indices.map { healthy(round: k + 1, client: $0) }
+                for i in round.indices {
+                    let a = round[i].client == "b" ? accuracy : 0.8
+                    let right = Int((a * Double(n)).rounded())
+                    round[i].taskAccuracy = a
+                    round[i].confusion = ["x": ["x": right, "y": n - right]]
+                }
+                out += detector.inspect(&round, round: k + 1).filter { $0.reason.hasPrefix(AlertDetector.accuracyReason) }
+            }
+            return out
+        }
+        XCTAssertTrue(alerts([0.5, 0.875, 0.75, 0.625], examples: 8).isEmpty)
+        XCTAssertTrue(alerts([0.75, 0.75, 0.6875, 0.625], examples: 16).isEmpty)
+        let run = alerts([0.9, 0.8, 0.7, 0.7], examples: 50)
+        XCTAssertEqual(run.map(\.round), [3])
+        XCTAssertEqual(run.first?.client, "b")
+        XCTAssertTrue(run.first?.reason.contains("to 0.70 from 0.90 (over 2 evaluations in a row)") == true, run.first?.reason ?? "")
+        XCTAssertTrue(alerts([0.9, 0.8, 0.85, 0.75], examples: 50).isEmpty, "a rise ends the run: 0.85 → 0.75 is 0.1")
+    }
+
     // MARK: - The probe's tail and label losses, and what the update learnt at the tails
 
     /// Healthy rounds with the probe's position-class losses: every client reports a tail loss

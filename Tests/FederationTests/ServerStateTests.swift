@@ -19,6 +19,7 @@ final class ServerStateTests: XCTestCase {
                                 baseGlobalEval: 4.9, qualityFalls: ["a": 2], bestLocalLoss: ["b": 3.25])
         state.lastTaskAccuracy = ["a": 0.75, "b": 1.0 / 3]
         state.taskAccuracyFalls = ["a": 1]
+        state.taskAccuracyBeforeFalls = ["a": 0.875]
         return state
     }
 

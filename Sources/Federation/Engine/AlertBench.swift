@@ -39,6 +39,21 @@ public enum AlertBench {
         public var round: Int
         public var client: String
         public var critical: Bool
+        /// The detector's rule that raised it: nil or "score" for the anomaly score,
+        /// "task_accuracy" for the task-accuracy rule (`AlertDetector.accuracyAlert`).
+        public var rule: String?
+
+        /// The detector's alert as recorded, or nil for an alert the detector did not raise (a
+        /// failed round, say).
+        init?(_ a: Alert) {
+            guard let c = a.client else { return nil }
+            if a.reason.hasPrefix("anomaly score") { rule = "score" }
+            else if a.reason.hasPrefix(AlertDetector.accuracyReason) { rule = "task_accuracy" }
+            else { return nil }
+            round = a.round; client = c; critical = a.severity == .critical
+        }
+
+        var isScore: Bool { rule == nil || rule == "score" }
     }
 
     /// Clients whose training text carries their labels (most labelled examples spell the label
@@ -72,9 +87,7 @@ public enum AlertBench {
                 let raised = detector.inspect(&metrics, round: round)
                 out.metrics[round] = metrics
                 for m in metrics { if let s = m.anomalyScore { out.scores[round, default: [:]][m.client] = s } }
-                for a in raised where a.reason.hasPrefix("anomaly score") {
-                    if let c = a.client { out.alerts.append(.init(round: a.round, client: c, critical: a.severity == .critical)) }
-                }
+                out.alerts += raised.compactMap(RaisedAlert.init)
             }
             return out
         }
@@ -145,6 +158,10 @@ public enum AlertBench {
         public var falseCriticals: Int
         public var warning: Double
         public var critical: Double
+        /// Warnings of the task-accuracy rule (a separate rule, not part of the score, so not in
+        /// `falseWarnings` or the sweep) on healthy client-rounds and on the faulty client.
+        public var accuracyWarningsOnHealthy = 0
+        public var accuracyWarningsOnFaulty = 0
         public var falseWarningsPer100: Double { cleanClientRounds == 0 ? 0 : 100 * Double(falseWarnings) / Double(cleanClientRounds) }
         /// Share of fault runs with severity ≥ 0.5 flagged within 2 rounds.
         public var detectedWithin2AtHalfOrMore: Double {
@@ -159,8 +176,13 @@ public enum AlertBench {
     /// client's score reaching `warning` in rounds start ... start + k − 1.
     public static func summarize(_ runs: [Run], warning: Double, critical: Double) -> Summary {
         var cells: [String: Summary.Cell] = [:]
-        var clean = 0, falseWarnings = 0, falseCriticals = 0
+        var clean = 0, falseWarnings = 0, falseCriticals = 0, accuracyFalse = 0, accuracyTrue = 0
         for run in runs {
+            for a in run.alerts where !a.isScore {
+                let faulty = run.kind != nil && a.client == run.client && a.round >= run.start
+                let affected = run.kind == .corruptUpdate && a.round >= run.start
+                if faulty { accuracyTrue += 1 } else if !affected { accuracyFalse += 1 }
+            }
             for (round, scores) in run.scores {
                 for (client, score) in scores {
                     let faulty = run.kind != nil && client == run.client && round >= run.start
@@ -186,7 +208,8 @@ public enum AlertBench {
         }
         let ordered = cells.values.sorted { ($0.kind.rawValue, $0.severity) < ($1.kind.rawValue, $1.severity) }
         return Summary(cells: ordered, cleanClientRounds: clean, falseWarnings: falseWarnings, falseCriticals: falseCriticals,
-                       warning: warning, critical: critical)
+                       warning: warning, critical: critical, accuracyWarningsOnHealthy: accuracyFalse,
+                       accuracyWarningsOnFaulty: accuracyTrue)
     }
 }
 
@@ -211,9 +234,7 @@ final class AlertRecorder: @unchecked Sendable {
             last[m.round, default: [:]][m.client] = m
             if let s = m.anomalyScore { scores[m.round, default: [:]][m.client] = s }
         case .alert(let a):
-            if let c = a.client, a.reason.hasPrefix("anomaly score") {
-                alerts.append(.init(round: a.round, client: c, critical: a.severity == .critical))
-            }
+            if let raised = AlertBench.RaisedAlert(a) { alerts.append(raised) }
         default: break
         }
     }

@@ -46,6 +46,8 @@ struct AlertDetector {
     /// Rounds scoring below this become the client's baseline; others (suspicious or flagged)
     /// do not, so a lasting fault keeps being flagged.
     static let quietScore = 2.0
+    /// How the task-accuracy rule's alerts begin.
+    static let accuracyReason = "task accuracy fell"
     /// Rounds of a client's own history the comparison uses.
     static let historyLength = 4
 
@@ -55,9 +57,11 @@ struct AlertDetector {
     /// Each client's signals, relative to their round's median, in its recent unflagged rounds
     /// (flagged rounds do not become the baseline, so a lasting fault keeps being flagged).
     var history: [String: [SignalSample]] = [:]
-    /// Each client's task accuracy at its last evaluation, and its consecutive falls.
+    /// Each client's task accuracy at its last evaluation, its consecutive falls, and its
+    /// accuracy before them.
     var lastAccuracy: [String: Double] = [:]
     var accuracyFalls: [String: Int] = [:]
+    var accuracyBeforeFalls: [String: Double] = [:]
 
     /// Alerts for one completed round's client metrics; also writes each participant's
     /// `anomalyScore` and `anomalyEvidence` into `metrics`.
@@ -93,22 +97,30 @@ struct AlertDetector {
         return alerts
     }
 
-    /// A warning when a client's task accuracy fell at two evaluations in a row, or at once by at
-    /// least 0.2 and two standard errors of its sample (the loss alert's counterpart for the task
-    /// people decide on).
+    /// A warning when a client's task accuracy fell, at once or over consecutive evaluations, by
+    /// at least 0.2 and two binomial standard errors of its sample (the loss alert's counterpart
+    /// for the task people decide on). Consecutive small falls alone are not enough: on 8
+    /// examples, 0.875 → 0.75 → 0.625 is one example at a time, sampling noise (a healthy
+    /// hospital in `degrading-client.toml` was warned for it before).
     mutating func accuracyAlert(_ m: ClientRoundMetrics, round: Int) -> Alert? {
         guard let accuracy = m.taskAccuracy else { return nil }
         defer { lastAccuracy[m.client] = accuracy }
         guard let last = lastAccuracy[m.client] else { return nil }
-        let falls = accuracy < last ? (accuracyFalls[m.client] ?? 0) + 1 : 0
+        guard accuracy < last else {
+            accuracyFalls[m.client] = 0; accuracyBeforeFalls[m.client] = nil
+            return nil
+        }
+        let falls = (accuracyFalls[m.client] ?? 0) + 1
         accuracyFalls[m.client] = falls
+        let before = falls == 1 ? last : (accuracyBeforeFalls[m.client] ?? last)
+        accuracyBeforeFalls[m.client] = before
         // A fall of at least 0.2, and of two binomial standard errors of an accuracy on this
         // many examples (on 2 examples, 1.0 to 0.5 is sampling noise).
         let n = SignalSample(m).accuracyExamples
         let drop = max(0.2, n.map { 2 * 0.5 / Double($0).squareRoot() } ?? 0)
-        guard falls >= 2 || last - accuracy >= drop - 1e-9 else { return nil }
-        var reason = String(format: "task accuracy fell to %.2f from %.2f", accuracy, last)
-        if falls >= 2 { reason += " (\(falls) evaluations in a row)" }
+        guard before - accuracy >= drop - 1e-9 else { return nil }
+        var reason = Self.accuracyReason + String(format: " to %.2f from %.2f", accuracy, before)
+        if falls >= 2 { reason += " (over \(falls) evaluations in a row)" }
         return Alert(round: round, client: m.client, severity: .warning, reason: reason)
     }
 

@@ -39,6 +39,8 @@ extension ServerState {
         /// Absent in states saved before task accuracy existed.
         var lastTaskAccuracy: [String: Double]?
         var taskAccuracyFalls: [String: Int]?
+        /// Absent in states saved before the accuracy rule read the whole run of falls.
+        var taskAccuracyBeforeFalls: [String: Double]?
         var strategyClients: [String]
         var vectors: [VectorEntry]
     }
@@ -59,7 +61,8 @@ extension ServerState {
                             roundsWithoutDP: roundsWithoutDP, privacy: privacy, excluded: excluded,
                             baseEval: baseEval, baseGlobalEval: baseGlobalEval, qualityFalls: qualityFalls,
                             bestLocalLoss: bestLocalLoss, alertHistory: alertHistory, lastTaskAccuracy: lastTaskAccuracy,
-                            taskAccuracyFalls: taskAccuracyFalls, strategyClients: strategyState.clients, vectors: entries)
+                            taskAccuracyFalls: taskAccuracyFalls, taskAccuracyBeforeFalls: taskAccuracyBeforeFalls,
+                            strategyClients: strategyState.clients, vectors: entries)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -137,6 +140,7 @@ extension ServerState {
                   bestLocalLoss: header.bestLocalLoss, alertHistory: header.alertHistory ?? [:])
         lastTaskAccuracy = header.lastTaskAccuracy ?? [:]
         taskAccuracyFalls = header.taskAccuracyFalls ?? [:]
+        taskAccuracyBeforeFalls = header.taskAccuracyBeforeFalls ?? [:]
     }
 
     static func append(_ x: UInt32, to out: inout Data) {

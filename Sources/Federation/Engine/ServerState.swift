@@ -28,6 +28,7 @@ public struct ServerState: Sendable, Equatable {
     /// The alert detector's memory of task accuracy: each client's last, and its consecutive falls.
     public var lastTaskAccuracy: [String: Double] = [:]
     public var taskAccuracyFalls: [String: Int] = [:]
+    public var taskAccuracyBeforeFalls: [String: Double] = [:]
 
     public init(round: Int, strategy: StrategyKind, strategyState: StrategyState = .empty, accountant: RDPAccountant = .init(),
                 roundsWithoutDP: [Int] = [], privacy: OperatorPrivacy = .init(PrivacyConfig()), excluded: [String] = [],
@@ -72,6 +73,7 @@ extension Coordinator {
                     qualityFalls: alerts.qualityFalls, bestLocalLoss: alerts.bestLocalLoss, alertHistory: alerts.history)
         state.lastTaskAccuracy = alerts.lastAccuracy
         state.taskAccuracyFalls = alerts.accuracyFalls
+        state.taskAccuracyBeforeFalls = alerts.accuracyBeforeFalls
         return state
     }
 
@@ -105,5 +107,6 @@ extension Coordinator {
         alerts.history = state.alertHistory
         alerts.lastAccuracy = state.lastTaskAccuracy
         alerts.accuracyFalls = state.taskAccuracyFalls
+        alerts.accuracyBeforeFalls = state.taskAccuracyBeforeFalls
     }
 }
