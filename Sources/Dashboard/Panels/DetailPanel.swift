@@ -88,14 +88,13 @@ extension Renderer {
         x = b.put(String(format: "score %.1f", score), x: x, y: y, style: .bold, color: color)
         x = b.put(String(format: " in round %d (warning at %.0f, critical at %.0f)", row.anomalyRound, AlertThresholds.warning,
                          AlertThresholds.critical), x: x, y: y, style: .dim)
-        let signals = (row.anomalyEvidence ?? "").components(separatedBy: "; ").filter { !$0.isEmpty }
         let shown = score >= AlertThresholds.warning ? color : .normal
-        guard let first = signals.first else {
+        guard let evidence = row.anomalyEvidence, !evidence.isEmpty else {
             b.put("   no signal above its usual range", x: x, y: y, style: .dim, limit: width - x)
             return
         }
         // The evidence wrapped at a word over the rest of this row and the next.
-        let words = ([": " + first] + signals.dropFirst().map { "; " + $0 }).joined().split(separator: " ").map(String.init)
+        let words = (": " + evidence).split(separator: " ").map(String.init)
         var line = "", rest = words[...]
         while let w = rest.first, line.count + w.count + 1 <= width - x { line += (line.isEmpty ? "" : " ") + w; rest = rest.dropFirst() }
         b.put(line, x: x, y: y, color: shown, limit: width - x)
