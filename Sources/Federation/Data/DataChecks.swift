@@ -61,27 +61,30 @@ public struct DataChecks: Sendable {
     /// Fewer labelled examples than this on either side: no label check.
     static let minimumLabelled = 10
 
-    let reference: BM25
-    let referenceLabels: [String]
-    let labels: [String]
-    let labelWords: Set<String>
+    /// The held-out examples' labels, indexed for the nearest-neighbour vote.
+    struct LabelVote: Sendable {
+        let reference: BM25
+        let referenceLabels: [String]
+        let labels: [String]
+        let labelWords: Set<String>
+    }
+
+    let vote: LabelVote
     let referencePhrases: Set<String>
     let referenceCount: Int
     /// The held-out examples' own leave-one-out disagreement and how many got a vote.
-    private(set) var referenceVote: (share: Double, count: Int)?
+    let referenceVote: (share: Double, count: Int)?
 
     /// - Parameter validation: the client's held-out examples (never altered by a data fault).
     public init(validation: [TextExample]) {
         let labelled = validation.filter { $0.label != nil }
-        labels = Array(Set(labelled.compactMap(\.label))).sorted()
+        let labels = Array(Set(labelled.compactMap(\.label))).sorted()
         let words = Set(labels.flatMap { BM25.terms($0) })
-        labelWords = words
-        referenceLabels = labelled.map { $0.label! }
-        reference = BM25(documents: labelled.map { Self.withoutLabels($0.text, words) })
+        vote = LabelVote(reference: BM25(documents: labelled.map { Self.withoutLabels($0.text, words) }),
+                         referenceLabels: labelled.map { $0.label! }, labels: labels, labelWords: words)
         referencePhrases = Set(validation.flatMap { Self.phrases($0.text) })
         referenceCount = validation.count
-        referenceVote = nil
-        referenceVote = Self.share(labelled.indices.map { i in (labelled[i], excluding: i) }, checks: self)
+        referenceVote = Self.share(labelled.indices.map { i in (labelled[i], excluding: i) }, vote: vote)
     }
 
     /// `text`'s words with every label's words removed, joined by spaces.
@@ -98,7 +101,7 @@ public struct DataChecks: Sendable {
 
     /// The profile of `train`, the text the client trains on this round.
     public func profile(_ train: [TextExample]) -> DataProfile {
-        let label = referenceVote == nil ? nil : Self.share(train.map { ($0, excluding: nil) }, checks: self)
+        let label = referenceVote == nil ? nil : Self.share(train.map { ($0, excluding: nil) }, vote: vote)
         let phrases = unexplainedPhrases(train)
         let both = label != nil
         return DataProfile(labelDisagreement: label?.share, referenceDisagreement: both ? referenceVote?.share : nil,
@@ -109,7 +112,7 @@ public struct DataChecks: Sendable {
     /// The share of `examples` whose label differs from their nearest held-out examples' vote
     /// (leaving out the held-out example `excluding`, when it is one of them), and how many got
     /// a vote; nil with fewer than `minimumLabelled` votes or labels.
-    static func share(_ examples: [(TextExample, excluding: Int?)], checks c: DataChecks) -> (share: Double, count: Int)? {
+    static func share(_ examples: [(TextExample, excluding: Int?)], vote c: LabelVote) -> (share: Double, count: Int)? {
         guard c.labels.count >= 2, c.referenceLabels.count >= minimumLabelled else { return nil }
         var voted = 0, disagreeing = 0
         for (example, excluded) in examples {
