@@ -17,14 +17,10 @@
 //   256-deep blocks and two items per thread, so A is streamed only a few
 //   times and each B block is reused from L2 by all row blocks.
 //
-// Threads: the caller plus one persistent worker (see "worker pool").
+// Threads: the caller plus the pool's persistent worker (worker_pool.c).
 
-#define _GNU_SOURCE
 #include "CKernels.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +40,6 @@
 static int g_mc = 132;      // rows of A per block (multiple of MR)
 static int g_kc = 576;      // max K depth per block (K is split into equal blocks)
 static int g_chunk = 256;   // max columns per work item (multiple of NR)
-static int g_spin_us = 100; // worker spin before sleeping
 static int g_items = 4;     // work items per thread (load balance vs re-reading A)
 static double g_big_a = 8e6; // A bytes above which the K-outer order is used
 static int g_kc_outer = 256; // K block depth in the K-outer order
@@ -54,7 +49,7 @@ void ck_set_tuning(int mc, int kc, int chunk, int spin_us, int items_per_thread)
     if (mc > 0) g_mc = ((mc + MR - 1) / MR) * MR;
     if (kc > 0) g_kc = kc;
     if (chunk > 0) g_chunk = ((chunk + NR - 1) / NR) * NR;
-    if (spin_us > 0) g_spin_us = spin_us;
+    ck_pool_set_spin(spin_us);
 }
 
 void ck_set_tuning_large_a(double a_bytes, int kc_outer) {
@@ -308,9 +303,6 @@ typedef struct {
     int nchunks;        // work items
     int n_begin;        // first column handled (multiple of NR)
     int n_end;          // one past the last column handled
-    unsigned seq;       // pool generation (threaded calls only)
-    int caller_cpu;     // CPU the caller ran on when it published the job (-1: unknown)
-    _Atomic int next;   // next work item
 } job_t;
 
 // One panel of C (columns [jr, jr + NR)) for rows [ic, ie) and the K block
@@ -396,24 +388,18 @@ static void do_cols(const job_t *jb, int j0, int j1) {
     }
 }
 
-static int run_items(job_t *jb) {
-    int done = 0;
-    for (;;) {
-        const int t = atomic_fetch_add_explicit(&jb->next, 1, memory_order_relaxed);
-        if (t >= jb->nchunks) break;
-        ++done;
-        // P panels in `items` items: the first r = P % items items get one panel
-        // more than the rest, so threads taking turns end within one panel of
-        // each other, and the last items (the ones that decide the end) are small.
-        const long q = jb->panels / jb->nchunks, r = jb->panels % jb->nchunks;
-        const long p0 = (long)t * q + (t < r ? t : r);
-        const long p1 = p0 + q + (t < r ? 1 : 0);
-        const int j0 = jb->n_begin + (int)p0 * NR;
-        int j1 = jb->n_begin + (int)p1 * NR;
-        if (j1 > jb->n_end) j1 = jb->n_end;
-        do_cols(jb, j0, j1);
-    }
-    return done;
+// Work item t of a job: P panels in `nchunks` items; the first r = P % items
+// items get one panel more than the rest, so threads taking turns end within one
+// panel of each other, and the last items (the ones that decide the end) are small.
+static void gemm_item(void *ctx, int t) {
+    const job_t *jb = ctx;
+    const long q = jb->panels / jb->nchunks, r = jb->panels % jb->nchunks;
+    const long p0 = (long)t * q + (t < r ? t : r);
+    const long p1 = p0 + q + (t < r ? 1 : 0);
+    const int j0 = jb->n_begin + (int)p0 * NR;
+    int j1 = jb->n_begin + (int)p1 * NR;
+    if (j1 > jb->n_end) j1 = jb->n_end;
+    do_cols(jb, j0, j1);
 }
 
 static void setup_job(job_t *jb, int m, int n, int k, const float *a, long lda,
@@ -444,7 +430,6 @@ static void setup_job(job_t *jb, int m, int n, int k, const float *a, long lda,
     jb->nchunks = items;
     jb->n_begin = n0;
     jb->n_end = n1;
-    atomic_store_explicit(&jb->next, 0, memory_order_relaxed);
 }
 
 void ck_gemm_packed_cols(int m, int n, int k, const float *a, long lda,
@@ -459,129 +444,10 @@ void ck_gemm_packed_cols(int m, int n, int k, const float *a, long lda,
     job_t jb;
     setup_job(&jb, m, n, k, a, lda, bp, c, ldc, accumulate, n0, n1, 1);
     // Single thread: the same work items, in order.
-    run_items(&jb);
+    ck_parallel_for(jb.nchunks, 1, gemm_item, &jb);
 }
 
-// ---------------------------------------------------------------- worker pool
-
-static pthread_mutex_t g_use = PTHREAD_MUTEX_INITIALIZER;   // one caller at a time
-static pthread_mutex_t g_sleep_mx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_sleep_cv = PTHREAD_COND_INITIALIZER;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_pool_ok = 0;
-static _Atomic unsigned g_seq = 0;       // job generation published by the caller
-static _Atomic unsigned g_done = 0;      // generation finished by the worker
-static _Atomic int g_sleeping = 0;
-static job_t *_Atomic g_job = NULL;
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-static inline uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-// Counters for ck_pool_stats (relaxed; diagnostics only).
-static _Atomic long g_stat_calls, g_stat_joined, g_stat_items_worker, g_stat_busy, g_stat_moves;
-
-void ck_pool_stats(long out[5]) {
-    out[0] = atomic_load_explicit(&g_stat_calls, memory_order_relaxed);
-    out[1] = atomic_load_explicit(&g_stat_joined, memory_order_relaxed);
-    out[2] = atomic_load_explicit(&g_stat_items_worker, memory_order_relaxed);
-    out[3] = atomic_load_explicit(&g_stat_busy, memory_order_relaxed);
-    out[4] = atomic_load_explicit(&g_stat_moves, memory_order_relaxed);
-}
-
-static inline int current_cpu(void) {
-#ifdef __linux__
-    return sched_getcpu();
-#else
-    return -1;
-#endif
-}
-
-#ifdef __linux__
-static cpu_set_t g_allowed;     // the process's CPUs when the pool started
-static int g_allowed_ok = 0;
-#endif
-
-// The worker must not share a CPU with the caller. The scheduler does not
-// guarantee that: when another thread keeps the second CPU busy -- notably an
-// OpenBLAS worker, which after each BLAS call busy-waits (sched_yield loop) for
-// a long while -- a woken worker can land on the caller's CPU and stay there,
-// and the two then time-slice one core. So if the worker finds itself on the
-// caller's CPU, it restricts itself to the other CPUs (which moves it at once).
-static void worker_avoid_cpu(int caller_cpu) {
-#ifdef __linux__
-    if (caller_cpu < 0 || !g_allowed_ok || current_cpu() != caller_cpu) return;
-    cpu_set_t set = g_allowed;
-    CPU_CLR(caller_cpu, &set);
-    if (CPU_COUNT(&set) == 0) return;
-    if (sched_setaffinity(0, sizeof set, &set) == 0)
-        atomic_fetch_add_explicit(&g_stat_moves, 1, memory_order_relaxed);
-#else
-    (void)caller_cpu;
-#endif
-}
-
-static void *worker_main(void *arg) {
-    (void)arg;
-    unsigned seen = 0;
-    for (;;) {
-        // Wait for the next job: spin ~2 us, then keep polling but yield the CPU
-        // to any runnable thread (e.g. a BLAS thread with real work) until
-        // g_spin_us has passed, then sleep on the condition variable.
-        unsigned s = atomic_load(&g_seq);
-        if (s == seen) {
-            const uint64_t t0 = now_ns();
-            const uint64_t spin_ns = (uint64_t)g_spin_us * 1000ull;
-            for (;;) {
-                for (int i = 0; i < 64 && (s = atomic_load(&g_seq)) == seen; ++i) cpu_relax();
-                if (s != seen) break;
-                const uint64_t dt = now_ns() - t0;
-                if (dt > spin_ns) break;
-                if (dt > 2000) sched_yield();
-            }
-            if (s == seen) {
-                pthread_mutex_lock(&g_sleep_mx);
-                atomic_store(&g_sleeping, 1);
-                while ((s = atomic_load(&g_seq)) == seen) pthread_cond_wait(&g_sleep_cv, &g_sleep_mx);
-                atomic_store(&g_sleeping, 0);
-                pthread_mutex_unlock(&g_sleep_mx);
-            }
-        }
-        seen = s;
-        // Claim the job; NULL means the caller already finished it alone.
-        job_t *jb = atomic_exchange(&g_job, (job_t *)NULL);
-        if (jb) {
-            const unsigned js = jb->seq;
-            worker_avoid_cpu(jb->caller_cpu);
-            const int got = run_items(jb);
-            atomic_fetch_add_explicit(&g_stat_joined, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&g_stat_items_worker, got, memory_order_relaxed);
-            atomic_store(&g_done, js);
-        }
-    }
-    return NULL;
-}
-
-static void pool_init(void) {
-#ifdef __linux__
-    CPU_ZERO(&g_allowed);
-    g_allowed_ok = sched_getaffinity(0, sizeof g_allowed, &g_allowed) == 0 && CPU_COUNT(&g_allowed) > 1;
-#endif
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    g_pool_ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
-    pthread_attr_destroy(&attr);
-}
+// ---------------------------------------------------------------- threaded entry
 
 void ck_gemm_packed(int m, int n, int k, const float *a, long lda,
                     const float *bp, float *c, long ldc, int accumulate, int threads) {
@@ -592,35 +458,7 @@ void ck_gemm_packed(int m, int n, int k, const float *a, long lda,
         ck_gemm_packed_cols(m, n, k, a, lda, bp, c, ldc, accumulate, 0, n);
         return;
     }
-    pthread_once(&g_once, pool_init);
-    atomic_fetch_add_explicit(&g_stat_calls, 1, memory_order_relaxed);
-    if (!g_pool_ok || pthread_mutex_trylock(&g_use) != 0) {
-        atomic_fetch_add_explicit(&g_stat_busy, 1, memory_order_relaxed);
-        // Worker busy with another caller's product: do this one alone.
-        ck_gemm_packed_cols(m, n, k, a, lda, bp, c, ldc, accumulate, 0, n);
-        return;
-    }
     job_t jb;
     setup_job(&jb, m, n, k, a, lda, bp, c, ldc, accumulate, 0, n, 2);
-    const unsigned seq = atomic_load(&g_seq) + 1;
-    jb.seq = seq;
-    jb.caller_cpu = current_cpu();
-    atomic_store(&g_job, &jb);
-    atomic_store(&g_seq, seq);
-    if (atomic_load(&g_sleeping)) {
-        pthread_mutex_lock(&g_sleep_mx);
-        pthread_cond_signal(&g_sleep_cv);
-        pthread_mutex_unlock(&g_sleep_mx);
-    }
-    run_items(&jb);
-    // All items are taken. If the worker never picked the job up (asleep or
-    // preempted), withdraw it; otherwise wait for the item it is working on.
-    if (atomic_exchange(&g_job, (job_t *)NULL) == NULL) {
-        int spins = 0;
-        while (atomic_load(&g_done) != seq) {
-            cpu_relax();
-            if (++spins > 4096) sched_yield();
-        }
-    }
-    pthread_mutex_unlock(&g_use);
+    ck_parallel_for(jb.nchunks, 2, gemm_item, &jb);
 }

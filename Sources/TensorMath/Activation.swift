@@ -9,6 +9,12 @@ public enum Activation {
     /// `gate / (1 + exp(-gate)) * up`, bit for bit the scalar loop's result.
     public static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                               out: UnsafeMutablePointer<Float>, count: Int) {
+        ComputeThreads.elementwise(count) { a, b in swiGLURange(gate: gate + a, up: up + a, out: out + a, count: b - a) }
+    }
+
+    /// `swiGLU` over one range of the elements.
+    private static func swiGLURange(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+                                    out: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let g = BackwardMath.load8(gate + i)

@@ -20,6 +20,16 @@ extension Activation {
         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
         dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, count: Int
     ) {
+        ComputeThreads.elementwise(count) { a, b in
+            swiGLUBackwardRange(gate: gate + a, up: up + a, dOut: dOut + a, dGate: dGate + a, dUp: dUp + a, count: b - a)
+        }
+    }
+
+    /// `swiGLUBackward` over one range of the elements.
+    private static func swiGLUBackwardRange(
+        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
+        dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, count: Int
+    ) {
         // e = exp(-|g|) lies in (0, 1], so nothing overflows for any finite gate, and
         // 1 - s is formed without cancellation for large positive g (`sigmoidPair`).
         var i = 0

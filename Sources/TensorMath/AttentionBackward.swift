@@ -1,7 +1,8 @@
 import Foundation
 
 extension Attention {
-    /// Backward of `forward(q:k:v:out:shape:probabilities:)` using `sgemm` per (sequence, head).
+    /// Backward of `forward(q:k:v:out:shape:probabilities:)` using `sgemm` per (sequence, head),
+    /// the (sequence, key/value head) pairs shared between the threads.
     ///
     /// `probabilities` is what the forward stored, `[B, nH, Tq, Tk]` (masked entries
     /// exactly 0). With `scale = 1 / sqrt(hd)`, for each sequence and query head `h`
@@ -21,7 +22,7 @@ extension Attention {
     ///
     /// With a KV cache (`Tq < Tk`) `dk`/`dv` cover all `Tk` keys, including the
     /// cached ones. Gradient buffers must not overlap each other or any input.
-    /// Allocates one `[Tq, Tk]` scratch block per call.
+    /// Allocates one `[Tq, Tk]` scratch block per (sequence, key/value head).
     public static func backward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         probabilities: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
@@ -32,40 +33,46 @@ extension Attention {
         guard s.batch > 0, tq > 0, hd > 0 else { return }
         let qStride = s.heads * hd, kvStride = s.kvHeads * hd
         let scale = customScale ?? 1 / Float(hd).squareRoot()
-        let block = tq * tk
-        let dS = UnsafeMutablePointer<Float>.allocate(capacity: block)
-        defer { dS.deallocate() }
-        for b in 0..<s.batch {
-            for h in 0..<s.heads {
-                let kvh = h / s.groupSize
+        let block = tq * tk, causal = s.causalBlocks
+        // Work items: one per (sequence, key/value head), so the query heads that add into the
+        // same dK/dV slice run in turn on one thread.
+        ComputeThreads.parallelFor(s.batch * s.kvHeads, threads: s.threadsWorthUsing) { item in
+            let b = item / s.kvHeads, kvh = item % s.kvHeads
+            let dS = UnsafeMutablePointer<Float>.allocate(capacity: block)
+            defer { dS.deallocate() }
+            let kvOffset = b * tk * kvStride + kvh * hd
+            for h in kvh * s.groupSize..<(kvh + 1) * s.groupSize {
                 let p = probabilities + (b * s.heads + h) * block
                 let qOffset = b * tq * qStride + h * hd
-                let kvOffset = b * tk * kvStride + kvh * hd
                 let dO = dOut + qOffset
-                // dV[Tk, hd] += Pᵀ[Tk, Tq] · dO[Tq, hd]
-                Matmul.gemm(transA: true, transB: false, m: tk, n: hd, k: tq,
-                            a: p, lda: tk, b: dO, ldb: qStride,
-                            beta: 1, c: dv + kvOffset, ldc: kvStride)
-                // dP[Tq, Tk] = dO[Tq, hd] · Vᵀ[hd, Tk]
-                Matmul.gemm(transA: false, transB: true, m: tq, n: tk, k: hd,
-                            a: dO, lda: qStride, b: v + kvOffset, ldb: kvStride,
-                            c: dS, ldc: tk)
-                // dS = P ⊙ (dP − rowsum(P ⊙ dP)) over the visible keys; masked keys get 0.
-                for i in 0..<tq {
-                    let visible = s.offset + i + 1
-                    let pr = p + i * tk, dr = dS + i * tk
-                    let rowDot = BackwardMath.dot(pr, dr, visible)
-                    for j in 0..<visible { dr[j] = pr[j] * (dr[j] - rowDot) }
-                    if visible < tk { (dr + visible).update(repeating: 0, count: tk - visible) }
+                // Query blocks [i0, i1) against the keys they see, [0, kEnd) (as the forward).
+                for (i0, i1, kEnd) in causal {
+                    let rows = i1 - i0, pb = p + i0 * tk, dSb = dS + i0 * tk
+                    // dV[kEnd, hd] += Pᵀ[kEnd, rows] · dO[rows, hd]
+                    Matmul.gemm(transA: true, transB: false, m: kEnd, n: hd, k: rows,
+                                a: pb, lda: tk, b: dO + i0 * qStride, ldb: qStride,
+                                beta: 1, c: dv + kvOffset, ldc: kvStride)
+                    // dP[rows, kEnd] = dO[rows, hd] · Vᵀ[hd, kEnd]
+                    Matmul.gemm(transA: false, transB: true, m: rows, n: kEnd, k: hd,
+                                a: dO + i0 * qStride, lda: qStride, b: v + kvOffset, ldb: kvStride,
+                                c: dSb, ldc: tk)
+                    // dS = P ⊙ (dP − rowsum(P ⊙ dP)) over the visible keys; masked keys get 0.
+                    for i in i0..<i1 {
+                        let visible = s.offset + i + 1
+                        let pr = p + i * tk, dr = dS + i * tk
+                        let rowDot = BackwardMath.dot(pr, dr, visible)
+                        for j in 0..<visible { dr[j] = pr[j] * (dr[j] - rowDot) }
+                        if visible < kEnd { (dr + visible).update(repeating: 0, count: kEnd - visible) }
+                    }
+                    // dQ[rows, hd] += scale · dS[rows, kEnd] · K[kEnd, hd]
+                    Matmul.gemm(transA: false, transB: false, m: rows, n: hd, k: kEnd,
+                                alpha: scale, a: dSb, lda: tk, b: k + kvOffset, ldb: kvStride,
+                                beta: 1, c: dq + qOffset + i0 * qStride, ldc: qStride)
+                    // dK[kEnd, hd] += scale · dSᵀ[kEnd, rows] · Q[rows, hd]
+                    Matmul.gemm(transA: true, transB: false, m: kEnd, n: hd, k: rows,
+                                alpha: scale, a: dSb, lda: tk, b: q + qOffset + i0 * qStride, ldb: qStride,
+                                beta: 1, c: dk + kvOffset, ldc: kvStride)
                 }
-                // dQ[Tq, hd] += scale · dS[Tq, Tk] · K[Tk, hd]
-                Matmul.gemm(transA: false, transB: false, m: tq, n: hd, k: tk,
-                            alpha: scale, a: dS, lda: tk, b: k + kvOffset, ldb: kvStride,
-                            beta: 1, c: dq + qOffset, ldc: qStride)
-                // dK[Tk, hd] += scale · dSᵀ[Tk, Tq] · Q[Tq, hd]
-                Matmul.gemm(transA: true, transB: false, m: tk, n: hd, k: tq,
-                            alpha: scale, a: dS, lda: tk, b: q + qOffset, ldb: qStride,
-                            beta: 1, c: dk + kvOffset, ldc: kvStride)
             }
         }
     }

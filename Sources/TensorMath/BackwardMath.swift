@@ -1,3 +1,5 @@
+import CKernels
+
 /// Vector reductions shared by the backward kernels.
 ///
 /// LLVM will not reassociate a scalar `Float` `+=` chain (no fast-math in Swift),
@@ -79,23 +81,11 @@ enum BackwardMath {
         return s
     }
 
-    /// Largest of `a[0..<n]` (`-infinity` when `n == 0`).
+    /// Largest of `a[0..<n]` (`-infinity` when `n == 0`; NaN entries are skipped), one `vmaxps`
+    /// per 8 floats in C (`Sources/CKernels/reductions.c`).
     @usableFromInline
     static func max(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0
-        var i = 0
-        while i + 16 <= n {
-            m0 = pointwiseMax(m0, load8(a + i))
-            m1 = pointwiseMax(m1, load8(a + i + 8))
-            i += 16
-        }
-        if i + 8 <= n {
-            m0 = pointwiseMax(m0, load8(a + i))
-            i += 8
-        }
-        var m = pointwiseMax(m0, m1).max()
-        while i < n { m = Swift.max(m, a[i]); i += 1 }
-        return m
+        ck_max_f32(a, n)
     }
 
     /// `sum(a[0..<n])` with 16 `Float` lanes.

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 extension CrossEntropy {
@@ -62,14 +61,11 @@ extension CrossEntropy {
                         d[t] -= gradScale
                     }
                 }
-                let parts = rows * vocab >= 1 << 20 ? min(2, max(1, ComputeThreads.blas)) : 1
-                if parts == 1 {
-                    run(0..<rows)
-                } else {
-                    let per = (rows + parts - 1) / parts
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
-                        run((p * per)..<min(rows, (p + 1) * per))
-                    }
+                // Row ranges as work items, 4 per thread, so a preempted thread costs a quarter.
+                let items = rows * vocab >= 1 << 20 ? min(rows, 4 * min(2, ComputeThreads.numeric)) : 1
+                ComputeThreads.parallelFor(items) { p in
+                    let (r0, r1) = ComputeThreads.part(p, of: rows, parts: items)
+                    run(r0..<r1)
                 }
             }
         }

@@ -22,6 +22,12 @@ public enum GELU {
     /// `out[i] = gelu(gate[i]) * up[i]` for `count` elements (`out` may be `gate` or `up`).
     public static func geGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                              out: UnsafeMutablePointer<Float>, count: Int) {
+        ComputeThreads.elementwise(count) { a, b in geGLURange(gate: gate + a, up: up + a, out: out + a, count: b - a) }
+    }
+
+    /// `geGLU` over one range of the elements.
+    private static func geGLURange(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+                                   out: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let x = BackwardMath.load8(gate + i)
@@ -45,6 +51,14 @@ public enum GELU {
     /// The outputs must not overlap the inputs.
     public static func geGLUBackward(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
                                      dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, count: Int) {
+        ComputeThreads.elementwise(count) { a, b in
+            geGLUBackwardRange(gate: gate + a, up: up + a, dOut: dOut + a, dGate: dGate + a, dUp: dUp + a, count: b - a)
+        }
+    }
+
+    /// `geGLUBackward` over one range of the elements.
+    private static func geGLUBackwardRange(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
+                                           dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             let x = BackwardMath.load8(gate + i), u = BackwardMath.load8(up + i), d = BackwardMath.load8(dOut + i)

@@ -1,6 +1,6 @@
 import CBLAS
 
-/// Matrix products. Every large product goes through OpenBLAS `cblas_sgemm`.
+/// Matrix products through OpenBLAS `cblas_sgemm` (one OpenBLAS thread: `ComputeThreads`).
 ///
 /// Shapes use the BLAS names: `C[M, N] = alpha * op(A)[M, K] * op(B)[K, N] + beta * C`.
 public enum Matmul {
@@ -12,6 +12,7 @@ public enum Matmul {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        ComputeThreads.prepare()
         cblas_sgemm(CblasRowMajor,
                     transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans,

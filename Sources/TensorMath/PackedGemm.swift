@@ -116,7 +116,7 @@ public final class PackedMatrix: @unchecked Sendable {
 /// it is read in place, not packed.
 ///
 /// All buffers are dense row-major. `threads` is 1 or 2 (default: follow the
-/// project's BLAS thread policy, `min(2, ComputeThreads.blas)`, so client-level
+/// project's thread policy, `min(2, ComputeThreads.numeric)`, so client-level
 /// parallelism with BLAS at one thread stays one thread here too). With 2, the
 /// calling thread and one persistent worker thread share the output columns;
 /// if the worker is busy with a concurrent call, the call runs on the calling
@@ -125,7 +125,7 @@ public final class PackedMatrix: @unchecked Sendable {
 /// one thread.
 public enum PackedGemm {
     @inline(__always) static func threadCount(_ requested: Int?) -> Int32 {
-        Int32(max(1, min(2, requested ?? ComputeThreads.blas)))
+        Int32(max(1, min(2, requested ?? ComputeThreads.numeric)))
     }
 
     /// `out[M, W.rows] (+)= x[M, W.cols] · Wᵀ` — a linear layer's forward product.

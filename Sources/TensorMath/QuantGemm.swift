@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 
 /// The instruction set of the int8 forward kernels (`Sources/CKernels/quant_interleaved.c`).
@@ -39,8 +38,8 @@ public enum QuantGemm {
         QuantKernelISA(rawValue: ck_qi_set_isa(limit?.rawValue ?? -1)) ?? .portable
     }
 
-    /// `out[M, W.rows] (+)= x[M, W.cols] · Wᵀ`. `threads`: 1 or 2 (default: the project's BLAS
-    /// thread policy); with 2, the weight rows are split in two (at a multiple of 8).
+    /// `out[M, W.rows] (+)= x[M, W.cols] · Wᵀ`. `threads`: 1 or 2 (default: the project's thread
+    /// policy, `ComputeThreads.numeric`); with 2, groups of 8 weight rows are shared out.
     public static func forward(
         x: UnsafePointer<Float>, rows m: Int, weight: QuantizedMatrix,
         out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil
@@ -50,27 +49,36 @@ public enum QuantGemm {
         let k = weight.cols
         let aq = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: m * (k / 32))
         defer { aq.deallocate() }
-        ck_q8_quantize_rows(x, Int32(m), Int32(k), k, aq)
+        quantizeRows(m, rowBlocks: k / 32, threads: threads) { r0, r1 in
+            ck_q8_quantize_rows(x + r0 * k, Int32(r1 - r0), Int32(k), k, aq + r0 * (k / 32))
+        }
         product(type: weight.type, m: m, n: weight.rows, k: k, aq: aq, blocks: UnsafeRawPointer(weight.blocks),
                 out: out, accumulate: accumulate, threads: threads)
     }
 
     /// `out[m, n] (+)= A · Wᵀ` from the quantized activations `aq[m, k/32]` and an interleaved
-    /// weight `[n, k]`, the weight rows split between up to 2 threads at a multiple of 8.
+    /// weight `[n, k]`: groups of 8 weight rows as work items, 4 per thread
+    /// (`ComputeThreads.parallelFor`), so a preempted thread costs a quarter of its share.
     private static func product(type: QuantBlockType, m: Int, n: Int, k: Int, aq: UnsafePointer<ck_q8_block>,
                                 blocks: UnsafeRawPointer, out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int?) {
-        let t = max(1, min(2, threads ?? ComputeThreads.blas))
-        let parts = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? t : 1
-        let acc: Int32 = accumulate ? 1 : 0, code = type.rawValue
-        if parts == 1 {
-            ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, 0, Int32(n))
-            return
-        }
-        nonisolated(unsafe) let a = aq, o = out, wb = blocks
+        let t = max(1, min(2, threads ?? ComputeThreads.numeric))
         let groups = (n + 7) / 8
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let n0 = groups * p / parts * 8, n1 = min(n, groups * (p + 1) / parts * 8)
-            ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), a, wb, o, n, acc, Int32(n0), Int32(n1))
+        let items = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? min(groups, 4 * t) : 1
+        let acc: Int32 = accumulate ? 1 : 0, code = type.rawValue
+        ComputeThreads.parallelFor(items, threads: t) { p in
+            let n0 = groups * p / items * 8, n1 = min(n, groups * (p + 1) / items * 8)
+            ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, Int32(n0), Int32(n1))
+        }
+    }
+
+    /// Quantizes activation rows `[r0, r1)` per call of `body`, the rows split between the
+    /// threads when there are enough of them (`rowBlocks` 32-wide blocks per row).
+    private static func quantizeRows(_ m: Int, rowBlocks: Int, threads: Int?, _ body: (Int, Int) -> Void) {
+        let t = max(1, min(2, threads ?? ComputeThreads.numeric))
+        let items = t > 1 && m * rowBlocks >= 1 << 12 ? 2 * t : 1
+        ComputeThreads.parallelFor(items, threads: t) { p in
+            let (r0, r1) = ComputeThreads.part(p, of: m, parts: items)
+            body(r0, r1)
         }
     }
 
@@ -108,20 +116,21 @@ public enum QuantGemm {
             let padded = (n + 31) / 32 * 32
             let aq = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: m * (padded / 32))
             defer { aq.deallocate() }
-            ck_q8_quantize_rows_padded(dOut, Int32(m), Int32(n), n, aq)
+            quantizeRows(m, rowBlocks: padded / 32, threads: threads) { r0, r1 in
+                ck_q8_quantize_rows_padded(dOut + r0 * n, Int32(r1 - r0), Int32(n), n, aq + r0 * (padded / 32))
+            }
             product(type: .q8_0, m: m, n: k, k: padded, aq: aq, blocks: weight.transposedBlocks(),
                     out: dInput, accumulate: accumulate, threads: threads)
             return
         }
-        let t = max(1, min(2, threads ?? ComputeThreads.blas))
+        let t = max(1, min(2, threads ?? ComputeThreads.numeric))
         let panels = (k + 15) / 16
         let parts = t > 1 && panels >= 2 && m * n * k >= 1 << 20 ? t : 1
         let blocks = UnsafeRawPointer(weight.blocks), type = weight.type.rawValue
         let acc: Int32 = accumulate ? 1 : 0
-        nonisolated(unsafe) let dx = dInput, dy = dOut, wb = blocks
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        ComputeThreads.parallelFor(parts, threads: t) { p in
             let c0 = panels * p / parts * 16, c1 = min(k, panels * (p + 1) / parts * 16)
-            ck_qi_backward_cols(type, Int32(m), Int32(n), Int32(k), dy, n, wb, dx, k, acc, Int32(c0), Int32(c1))
+            ck_qi_backward_cols(type, Int32(m), Int32(n), Int32(k), dOut, n, blocks, dInput, k, acc, Int32(c0), Int32(c1))
         }
     }
 

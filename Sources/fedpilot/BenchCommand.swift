@@ -18,7 +18,7 @@ struct BenchForward: ParsableCommand {
     @Option(help: "A GGUF file or Hugging Face checkpoint directory.") var model: String = defaultModelPath
     @Option(help: "Sequences per batch.") var batch: Int = 4
     @Option(help: "Tokens per sequence.") var seq: Int = 128
-    @Option(help: "OpenBLAS threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Numeric threads (the project's kernels; OpenBLAS too with FEDPILOT_GEMM=blas).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Independent forward passes run at once (Swift concurrency), each on its own batch.") var parallel: Int = 1
     @Option(help: "Timed iterations (after one warm-up).") var iterations: Int = 3
     @Option(help: "Frozen-weight products: f32, or int8 (weights kept in the file's quantized blocks).") var compute: ComputeMode = .f32
@@ -30,7 +30,7 @@ struct BenchForward: ParsableCommand {
                 throw ValidationError("--batch, --seq, --threads, --parallel and --iterations must be positive (seq > 1)")
             }
             let m = try ModelLoader.load(path: model, compute: compute).model
-            ComputeThreads.setBLAS(threads)
+            ComputeThreads.set(threads)
             var rng = SeededRandom(seed: 1)
             let tokens = (0..<batch).map { _ in (0..<seq).map { _ in Int(rng.next() % UInt64(m.config.vocabSize)) } }
             _ = m.logits(tokens)
@@ -48,7 +48,7 @@ struct BenchForward: ParsableCommand {
                 "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name,
             ]
             if json { try printJSON(result) } else {
-                print(String(format: "forward: %.1f tokens/s (batch %d x seq %d, %d BLAS threads, %d in parallel), peak RSS %.0f MB, compute %@ (frozen GEMM %@\(compute == .int8 ? ", \(QuantGemm.isa.name)" : "")), load average %.2f",
+                print(String(format: "forward: %.1f tokens/s (batch %d x seq %d, %d numeric threads, %d in parallel), peak RSS %.0f MB, compute %@ (frozen GEMM %@\(compute == .int8 ? ", \(QuantGemm.isa.name)" : "")), load average %.2f",
                              tokensPerSecond, batch, seq, threads, parallel, Double(ProcessStats.peakResidentBytes) / 1e6,
                              compute.rawValue, m.frozenGemm.rawValue, ProcessStats.loadAverage))
             }

@@ -10,14 +10,14 @@ struct BenchEval: ParsableCommand {
         abstract: "Time label scoring (the classification metric) on a scenario's labelled validation data, with the shared-prefix KV cache and with one full forward pass per label.")
     @Argument(help: "The scenario whose clients' validation data is scored.") var scenario: String = "scenarios/clinical-pilot.toml"
     @Option(help: "Labelled examples per client (default: the scenario's task_examples or max_examples_per_client).") var examples: Int?
-    @Option(help: "OpenBLAS threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Numeric threads (the project's kernels; OpenBLAS too with FEDPILOT_GEMM=blas).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Skip the one-forward-per-label reference (slow).") var skipNaive = false
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
             guard threads > 0, (examples ?? 1) > 0 else { throw ValidationError("--threads and --examples must be positive") }
-            ComputeThreads.setBLAS(threads)
+            ComputeThreads.set(threads)
             let s = try ScenarioLoader.load(path: scenario)
             let engine = try EngineModel.load(path: s.modelPath)
             let datasets = try PilotBuilder.loadClientData(s)

@@ -13,7 +13,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "LoRA rank (alpha is twice the rank).") var rank: Int = 8
     @Option(help: "Adapted modules: all, qv, or a list such as q,k,v,o.") var targets: String = "all"
     @Option(help: "Timed steps (after two warm-up steps).") var steps: Int = 5
-    @Option(help: "OpenBLAS threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Numeric threads (the project's kernels; OpenBLAS too with FEDPILOT_GEMM=blas).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Training loops run at once over the shared model (in-process clients side by side); figures are totals.")
     var parallel: Int = 1
     @Option(help: "Frozen-weight products: f32, or int8 (weights kept in the file's quantized blocks).") var compute: ComputeMode = .f32
@@ -26,7 +26,7 @@ struct BenchTrain: ParsableCommand {
             guard batch > 0, seq > 1, rank > 0, steps > 0, threads > 0, parallel > 0 else {
                 throw ValidationError("--batch, --rank, --steps, --threads and --parallel must be positive and --seq above 1")
             }
-            ComputeThreads.setBLAS(threads)
+            ComputeThreads.set(threads)
             let base = try ModelLoader.load(path: model, compute: compute).model
             guard seq <= base.config.maxPositions else {
                 throw ValidationError("--seq \(seq) exceeds the model's context length \(base.config.maxPositions)")

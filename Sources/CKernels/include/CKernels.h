@@ -44,10 +44,10 @@ void ck_free(void *p);
 /// the calling thread plus one persistent worker, started on first use). If
 /// another call is already using the worker, this call runs on the calling
 /// thread only, so the function is safe to call from several threads at once.
-/// Both threads take column ranges in turn, so a late or preempted worker only
-/// costs its share. After a job the worker polls for the next one for ~100 us,
-/// yielding the CPU to any runnable thread (e.g. OpenBLAS's), then sleeps; if
-/// it finds itself on the caller's CPU it moves itself off it (see the .c file).
+/// Both threads take column ranges in turn (ck_parallel_for), so a late or
+/// preempted worker only costs its share. After a job the worker polls for the
+/// next one for ~100 us, yielding the CPU to any runnable thread, then sleeps; if
+/// it finds itself on the caller's CPU it moves itself off it (worker_pool.c).
 /// accumulate = 0 overwrites C, accumulate != 0 adds to it.
 void ck_gemm_packed(int m, int n, int k, const float *a, long lda,
                     const float *bp, float *c, long ldc, int accumulate, int threads);
@@ -69,6 +69,24 @@ void ck_set_tuning(int mc, int kc, int chunk, int spin_us, int items_per_thread)
 /// a_bytes: size of A above which the K-outer loop order is used;
 /// kc_outer: K block depth in that order.
 void ck_set_tuning_large_a(double a_bytes, int kc_outer);
+
+/// Largest of a[0..<n] (-infinity when n == 0); NaN entries are skipped.
+float ck_max_f32(const float *a, long n);
+
+/// One work item of a parallel loop: `item` in [0, items).
+typedef void (*ck_item_fn)(void *ctx, int item);
+
+/// Runs fn(ctx, item) for every item in [0, items) on up to `threads` threads (1
+/// or 2: the calling thread plus the process's one persistent worker, started on
+/// first use; worker_pool.c). Items are claimed in order from a shared counter,
+/// so a late or preempted worker only costs the item it is on. If another call
+/// is already using the worker (a concurrent or nested call), this one runs all
+/// its items on the calling thread. Items must be independent of each other.
+/// Returns when every item has finished.
+void ck_parallel_for(int items, int threads, ck_item_fn fn, void *ctx);
+
+/// How long the worker polls (yielding) for the next job before it sleeps.
+void ck_pool_set_spin(int spin_us);
 
 /// Diagnostics of the two-thread pool since start: out[0] threaded calls,
 /// out[1] calls the worker joined, out[2] work items the worker ran,

@@ -98,7 +98,7 @@ struct SecureAggregationRound {
         let length = weighting.preparation(participants[0]).vectorLength(dimension: d)
         let config = try SecAggConfig(round: UInt64(round), clientCount: m, dimension: length, degree: parameters.degree,
                                       threshold: parameters.threshold, graphSeed: rng.next(), clipBound: weighting.bound)
-        let server = SecAggServer(config: config, threads: ComputeThreads.blas) { [sink = c.sink] event in
+        let server = SecAggServer(config: config, threads: ComputeThreads.numeric) { [sink = c.sink] event in
             sink(.keyAudit(round: round, actor: "coordinator", event: event.name, fields: event.fields))
         }
         let relay = SecureRelay(coordinator: c, round: round, names: names, summary: SecureAggregationSummary(

@@ -75,12 +75,12 @@ public final class InProcessTransport: ClientTransport, @unchecked Sendable {
         self.parallelClients = max(1, parallelClients ?? ComputeThreads.cores)
     }
 
-    /// With several lanes, each gets its share of the numeric threads (`blas / lanes`, at least one) until `body` returns.
+    /// With several lanes, each gets its share of the numeric threads (`numeric / lanes`, at least one) until `body` returns.
     public func withParallelCalls<T>(lanes: Int, _ body: () throws -> T) rethrows -> T {
         guard lanes > 1 else { return try body() }
-        let threads = ComputeThreads.blas
-        ComputeThreads.setBLAS(max(1, threads / lanes))
-        defer { ComputeThreads.setBLAS(threads) }
+        let threads = ComputeThreads.numeric
+        ComputeThreads.set(max(1, threads / lanes))
+        defer { ComputeThreads.set(threads) }
         return try body()
     }
 

@@ -16,11 +16,19 @@ enum LoRALinear {
         base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate)
         guard let s = slot, let u else { return }
         let (outF, inF) = (s.output, s.input)
-        Matmul.gemm(transA: false, transB: true, m: n, n: s.rank, k: inF, a: loraInput, lda: inF,
-                    b: params + s.aOffset, ldb: inF, c: u, ldc: s.rank)
-        Matmul.gemm(transA: false, transB: true, m: n, n: outF, k: s.rank, alpha: scale, a: u, lda: s.rank,
-                    b: params + s.bOffset, ldb: s.rank, beta: 1, c: out, ldc: outF)
+        // Row halves on the two threads (each row's u and output depend only on that row).
+        let items = halves(n)
+        ComputeThreads.parallelFor(items) { p in
+            let (r0, r1) = ComputeThreads.part(p, of: n, parts: items)
+            Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: s.rank, k: inF, a: loraInput + r0 * inF, lda: inF,
+                        b: params + s.aOffset, ldb: inF, c: u + r0 * s.rank, ldc: s.rank)
+            Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: outF, k: s.rank, alpha: scale, a: u + r0 * s.rank, lda: s.rank,
+                        b: params + s.bOffset, ldb: s.rank, beta: 1, c: out + r0 * outF, ldc: outF)
+        }
     }
+
+    /// Two work items when the adapter products are worth splitting (training batches), else one.
+    private static func halves(_ n: Int) -> Int { n >= 64 ? 2 : 1 }
 
     /// Given `dOut [n, out]`: adds `dOut W (+ scale * (dOut B) A ⊙ dropout mask)` into `dInput [n, in]`
     /// (or writes it when `accumulate` is false), and adds the adapter gradients
@@ -38,25 +46,38 @@ enum LoRALinear {
         if inputGradient { base.frozenBackward(id, dOut, rows: n, dInput: dInput, accumulate: accumulate) }
         guard let s = slot, let u else { return }
         let (outF, inF) = (s.output, s.input)
-        // dB [out, r] += scale * dOut^T [out, n] · u [n, r]
-        Matmul.gemm(transA: true, transB: false, m: outF, n: s.rank, k: n, alpha: scale, a: dOut, lda: outF,
-                    b: u, ldb: s.rank, beta: 1, c: grads + s.bOffset, ldc: s.rank)
-        // t [n, r] = dOut [n, out] · B [out, r]
-        Matmul.gemm(transA: false, transB: false, m: n, n: s.rank, k: outF, a: dOut, lda: outF,
-                    b: params + s.bOffset, ldb: s.rank, c: t, ldc: s.rank)
-        // dA [r, in] += scale * t^T [r, n] · loraInput [n, in]
-        Matmul.gemm(transA: true, transB: false, m: s.rank, n: inF, k: n, alpha: scale, a: t, lda: s.rank,
-                    b: loraInput, ldb: inF, beta: 1, c: grads + s.aOffset, ldc: inF)
-        guard inputGradient else { return }
-        if let mask = dropoutMask {
-            // The adapter saw input ⊙ mask, so its input gradient is masked the same way.
-            Matmul.gemm(transA: false, transB: false, m: n, n: inF, k: s.rank, alpha: scale, a: t, lda: s.rank,
-                        b: params + s.aOffset, ldb: inF, c: loraScratch, ldc: inF)
-            for i in 0..<(n * inF) { dInput[i] += loraScratch[i] * mask[i] }
-        } else {
-            // dInput [n, in] += scale * t [n, r] · A [r, in]
-            Matmul.gemm(transA: false, transB: false, m: n, n: inF, k: s.rank, alpha: scale, a: t, lda: s.rank,
-                        b: params + s.aOffset, ldb: inF, beta: 1, c: dInput, ldc: inF)
+        let items = halves(n)
+        // First dB (split by its rows) and t (split by the batch rows), then dA (split by its
+        // columns, it needs all of t) and the input gradient (by the batch rows).
+        ComputeThreads.parallelFor(items) { p in
+            let (o0, o1) = ComputeThreads.part(p, of: outF, parts: items)
+            let (r0, r1) = ComputeThreads.part(p, of: n, parts: items)
+            // dB [out, r] += scale * dOut^T [out, n] · u [n, r]
+            Matmul.gemm(transA: true, transB: false, m: o1 - o0, n: s.rank, k: n, alpha: scale, a: dOut + o0, lda: outF,
+                        b: u, ldb: s.rank, beta: 1, c: grads + s.bOffset + o0 * s.rank, ldc: s.rank)
+            // t [n, r] = dOut [n, out] · B [out, r]
+            Matmul.gemm(transA: false, transB: false, m: r1 - r0, n: s.rank, k: outF, a: dOut + r0 * outF, lda: outF,
+                        b: params + s.bOffset, ldb: s.rank, c: t + r0 * s.rank, ldc: s.rank)
+        }
+        ComputeThreads.parallelFor(items) { p in
+            let (c0, c1) = ComputeThreads.part(p, of: inF, parts: items)
+            let (r0, r1) = ComputeThreads.part(p, of: n, parts: items)
+            // dA [r, in] += scale * t^T [r, n] · loraInput [n, in]
+            Matmul.gemm(transA: true, transB: false, m: s.rank, n: c1 - c0, k: n, alpha: scale, a: t, lda: s.rank,
+                        b: loraInput + c0, ldb: inF, beta: 1, c: grads + s.aOffset + c0, ldc: inF)
+            guard inputGradient else { return }
+            let rows = r1 - r0, tr = t + r0 * s.rank
+            if let mask = dropoutMask {
+                // The adapter saw input ⊙ mask, so its input gradient is masked the same way.
+                let scratch = loraScratch + r0 * inF, dx = dInput + r0 * inF, m = mask + r0 * inF
+                Matmul.gemm(transA: false, transB: false, m: rows, n: inF, k: s.rank, alpha: scale, a: tr, lda: s.rank,
+                            b: params + s.aOffset, ldb: inF, c: scratch, ldc: inF)
+                for i in 0..<(rows * inF) { dx[i] += scratch[i] * m[i] }
+            } else {
+                // dInput [n, in] += scale * t [n, r] · A [r, in]
+                Matmul.gemm(transA: false, transB: false, m: rows, n: inF, k: s.rank, alpha: scale, a: tr, lda: s.rank,
+                            b: params + s.aOffset, ldb: inF, beta: 1, c: dInput + r0 * inF, ldc: inF)
+            }
         }
     }
 }
