@@ -1,11 +1,19 @@
 import CBLAS
+import CKernels
 
-/// Matrix products through OpenBLAS `cblas_sgemm` (one OpenBLAS thread: `ComputeThreads`).
+/// Matrix products on the raw buffers of the small per-call products (attention per head, the
+/// rank-r adapter products): the project's packed micro-kernel (`ck_sgemm`,
+/// `Sources/CKernels/small_gemm.c`) on the calling thread, or OpenBLAS's `cblas_sgemm` with
+/// `FEDPILOT_GEMM=blas` (where OpenBLAS also does the frozen-weight products, for A/B runs).
+/// Not OpenBLAS by default: Debian's 0.3.21 falls back to its SSE3 kernels on CPUs it does not
+/// know (an Intel Xeon with AVX-512 here: 21% of an int8 training step in
+/// `sgemm_kernel_PRESCOTT`), and its rounding follows the kernel it picks, so results moved
+/// between machines.
 ///
 /// Shapes use the BLAS names: `C[M, N] = alpha * op(A)[M, K] * op(B)[K, N] + beta * C`.
 public enum Matmul {
-    /// Row-major `C = alpha * op(A) * op(B) + beta * C` on raw buffers with explicit leading dimensions.
-    @inlinable
+    /// Row-major `C = alpha * op(A) * op(B) + beta * C` on raw buffers with explicit leading
+    /// dimensions (`beta == 0` overwrites C).
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -13,6 +21,12 @@ public enum Matmul {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         ComputeThreads.prepare()
+        if !ComputeThreads.openBLASProducts {
+            let status = ck_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+                                  a, lda, b, ldb, beta, c, ldc)
+            precondition(status == 0, "gemm: no memory for a \(k) x \(n) packed panel")
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans,

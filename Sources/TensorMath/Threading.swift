@@ -30,7 +30,7 @@ public enum ComputeThreads {
         _ = started
         let n = max(1, threads)
         count.store(n, ordering: .relaxed)
-        openblas_set_num_threads(Int32(openBLASFollows ? n : 1))
+        openblas_set_num_threads(Int32(openBLASProducts ? n : 1))
     }
 
     /// Runs `body(item)` for every item in `0..<items`, on up to `threads` threads (default:
@@ -71,8 +71,9 @@ public enum ComputeThreads {
         parallelFor(2) { p in p == 0 ? body(0, mid) : body(mid, count) }
     }
 
-    /// `FEDPILOT_GEMM=blas`: OpenBLAS does the frozen-weight products and gets the threads.
-    private static let openBLASFollows =
+    /// `FEDPILOT_GEMM=blas`: OpenBLAS does the frozen-weight products and `Matmul.gemm`'s small
+    /// ones, and gets the threads.
+    public static let openBLASProducts =
         ProcessInfo.processInfo.environment["FEDPILOT_GEMM"]?.lowercased() == "blas"
 
     private static let count = Atomic<Int>(1)
@@ -82,7 +83,7 @@ public enum ComputeThreads {
     private static let started: Bool = {
         let initial = max(1, Int(openblas_get_num_threads()))
         count.store(initial, ordering: .relaxed)
-        openblas_set_num_threads(Int32(openBLASFollows ? initial : 1))
+        openblas_set_num_threads(Int32(openBLASProducts ? initial : 1))
         return true
     }()
 }

@@ -58,6 +58,15 @@ void ck_gemm_packed_cols(int m, int n, int k, const float *a, long lda,
                          const float *bp, float *c, long ldc, int accumulate,
                          int n0, int n1);
 
+/// Row-major C[m, n] = alpha * op(A)[m, k] · op(B)[k, n] + beta * C, with op(X) = Xᵀ
+/// when trans_x != 0 (cblas_sgemm's row-major contract), on the calling thread only
+/// (small_gemm.c: op(B) packed per call into per-thread scratch, then the packed
+/// micro-kernel). beta == 0 overwrites C (NaN in C does not survive). Returns 0, or -1
+/// when scratch memory could not be allocated (C untouched).
+int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+             const float *a, long lda, const float *b, long ldb,
+             float beta, float *c, long ldc);
+
 /// 1 if this build uses the AVX2/FMA micro-kernel, 0 for the portable fallback.
 int ck_uses_avx2(void);
 

@@ -1,0 +1,182 @@
+// General row-major SGEMM on the packed micro-kernel (packed_gemm.c), for the
+// project's many small products: attention per head, the rank-r adapter
+// products. OpenBLAS did these before; Debian's 0.3.21 does not know every
+// CPU it meets and then falls back to its SSE3 "Prescott" kernels (measured on
+// a 2-core Intel Xeon with AVX-512: 21% of an int8 training step in
+// sgemm_kernel_PRESCOTT), and its result depends on the kernel it picks.
+//
+// Two paths, both on the calling thread (callers parallelise above them):
+// - B not transposed, and small enough to stay in cache (most of these
+//   products: P·V and the attention gradients, every adapter product but
+//   u = x·Aᵀ): a 6 x 16 register tile reads B's rows where they are and
+//   broadcasts op(A) through its strides, transposed or not. Nothing is copied:
+//   for the adapter gradients (C = Aᵀ·B with 8 rows or columns) packing cost
+//   more than the product (measured: 11% of an int8 training step in the
+//   packing alone, and 10% in rank-1 updates that loaded and stored C).
+// - Otherwise: op(B) (scaled by alpha) packed into NR-wide panels in a
+//   per-thread scratch buffer, op(A) copied into row-major order when
+//   transposed, then the packed micro-kernel of packed_gemm.c.
+
+#include "CKernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// Per-thread scratch, grown on demand and kept for the thread's next call.
+typedef struct {
+    float *p;
+    size_t cap;
+} scratch_t;
+
+static _Thread_local scratch_t tl_b, tl_a;
+
+static float *scratch(scratch_t *s, size_t floats) {
+    if (floats > s->cap) {
+        ck_free(s->p);
+        s->cap = floats + floats / 4;
+        s->p = ck_alloc(sizeof(float) * s->cap);
+        if (!s->p) { s->cap = 0; return NULL; }
+    }
+    return s->p;
+}
+
+// op(B)[kk][j] = alpha * (trans ? b[j * ldb + kk] : b[kk * ldb + j]) into NR-wide
+// panels of k rows each, the last panel's spare columns zero.
+static void pack_b(int trans, int k, int n, float alpha, const float *b, long ldb, float *dst) {
+    const int panels = (n + CK_NR - 1) / CK_NR;
+    for (int p = 0; p < panels; ++p) {
+        float *panel = dst + (size_t)p * k * CK_NR;
+        const int j0 = p * CK_NR;
+        const int nj = (n - j0) < CK_NR ? (n - j0) : CK_NR;
+        if (trans) {
+            if (nj < CK_NR) memset(panel, 0, sizeof(float) * (size_t)k * CK_NR);
+            for (int jj = 0; jj < nj; ++jj) {
+                const float *row = b + (size_t)(j0 + jj) * ldb;
+                for (int kk = 0; kk < k; ++kk) panel[(size_t)kk * CK_NR + jj] = alpha * row[kk];
+            }
+        } else {
+            for (int kk = 0; kk < k; ++kk) {
+                const float *src = b + (size_t)kk * ldb + j0;
+                float *d = panel + (size_t)kk * CK_NR;
+                for (int jj = 0; jj < nj; ++jj) d[jj] = alpha * src[jj];
+                for (int jj = nj; jj < CK_NR; ++jj) d[jj] = 0;
+            }
+        }
+    }
+}
+
+static void scale_c(int m, int n, float beta, float *c, long ldc) {
+    for (int i = 0; i < m; ++i) {
+        float *row = c + (size_t)i * ldc;
+        if (beta == 0) memset(row, 0, sizeof(float) * (size_t)n);
+        else for (int j = 0; j < n; ++j) row[j] *= beta;
+    }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+// Lanes [0, n) of a vector (n in 0...8).
+static inline __m256i lanes(int n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+// C[6 rows, nr <= 16 columns] = alpha * sum_p opA(i, p) * b[p * ldb + j] + beta * C,
+// opA(i, p) = a[i * ars + p * aks]. Rows past mr repeat the last valid row and are
+// not stored. WIDE: two vectors per row (nr > 8), else one.
+#define DIRECT_TILE(NAME, WIDE)                                                              \
+static void NAME(int mr, int nr, int k, float alpha, const float *a, long ars, long aks,      \
+                 const float *b, long ldb, float beta, float *c, long ldc) {                  \
+    const float *r[6];                                                                       \
+    for (int i = 0; i < 6; ++i) r[i] = a + (size_t)(i < mr ? i : mr - 1) * ars;              \
+    const __m256i m0 = lanes(nr < 8 ? nr : 8), m1 = lanes(nr > 8 ? nr - 8 : 0);              \
+    __m256 c00 = _mm256_setzero_ps(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00; \
+    __m256 c01 = c00, c11 = c00, c21 = c00, c31 = c00, c41 = c00, c51 = c00;                  \
+    for (long p = 0; p < k; ++p) {                                                           \
+        const float *bp = b + p * ldb;                                                       \
+        const __m256 b0 = nr >= 8 ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, m0);        \
+        const __m256 b1 = WIDE ? (nr >= 16 ? _mm256_loadu_ps(bp + 8) : _mm256_maskload_ps(bp + 8, m1)) : b0; \
+        const long o = p * aks;                                                              \
+        __m256 x;                                                                            \
+        x = _mm256_broadcast_ss(r[0] + o); c00 = _mm256_fmadd_ps(x, b0, c00); if (WIDE) c01 = _mm256_fmadd_ps(x, b1, c01); \
+        x = _mm256_broadcast_ss(r[1] + o); c10 = _mm256_fmadd_ps(x, b0, c10); if (WIDE) c11 = _mm256_fmadd_ps(x, b1, c11); \
+        x = _mm256_broadcast_ss(r[2] + o); c20 = _mm256_fmadd_ps(x, b0, c20); if (WIDE) c21 = _mm256_fmadd_ps(x, b1, c21); \
+        x = _mm256_broadcast_ss(r[3] + o); c30 = _mm256_fmadd_ps(x, b0, c30); if (WIDE) c31 = _mm256_fmadd_ps(x, b1, c31); \
+        x = _mm256_broadcast_ss(r[4] + o); c40 = _mm256_fmadd_ps(x, b0, c40); if (WIDE) c41 = _mm256_fmadd_ps(x, b1, c41); \
+        x = _mm256_broadcast_ss(r[5] + o); c50 = _mm256_fmadd_ps(x, b0, c50); if (WIDE) c51 = _mm256_fmadd_ps(x, b1, c51); \
+    }                                                                                        \
+    const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}}; \
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                      \
+    for (int i = 0; i < mr; ++i) {                                                          \
+        for (int h = 0; h < (WIDE ? 2 : 1); ++h) {                                           \
+            float *cp = c + (size_t)i * ldc + 8 * h;                                         \
+            const int w = h == 0 ? (nr < 8 ? nr : 8) : nr - 8;                               \
+            const __m256i m = h == 0 ? m0 : m1;                                              \
+            __m256 v = _mm256_mul_ps(va, acc[i][h]);                                         \
+            if (beta != 0) {                                                                 \
+                const __m256 old = w == 8 ? _mm256_loadu_ps(cp) : _mm256_maskload_ps(cp, m); \
+                v = _mm256_fmadd_ps(vb, old, v);                                             \
+            }                                                                                \
+            if (w == 8) _mm256_storeu_ps(cp, v); else _mm256_maskstore_ps(cp, m, v);         \
+        }                                                                                    \
+    }                                                                                        \
+}
+DIRECT_TILE(direct_6x16, 1)
+DIRECT_TILE(direct_6x8, 0)
+
+// C = alpha * op(A)·B + beta * C with B [k, n] read in place (row stride ldb).
+static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const float *a, long lda,
+                        const float *b, long ldb, float beta, float *c, long ldc) {
+    const long ars = trans_a ? 1 : lda, aks = trans_a ? lda : 1;
+    for (int i0 = 0; i0 < m; i0 += 6) {
+        const int mr = m - i0 < 6 ? m - i0 : 6;
+        for (int j0 = 0; j0 < n; j0 += 16) {
+            const int nr = n - j0 < 16 ? n - j0 : 16;
+            const float *at = a + (size_t)i0 * ars;
+            float *ct = c + (size_t)i0 * ldc + j0;
+            if (nr > 8) direct_6x16(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
+            else direct_6x8(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
+        }
+    }
+}
+#define CK_DIRECT 1
+#else
+#define CK_DIRECT 0
+#endif
+
+int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+             const float *a, long lda, const float *b, long ldb,
+             float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return 0;
+    if (k <= 0 || alpha == 0) {
+        if (beta != 1) scale_c(m, n, beta, c, ldc);
+        return 0;
+    }
+    // B in place when it is not transposed and fits in L2 with room to spare (1 MB).
+    if (CK_DIRECT && !trans_b && (size_t)k * n <= (1u << 18)) {
+#if CK_DIRECT
+        direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+        return 0;
+    }
+    float *bp = scratch(&tl_b, ck_packed_count(k, n));
+    if (!bp) return -1;
+    const float *ap = a;
+    long ldap = lda;
+    if (trans_a) {
+        // op(A)[i][kk] = a[kk * lda + i]: copied row by row of A (sequential reads).
+        float *t = scratch(&tl_a, (size_t)m * k);
+        if (!t) return -1;
+        for (int kk = 0; kk < k; ++kk) {
+            const float *src = a + (size_t)kk * lda;
+            for (int i = 0; i < m; ++i) t[(size_t)i * k + kk] = src[i];
+        }
+        ap = t;
+        ldap = k;
+    }
+    pack_b(trans_b, k, n, alpha, b, ldb, bp);
+    if (beta != 0 && beta != 1) scale_c(m, n, beta, c, ldc);
+    ck_gemm_packed_cols(m, n, k, ap, ldap, bp, c, ldc, beta != 0, 0, n);
+    return 0;
+}
