@@ -6,15 +6,14 @@ import Synchronization
 /// Thread policy for numeric work.
 ///
 /// The project's own parallel loops (the packed F32 and int8 products, attention, the
-/// cross-entropy) run on the calling thread plus one persistent worker (`parallelFor`,
-/// `Sources/CKernels/worker_pool.c`), as many as `numeric` allows (at most 2 each). OpenBLAS,
-/// which these loops call for small products (attention's per-head products, the rank-r
-/// adapter products), is kept at one thread: its own threads busy-wait with `sched_yield`
-/// for a long while after each call, and beside our worker on two cores they took the cores
-/// from each other (README, "Threads"). Only `FEDPILOT_GEMM=blas`, where OpenBLAS does the
-/// frozen-weight products, gives OpenBLAS the `numeric` threads. When several in-process
-/// clients train at once, each lane gets `numeric / lanes` threads, so the two kinds of
-/// parallelism never oversubscribe the machine.
+/// cross-entropy, the adapter products) run on the calling thread plus one persistent worker
+/// (`parallelFor`, `Sources/CKernels/worker_pool.c`), as many as `numeric` allows (at most 2
+/// each). OpenBLAS is kept at one thread: its own threads busy-wait with `sched_yield` for a
+/// long while after each call, and beside our worker on two cores they took the cores from
+/// each other (README, "Threads"). It does no product by default (`Matmul`); only
+/// `FEDPILOT_GEMM=blas`, where OpenBLAS does the frozen-weight and the small products, gives
+/// it the `numeric` threads. When several in-process clients train at once, each lane gets
+/// `numeric / lanes` threads, so the two kinds of parallelism never oversubscribe the machine.
 public enum ComputeThreads {
     /// Cores this process may use.
     public static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
