@@ -78,39 +78,37 @@ void *ck_alloc(size_t bytes) {
 
 void ck_free(void *p) { free(p); }
 
-// B = Wᵀ: B[kk][j] = W[j][kk]; k = in, n = out.
-void ck_pack_b_nt(const float *w, int out, int in, float *dst) {
-    const int n = out, k = in;
+// op(B)[kk][j] = alpha * (trans ? b[j * ldb + kk] : b[kk * ldb + j]).
+void ck_pack_b(int trans, int k, int n, float alpha, const float *b, long ldb, float *dst) {
     const int panels = (n + NR - 1) / NR;
     for (int p = 0; p < panels; ++p) {
         float *panel = dst + (size_t)p * k * NR;
         const int j0 = p * NR;
         const int nj = (n - j0) < NR ? (n - j0) : NR;
-        if (nj < NR) memset(panel, 0, sizeof(float) * (size_t)k * NR);
-        // Read 16 W rows sequentially, write strided inside one panel (L1/L2 sized).
-        for (int jj = 0; jj < nj; ++jj) {
-            const float *row = w + (size_t)(j0 + jj) * in;
-            for (int kk = 0; kk < k; ++kk) panel[(size_t)kk * NR + jj] = row[kk];
+        if (trans) {
+            if (nj < NR) memset(panel, 0, sizeof(float) * (size_t)k * NR);
+            // Read NR rows of b sequentially, write strided inside one panel (L1/L2 sized).
+            for (int jj = 0; jj < nj; ++jj) {
+                const float *row = b + (size_t)(j0 + jj) * ldb;
+                for (int kk = 0; kk < k; ++kk) panel[(size_t)kk * NR + jj] = alpha * row[kk];
+            }
+        } else {
+            for (int kk = 0; kk < k; ++kk) {
+                const float *src = b + (size_t)kk * ldb + j0;
+                float *d = panel + (size_t)kk * NR;
+                if (alpha == 1) memcpy(d, src, sizeof(float) * (size_t)nj);
+                else for (int jj = 0; jj < nj; ++jj) d[jj] = alpha * src[jj];
+                if (nj < NR) memset(d + nj, 0, sizeof(float) * (size_t)(NR - nj));
+            }
         }
     }
 }
 
+// B = Wᵀ: B[kk][j] = W[j][kk]; k = in, n = out.
+void ck_pack_b_nt(const float *w, int out, int in, float *dst) { ck_pack_b(1, in, out, 1, w, in, dst); }
+
 // B = W: B[kk][j] = W[kk][j]; k = out, n = in.
-void ck_pack_b_nn(const float *w, int out, int in, float *dst) {
-    const int n = in, k = out;
-    const int panels = (n + NR - 1) / NR;
-    for (int p = 0; p < panels; ++p) {
-        float *panel = dst + (size_t)p * k * NR;
-        const int j0 = p * NR;
-        const int nj = (n - j0) < NR ? (n - j0) : NR;
-        for (int kk = 0; kk < k; ++kk) {
-            const float *src = w + (size_t)kk * in + j0;
-            float *d = panel + (size_t)kk * NR;
-            memcpy(d, src, sizeof(float) * (size_t)nj);
-            if (nj < NR) memset(d + nj, 0, sizeof(float) * (size_t)(NR - nj));
-        }
-    }
-}
+void ck_pack_b_nn(const float *w, int out, int in, float *dst) { ck_pack_b(0, out, in, 1, w, in, dst); }
 
 // ---------------------------------------------------------------- micro-kernel
 

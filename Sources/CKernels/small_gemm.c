@@ -40,31 +40,6 @@ static float *scratch(scratch_t *s, size_t floats) {
     return s->p;
 }
 
-// op(B)[kk][j] = alpha * (trans ? b[j * ldb + kk] : b[kk * ldb + j]) into NR-wide
-// panels of k rows each, the last panel's spare columns zero.
-static void pack_b(int trans, int k, int n, float alpha, const float *b, long ldb, float *dst) {
-    const int panels = (n + CK_NR - 1) / CK_NR;
-    for (int p = 0; p < panels; ++p) {
-        float *panel = dst + (size_t)p * k * CK_NR;
-        const int j0 = p * CK_NR;
-        const int nj = (n - j0) < CK_NR ? (n - j0) : CK_NR;
-        if (trans) {
-            if (nj < CK_NR) memset(panel, 0, sizeof(float) * (size_t)k * CK_NR);
-            for (int jj = 0; jj < nj; ++jj) {
-                const float *row = b + (size_t)(j0 + jj) * ldb;
-                for (int kk = 0; kk < k; ++kk) panel[(size_t)kk * CK_NR + jj] = alpha * row[kk];
-            }
-        } else {
-            for (int kk = 0; kk < k; ++kk) {
-                const float *src = b + (size_t)kk * ldb + j0;
-                float *d = panel + (size_t)kk * CK_NR;
-                for (int jj = 0; jj < nj; ++jj) d[jj] = alpha * src[jj];
-                for (int jj = nj; jj < CK_NR; ++jj) d[jj] = 0;
-            }
-        }
-    }
-}
-
 static void scale_c(int m, int n, float beta, float *c, long ldc) {
     for (int i = 0; i < m; ++i) {
         float *row = c + (size_t)i * ldc;
@@ -141,8 +116,6 @@ static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const flo
     }
 }
 #define CK_DIRECT 1
-#else
-#define CK_DIRECT 0
 #endif
 
 int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
@@ -153,13 +126,13 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         if (beta != 1) scale_c(m, n, beta, c, ldc);
         return 0;
     }
+#ifdef CK_DIRECT
     // B in place when it is not transposed and fits in L2 with room to spare (1 MB).
-    if (CK_DIRECT && !trans_b && (size_t)k * n <= (1u << 18)) {
-#if CK_DIRECT
+    if (!trans_b && (size_t)k * n <= (1u << 18)) {
         direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#endif
         return 0;
     }
+#endif
     float *bp = scratch(&tl_b, ck_packed_count(k, n));
     if (!bp) return -1;
     const float *ap = a;
@@ -175,7 +148,7 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         ap = t;
         ldap = k;
     }
-    pack_b(trans_b, k, n, alpha, b, ldb, bp);
+    ck_pack_b(trans_b, k, n, alpha, b, ldb, bp);
     if (beta != 0 && beta != 1) scale_c(m, n, beta, c, ldc);
     ck_gemm_packed_cols(m, n, k, ap, ldap, bp, c, ldc, beta != 0, 0, n);
     return 0;

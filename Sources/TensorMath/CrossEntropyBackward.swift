@@ -62,7 +62,7 @@ extension CrossEntropy {
                     }
                 }
                 // Row ranges as work items, 4 per thread, so a preempted thread costs a quarter.
-                let items = rows * vocab >= 1 << 20 ? min(rows, 4 * min(2, ComputeThreads.numeric)) : 1
+                let items = rows * vocab >= 1 << 20 ? min(rows, 4 * ComputeThreads.clamped(nil)) : 1
                 ComputeThreads.parallelFor(items) { p in
                     let (r0, r1) = ComputeThreads.part(p, of: rows, parts: items)
                     run(r0..<r1)

@@ -20,13 +20,13 @@ public enum Matmul {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        ComputeThreads.prepare()
         if !ComputeThreads.openBLASProducts {
             let status = ck_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
                                   a, lda, b, ldb, beta, c, ldc)
             precondition(status == 0, "gemm: no memory for a \(k) x \(n) packed panel")
             return
         }
+        ComputeThreads.prepare()
         cblas_sgemm(CblasRowMajor,
                     transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans,

@@ -125,7 +125,7 @@ public final class PackedMatrix: @unchecked Sendable {
 /// one thread.
 public enum PackedGemm {
     @inline(__always) static func threadCount(_ requested: Int?) -> Int32 {
-        Int32(max(1, min(2, requested ?? ComputeThreads.numeric)))
+        Int32(ComputeThreads.clamped(requested))
     }
 
     /// `out[M, W.rows] (+)= x[M, W.cols] · Wᵀ` — a linear layer's forward product.

@@ -61,7 +61,7 @@ public enum QuantGemm {
     /// (`ComputeThreads.parallelFor`), so a preempted thread costs a quarter of its share.
     private static func product(type: QuantBlockType, m: Int, n: Int, k: Int, aq: UnsafePointer<ck_q8_block>,
                                 blocks: UnsafeRawPointer, out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int?) {
-        let t = max(1, min(2, threads ?? ComputeThreads.numeric))
+        let t = ComputeThreads.clamped(threads)
         let groups = (n + 7) / 8
         let items = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? min(groups, 4 * t) : 1
         let acc: Int32 = accumulate ? 1 : 0, code = type.rawValue
@@ -74,7 +74,7 @@ public enum QuantGemm {
     /// Quantizes activation rows `[r0, r1)` per call of `body`, the rows split between the
     /// threads when there are enough of them (`rowBlocks` 32-wide blocks per row).
     private static func quantizeRows(_ m: Int, rowBlocks: Int, threads: Int?, _ body: (Int, Int) -> Void) {
-        let t = max(1, min(2, threads ?? ComputeThreads.numeric))
+        let t = ComputeThreads.clamped(threads)
         let items = t > 1 && m * rowBlocks >= 1 << 12 ? 2 * t : 1
         ComputeThreads.parallelFor(items, threads: t) { p in
             let (r0, r1) = ComputeThreads.part(p, of: m, parts: items)
@@ -123,7 +123,7 @@ public enum QuantGemm {
                     out: dInput, accumulate: accumulate, threads: threads)
             return
         }
-        let t = max(1, min(2, threads ?? ComputeThreads.numeric))
+        let t = ComputeThreads.clamped(threads)
         let panels = (k + 15) / 16
         let parts = t > 1 && panels >= 2 && m * n * k >= 1 << 20 ? t : 1
         let blocks = UnsafeRawPointer(weight.blocks), type = weight.type.rawValue

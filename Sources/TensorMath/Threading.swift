@@ -39,7 +39,7 @@ public enum ComputeThreads {
     /// item) runs its items on the calling thread.
     public static func parallelFor(_ items: Int, threads: Int? = nil, _ body: (Int) -> Void) {
         guard items > 0 else { return }
-        let t = min(2, max(1, threads ?? numeric))
+        let t = clamped(threads)
         if t == 1 || items == 1 {
             for i in 0..<items { body(i) }
             return
@@ -53,6 +53,10 @@ public enum ComputeThreads {
             }
         }
     }
+
+    /// The threads a loop uses when asked for `requested` (nil: `numeric`): 1 or 2, the caller
+    /// and the pool's one worker.
+    static func clamped(_ requested: Int?) -> Int { min(2, max(1, requested ?? numeric)) }
 
     /// Bounds `(start, end)` of part `p` of `0..<count` cut into `parts` nearly equal ranges
     /// (the whole range when `parts` is 1): how the loops above share rows between items.

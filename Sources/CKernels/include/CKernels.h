@@ -36,6 +36,11 @@ void ck_pack_b_nt(const float *w, int out, int in, float *dst);
 /// (ck_packed_count(out, in) floats, 32-byte aligned).
 void ck_pack_b_nn(const float *w, int out, int in, float *dst);
 
+/// Packs op(B)[k, n] scaled by alpha into dst (ck_packed_count(k, n) floats), with
+/// op(B)[kk][j] = trans ? b[j * ldb + kk] : b[kk * ldb + j]: the two above, and the
+/// per-call packing of ck_sgemm.
+void ck_pack_b(int trans, int k, int n, float alpha, const float *b, long ldb, float *dst);
+
 /// 64-byte aligned allocation for packed panels; free with ck_free.
 void *ck_alloc(size_t bytes);
 void ck_free(void *p);
