@@ -126,10 +126,10 @@ int main(int argc, char **argv) {
     const int gemmaShapes = argc > 4 && strcmp(argv[4], "gemma") == 0;
     const int (*shapes)[2] = gemmaShapes ? gemma : smol;
     printf("type %d, M = %d, single thread; GFLOP/s (2MNK / thread CPU time), best of 5; ISA available: %s\n", type, m,
-           ck_qi_isa_available() == 2 ? "AVX512-VNNI" : ck_qi_isa_available() == 1 ? "AVX2" : "none");
+           ck_qi_isa_available() >= 2 ? "AVX512-VNNI" : ck_qi_isa_available() == 1 ? "AVX2" : "none");
     printf("qi bwd: W dequantized into F32 panels + packed F32 kernel; WT bwd: dY quantized, times a transposed Q8_0 copy of W\n");
-    printf("%-10s | %8s %8s %8s %8s | %8s %8s %8s %8s | %s\n", "W[n,k]", "f32 fwd", "old fwd", "vnni fwd", "avx2 fwd",
-           "f32 bwd", "old bwd", "qi bwd", "WT bwd", "max rel diff fwd (vnni, avx2), bwd (qi, WT)");
+    printf("%-10s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s | %s\n", "W[n,k]", "f32 fwd", "old fwd", "zmm fwd", "vnni fwd",
+           "avx2 fwd", "f32 bwd", "old bwd", "qi bwd", "WT bwd", "max rel diff fwd (zmm, vnni, avx2), bwd (qi, WT)");
     double tot_f = 0, tot_q = 0, tot_fb = 0, tot_qb = 0, tot_t = 0;
     for (int s = 0; s < 4; ++s) {
         ctx_t c = {.type = type, .m = m, .n = shapes[s][0], .k = shapes[s][1]};
@@ -154,6 +154,7 @@ int main(int argc, char **argv) {
         float *ref = malloc(sizeof(float) * m * n), *refb = malloc(sizeof(float) * m * k);
         const double gf = time_op(f32_fwd, &c, fl); memcpy(ref, c.c, sizeof(float) * m * n);
         const double go = time_op(old_fwd, &c, fl);
+        ck_qi_set_isa(3); const double gz = time_op(qi_fwd, &c, fl); const double ez = max_rel(c.c, ref, (long)m * n);
         ck_qi_set_isa(2); const double gv = time_op(qi_fwd, &c, fl); const double ev = max_rel(c.c, ref, (long)m * n);
         ck_qi_set_isa(1); const double ga = time_op(qi_fwd, &c, fl); const double ea = max_rel(c.c, ref, (long)m * n);
         ck_qi_set_isa(-1);
@@ -164,9 +165,9 @@ int main(int argc, char **argv) {
         char name[32]; snprintf(name, sizeof name, "%dx%d", n, k);
         char old_f[16] = "-", old_b[16] = "-";  // no GGUF-layout kernel for the K types, Q5_0
         if (has_gguf_kernel(type)) { snprintf(old_f, sizeof old_f, "%.1f", go); snprintf(old_b, sizeof old_b, "%.1f", gob); }
-        printf("%-10s | %8.1f %8s %8.1f %8.1f | %8.1f %8s %8.1f %8.1f | %.1e %.1e %.1e %.1e\n", name, gf, old_f, gv, ga, gfb, old_b, gqb,
-               gtb, ev, ea, eb, et);
-        tot_t += fl / gtb; tot_f += fl / gf; tot_q += fl / (ck_qi_isa_available() == 2 ? gv : ga); tot_fb += fl / gfb; tot_qb += fl / gqb;
+        printf("%-10s | %8.1f %8s %8.1f %8.1f %8.1f | %8.1f %8s %8.1f %8.1f | %.1e %.1e %.1e %.1e %.1e\n", name, gf, old_f, gz, gv, ga, gfb,
+               old_b, gqb, gtb, ez, ev, ea, eb, et);
+        tot_t += fl / gtb; tot_f += fl / gf; tot_q += fl / (ck_qi_isa_available() == 3 ? gz : ck_qi_isa_available() == 2 ? gv : ga); tot_fb += fl / gfb; tot_qb += fl / gqb;
         ck_free(c.x); ck_free(c.dx); ck_free(c.dy); ck_free(c.c); ck_free(c.qi); ck_free(c.pnt); ck_free(c.pnn); ck_free(c.aq); ck_free(c.aqt); ck_free(c.qt);
         free(c.w); free(wf); free(ref); free(refb);
     }

@@ -13,7 +13,7 @@ out=$(mktemp -d /tmp/qgemm-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cc=${CC:-clang}
 # The same flags as Package.swift gives CKernels; the VNNI code carries its own target attribute.
-"$cc" -O3 -mavx2 -mfma -mf16c -ISources/CKernels/include Sources/CKernels/*.c scripts/qgemm-bench.c \
+"$cc" ${QFLAGS:-} -O3 -mavx2 -mfma -mf16c -ISources/CKernels/include Sources/CKernels/*.c scripts/qgemm-bench.c \
     -o "$out/qgemm-bench" -lm -lpthread
 uptime
 if [ "${GEMMA:-0}" = 1 ]; then

@@ -351,16 +351,17 @@ void ck_qi_dequantize_row(int type, const void *qi, int k, int row, float *dst) 
 // ---- run-time ISA choice ----
 
 static int g_isa_cap = -1;   // -1: not yet detected
-static int g_isa_limit = 2;  // override (tests, benchmarks)
+static int g_isa_limit = 3;  // override (tests, benchmarks)
 
 int ck_qi_isa_available(void) {
     if (g_isa_cap < 0) {
 #if QI_X86
         __builtin_cpu_init();
         int cap = 1;
-        if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) cap = 2;
-        // FEDPILOT_INT8_ISA=avx2 or =c lowers the choice (A/B runs on one machine).
+        if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) cap = 3;
+        // FEDPILOT_INT8_ISA=vnni256, avx2 or c lowers the choice (A/B runs on one machine).
         const char *env = getenv("FEDPILOT_INT8_ISA");
+        if (env && strcmp(env, "vnni256") == 0 && cap > 2) cap = 2;
         if (env && strcmp(env, "avx2") == 0 && cap > 1) cap = 1;
         if (env && strcmp(env, "c") == 0) cap = 0;
         g_isa_cap = cap;
@@ -372,7 +373,7 @@ int ck_qi_isa_available(void) {
 }
 
 int ck_qi_set_isa(int limit) {
-    g_isa_limit = limit < 0 ? 2 : limit;
+    g_isa_limit = limit < 0 ? 3 : limit;
     return ck_qi_isa();
 }
 
@@ -410,6 +411,18 @@ static void qi_k6_sums(int m, int nb, const ck_q8_block *aq, int32_t *sums) {
 
 #if QI_X86
 #define QI_VNNI 1
+#define QI_ZMM 1
+#define QI_FN(name) qi_zmm_##name
+#define QI_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "quant_interleaved_zmm.h"
+#include "quant_interleaved_kernel.h"
+#undef QI_VNNI
+#undef QI_ZMM
+#undef QI_FN
+#undef QI_ATTR
+
+#define QI_ZMM 0
+#define QI_VNNI 1
 #define QI_FN(name) qi_vnni_##name
 #define QI_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #include "quant_interleaved_kernel.h"
@@ -422,6 +435,7 @@ static void qi_k6_sums(int m, int nb, const ck_q8_block *aq, int32_t *sums) {
 #define QI_ATTR
 #include "quant_interleaved_kernel.h"
 #undef QI_VNNI
+#undef QI_ZMM
 #undef QI_FN
 #undef QI_ATTR
 #endif
@@ -481,7 +495,8 @@ void ck_qi_gemm_cols(int type, int m, int n, int k, const ck_q8_block *aq, const
         sums = (int32_t *)ck_alloc(sizeof(int32_t) * 2 * (size_t)(m < QI_MC ? m : QI_MC) * (size_t)nb);
         if (!sums) return;
     }
-    if (isa == 2) qi_vnni_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
+    if (isa == 3) qi_zmm_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
+    else if (isa == 2) qi_vnni_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
     else if (isa == 1) qi_avx2_cols(type, m, n1, nb, aq, sums, w, c, ldc, accumulate, g0, g1);
     if (sums) ck_free(sums);
     if (isa > 0) return;

@@ -1,6 +1,7 @@
-// The forward tile of the interleaved int8 products, included twice by quant_interleaved.c:
-// once for AVX512-VNNI (QI_VNNI 1: vpdpbusd) and once for AVX2 (QI_VNNI 0: vpmaddubsw +
-// vpmaddwd + vpaddd). QI_FN(name) names the functions for the ISA, QI_ATTR is its target
+// The forward tile of the interleaved int8 products, included three times by quant_interleaved.c:
+// for AVX512-VNNI in 512-bit registers (QI_ZMM 1: group pairs go to qz_tile of
+// quant_interleaved_zmm.h, the rest to the 256-bit tile below), for AVX512-VNNI in 256-bit
+// registers (QI_VNNI 1: vpdpbusd) and for AVX2 (QI_VNNI 0: vpmaddubsw + vpmaddwd + vpaddd). QI_FN(name) names the functions for the ISA, QI_ATTR is its target
 // attribute. See quant_interleaved.c for the layout.
 
 #if QI_VNNI
@@ -179,7 +180,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
                                                                   int32_t *sums, const uint8_t *w, float *c, long ldc,
                                                                   int accumulate, int g0, int g1) {
     const long gstride = qi_group_bytes(T, nb);
-    float o[64];
+    float o[128];
     for (int i0 = 0; i0 < m; i0 += QI_MC) {
         const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
         if (T == CK_Q6_K) qi_k6_sums(i1 - i0, nb, aq + (long)i0 * nb, sums);
@@ -187,11 +188,34 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
             const int G = g + 2 <= g1 ? 2 : 1;
             const uint8_t *wg = w + (long)g * gstride;
             const int j0 = g * 8, jn = (j0 + 8 * G < n ? j0 + 8 * G : n) - j0;
-            for (int i = i0; i < i1; i += 4) {
-                const int R = i1 - i < 4 ? i1 - i : 4;
+#if QI_ZMM
+            const int step = G == 2 && T != CK_Q6_K ? QZ_ROWS : 4;
+#else
+            const int step = 4;
+#endif
+            for (int i = i0; i < i1; i += step) {
+                const int R = i1 - i < step ? i1 - i : step;
                 const ck_q8_block *ai = aq + (long)i * nb;
                 const int32_t *si = sums ? sums + (long)(i - i0) * nb * 2 : NULL;
                 // Literal R and G so each variant is specialised.
+#if QI_ZMM
+                if (G == 2 && T != CK_Q6_K) {
+                    switch (R) {
+#if QZ_ROWS >= 8
+                    case 8: qz_tile(T, 8, nb, ai, nb, wg, gstride, o); break;
+                    case 7: qz_tile(T, 7, nb, ai, nb, wg, gstride, o); break;
+#endif
+#if QZ_ROWS >= 6
+                    case 6: qz_tile(T, 6, nb, ai, nb, wg, gstride, o); break;
+                    case 5: qz_tile(T, 5, nb, ai, nb, wg, gstride, o); break;
+#endif
+                    case 4: qz_tile(T, 4, nb, ai, nb, wg, gstride, o); break;
+                    case 3: qz_tile(T, 3, nb, ai, nb, wg, gstride, o); break;
+                    case 2: qz_tile(T, 2, nb, ai, nb, wg, gstride, o); break;
+                    default: qz_tile(T, 1, nb, ai, nb, wg, gstride, o); break;
+                    }
+                } else
+#endif
                 if (G == 2) {
                     switch (R) {
                     case 4: QI_FN(tile)(T, 4, 2, nb, ai, nb, si, wg, gstride, o); break;

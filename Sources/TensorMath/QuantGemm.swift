@@ -5,13 +5,17 @@ import Foundation
 public enum QuantKernelISA: Int32, Sendable, CaseIterable, Comparable {
     case portable = 0
     case avx2 = 1
-    case avx512VNNI = 2
+    /// AVX512-VNNI `vpdpbusd` on 256-bit registers (`FEDPILOT_INT8_ISA=vnni256`).
+    case avx512VNNI256 = 2
+    /// AVX512-VNNI on 512-bit registers: two 8-row groups per register, 8 activation rows per tile.
+    case avx512VNNI = 3
 
     public var name: String {
         switch self {
         case .portable: return "portable C"
         case .avx2: return "AVX2"
-        case .avx512VNNI: return "AVX512-VNNI"
+        case .avx512VNNI256: return "AVX512-VNNI (256-bit)"
+        case .avx512VNNI: return "AVX512-VNNI (512-bit)"
         }
     }
 
@@ -25,7 +29,7 @@ public enum QuantKernelISA: Int32, Sendable, CaseIterable, Comparable {
 /// The result differs from the F32 product by the activations' rounding (relative error per
 /// block about 1/254 of the block's largest value) on top of the weights' own quantization.
 public enum QuantGemm {
-    /// What this CPU supports (CPUID, checked once). `FEDPILOT_INT8_ISA=avx2|c` lowers it.
+    /// What this CPU supports (CPUID, checked once). `FEDPILOT_INT8_ISA=vnni256|avx2|c` lowers it.
     public static var availableISA: QuantKernelISA { QuantKernelISA(rawValue: ck_qi_isa_available()) ?? .portable }
 
     /// The instruction set the forward kernels use now.

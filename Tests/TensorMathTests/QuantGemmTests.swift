@@ -135,7 +135,10 @@ final class QuantGemmTests: XCTestCase {
         }
     }
 
-    static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224)]
+    /// Row counts 1-8 and 70 (eight tiles of 8 rows, then 6) reach every tile height of every
+    /// ISA; n = 1, 5 (one group), 13, 9 (two, one partial), 17 (a pair and a single) and 66.
+    static let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 32), (3, 5, 64), (7, 13, 96), (6, 17, 160), (70, 9, 32), (5, 66, 224),
+                                                     (2, 16, 64), (4, 24, 32), (8, 32, 96)]
 
     /// A width `k` for `type`: K-type rows are whole super-blocks of 256, so k = 32·b becomes
     /// 256·⌈b/2⌉ (one to four super-blocks for the shapes above).
@@ -199,17 +202,18 @@ final class QuantGemmTests: XCTestCase {
         }
     } }
 
-    /// The VNNI and AVX2 kernels form the same integer dot products, so they agree to float
-    /// rounding on a model-sized product (Q8_0 weights: the two paths differ most there).
+    /// The 512-bit and 256-bit VNNI kernels and the AVX2 one form the same integer dot products,
+    /// so they agree to float rounding on a model-sized product (Q8_0 weights: the paths differ
+    /// most there; the 512-bit tile removes Q8_0's +128 in F32).
     func testVNNIAndAVX2AgreeOnAModelShape() throws {
-        try XCTSkipUnless(QuantGemm.availableISA == .avx512VNNI, "this CPU has no AVX512-VNNI")
+        try XCTSkipUnless(QuantGemm.availableISA >= .avx512VNNI256, "this CPU has no AVX512-VNNI")
         defer { QuantGemm.limitISA(nil) }
         for type in QuantBlockType.allCases {
             let (m, n, k) = (67, 200, Self.width(576, type))
             let w = randomWeight(type, rows: n, cols: k)
             let x = uniform(m * k, scale: 2)
             var results: [[Float]] = []
-            for isa in [QuantKernelISA.avx512VNNI, .avx2] {
+            for isa in [QuantKernelISA.avx512VNNI, .avx512VNNI256, .avx2] {
                 QuantGemm.limitISA(isa)
                 var out = [Float](repeating: .nan, count: m * n)
                 x.withUnsafeBufferPointer { xp in
@@ -217,8 +221,10 @@ final class QuantGemmTests: XCTestCase {
                 }
                 results.append(out)
             }
-            let scale = results[1].map(abs).max()!
-            for i in 0..<(m * n) { XCTAssertEqual(results[0][i], results[1][i], accuracy: 1e-5 * scale, "\(type.name) at \(i)") }
+            let scale = results[2].map(abs).max()!
+            for r in 0..<2 {
+                for i in 0..<(m * n) { XCTAssertEqual(results[r][i], results[2][i], accuracy: 1e-5 * scale, "\(type.name) ISA \(r) at \(i)") }
+            }
         }
     }
 

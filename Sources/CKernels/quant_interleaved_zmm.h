@@ -1,0 +1,99 @@
+// The forward tile of the interleaved int8 products in 512-bit registers (AVX-512 VNNI, zmm),
+// included once by quant_interleaved.c inside the third instance of the kernel header (QI_ZMM).
+//
+// The layout stays the 8-row groups of quant_interleaved.c: one zmm holds the same 32-byte
+// vector of two neighbouring groups (low half: group g, high half: group g + 1), so a tile
+// covers the 16 weight rows of a group pair with one register per activation row, where the
+// 256-bit tile needs two. Per activation row and block, the low- and high-nibble products (Q4
+// types) or the even and odd vectors (Q8_0) go to two accumulators, so each dependency chain is
+// 4 vpdpbusd long instead of 8. The block scales of the 16 rows come from the two records' f16
+// halves joined into one vcvtph2ps. Q6_K, and a last group without a partner, stay on the
+// 256-bit tile.
+//
+// Same contract as the 256-bit tile: R activation rows (1..4) against the 16 weight rows of
+// the groups at w and w + gstride; out[r * 16 + l] = dot(a_r, W row l).
+
+// Two 32-byte vectors (group g at p, group g + 1 at p + gstride) as one zmm.
+#ifndef QZ_ROWS
+#define QZ_ROWS 8
+#endif
+
+static inline __attribute__((always_inline)) QI_ATTR __m512i qz_pair(const uint8_t *p, long gstride) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
+                              _mm256_loadu_si256((const __m256i *)(p + gstride)), 1);
+}
+
+// Eight f16 of group g at p and eight of group g + 1 at p + gstride, as 16 floats.
+static inline __attribute__((always_inline)) QI_ATTR __m512 qz_halves(const uint8_t *p, long gstride) {
+    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                              _mm_loadu_si128((const __m128i *)(p + gstride)), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+// Eight bytes of group g at p and eight of group g + 1 at p + gstride, as 16 floats.
+static inline __attribute__((always_inline)) QI_ATTR __m512 qz_bytes(const uint8_t *p, long gstride) {
+    const __m128i b = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)p), _mm_loadl_epi64((const __m128i *)(p + gstride)));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
+}
+
+// Q5_0/Q5_K: the fifth bits of both groups' vector (32-bit masks at p and p + gstride) as 0x10 bytes.
+static inline __attribute__((always_inline)) QI_ATTR __m512i qz_fifth(const uint8_t *p, long gstride) {
+    const __mmask64 m = (__mmask64)qi_ld_u32(p) | ((__mmask64)qi_ld_u32(p + gstride) << 32);
+    return _mm512_maskz_mov_epi8(m, _mm512_set1_epi8(0x10));
+}
+
+static inline __attribute__((always_inline)) QI_ATTR void qz_tile(int T, int R, int nb, const ck_q8_block *a, long astride,
+                                                             const uint8_t *w, long gstride, float *out) {
+    __m512 facc[QZ_ROWS];
+    for (int r = 0; r < QZ_ROWS; ++r) facc[r] = _mm512_setzero_ps();
+    const __m512i m0f = _mm512_set1_epi8(0x0F);
+    const int hdr = qi_header_bytes(T);
+    for (int blk = 0; blk < nb; ++blk) {
+        const uint8_t *rec = qi_rec(T, w, blk);  // group g's record; group g + 1's is at rec + gstride
+        __m512 dw, ow = _mm512_setzero_ps();
+        if (T == CK_Q4_K || T == CK_Q5_K) {
+            const uint8_t *sb = w + (long)(blk >> 3) * (T == CK_Q4_K ? QI_K_SUPER : QI_K5_SUPER);
+            dw = _mm512_mul_ps(qz_halves(sb, gstride), qz_bytes(rec, gstride));
+            ow = _mm512_mul_ps(qz_halves(sb + 16, gstride), qz_bytes(rec + 8, gstride));
+        } else dw = qz_halves(rec, gstride);
+        if (T == CK_Q4_1) ow = qz_halves(rec + 16, gstride);
+        else if (T == CK_Q4_0) ow = _mm512_mul_ps(dw, _mm512_set1_ps(-8.0f));
+        else if (T == CK_Q5_0) ow = _mm512_mul_ps(dw, _mm512_set1_ps(-16.0f));
+        else if (T == CK_Q8_0) ow = _mm512_mul_ps(dw, _mm512_set1_ps(-128.0f));
+        __m512i acc0[QZ_ROWS], acc1[QZ_ROWS];
+        for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_si512();
+        if (T == CK_Q8_0) {
+            const __m512i flip = _mm512_set1_epi8((char)0x80);
+            for (int p = 0; p < 8; ++p) {
+                const __m512i wu = _mm512_xor_si512(qz_pair(rec + hdr + 32 * p, gstride), flip);  // w + 128
+                for (int r = 0; r < R; ++r) {
+                    const __m512i av = _mm512_set1_epi32(qi_ld32(a[r * astride + blk].q + 4 * p));
+                    if (p & 1) acc1[r] = _mm512_dpbusd_epi32(acc1[r], wu, av);
+                    else acc0[r] = _mm512_dpbusd_epi32(acc0[r], wu, av);
+                }
+            }
+        } else {
+            for (int p = 0; p < 4; ++p) {
+                const __m512i raw = qz_pair(rec + hdr + 32 * p, gstride);
+                __m512i lo = _mm512_and_si512(raw, m0f);
+                __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m0f);
+                if (T == CK_Q5_0 || T == CK_Q5_K) {  // codes 0..31: the fifth bits from the two masks of vector p
+                    lo = _mm512_or_si512(lo, qz_fifth(rec + 16 + 8 * p, gstride));
+                    hi = _mm512_or_si512(hi, qz_fifth(rec + 16 + 8 * p + 4, gstride));
+                }
+                for (int r = 0; r < R; ++r) {
+                    const int8_t *q = a[r * astride + blk].q;
+                    acc0[r] = _mm512_dpbusd_epi32(acc0[r], lo, _mm512_set1_epi32(qi_ld32(q + 4 * p)));
+                    acc1[r] = _mm512_dpbusd_epi32(acc1[r], hi, _mm512_set1_epi32(qi_ld32(q + 16 + 4 * p)));
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            const ck_q8_block *ab = a + r * astride + blk;
+            const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(acc0[r], acc1[r]));
+            facc[r] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(ab->d)), facc[r]);
+            facc[r] = _mm512_fmadd_ps(ow, _mm512_set1_ps(ab->s), facc[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + r * 16, facc[r]);
+}
