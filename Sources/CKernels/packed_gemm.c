@@ -59,6 +59,36 @@ void ck_set_tuning_large_a(double a_bytes, int kc_outer) {
 
 int ck_uses_avx2(void) { return CK_AVX2; }
 
+// ---------------------------------------------------------------- F32 ISA
+
+static int g_f32_cap = -1;   // -1: not yet detected
+static int g_f32_limit = 2;  // override (tests, benchmarks)
+
+int ck_f32_isa_available(void) {
+    if (g_f32_cap < 0) {
+        int cap = CK_AVX2;
+#if CK_AVX2 && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) cap = 2;
+        // FEDPILOT_F32_ISA=avx2 keeps the 256-bit kernels (A/B runs on one machine).
+        const char *env = getenv("FEDPILOT_F32_ISA");
+        if (env && strcmp(env, "avx2") == 0 && cap > 1) cap = 1;
+#endif
+        g_f32_cap = cap;
+    }
+    return g_f32_cap;
+}
+
+int ck_f32_isa(void) {
+    const int cap = ck_f32_isa_available();
+    return g_f32_limit < cap ? g_f32_limit : cap;
+}
+
+int ck_f32_set_isa(int limit) {
+    g_f32_limit = limit < 0 ? 2 : limit;
+    return ck_f32_isa();
+}
+
 // ---------------------------------------------------------------- packing
 
 size_t ck_packed_count(int k, int n) {
@@ -252,6 +282,50 @@ ukr_6x16(long kc, const float *const a[MR], const float *restrict b,
     CK_OUT(3, c30, c31); CK_OUT(4, c40, c41); CK_OUT(5, c50, c51);
 #undef CK_OUT
 }
+
+// The same tile with one zmm accumulator per row (AVX-512F, chosen at run time): per k one B
+// load and six FMAs with the A element broadcast from memory, against two loads and twelve
+// FMAs. Every C element is the same chain of FMAs in the same k order as in ukr_6x16, so the
+// two give identical bits.
+static __attribute__((noinline, target("avx512f"))) void
+ukr_6x16_z(long kc, const float *const a[MR], const float *restrict b,
+           float *restrict c, long ldc, int add, const float *pf, const float *pf_end) {
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    for (int i = 0; i < MR; ++i) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+#define CK_ZSTEP(kk)                                                        \
+    do {                                                                    \
+        const __m512 bv = _mm512_load_ps(b + (kk) * NR);                    \
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[kk]), bv, c0);               \
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[kk]), bv, c1);               \
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[kk]), bv, c2);               \
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[kk]), bv, c3);               \
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[kk]), bv, c4);               \
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[kk]), bv, c5);               \
+    } while (0)
+    long k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        if (pf < pf_end) {  // two lines of the next B block per 4 k steps, as ukr_6x16
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+            pf += 2 * NR;
+        }
+        CK_ZSTEP(k); CK_ZSTEP(k + 1); CK_ZSTEP(k + 2); CK_ZSTEP(k + 3);
+    }
+    for (; k < kc; ++k) CK_ZSTEP(k);
+#undef CK_ZSTEP
+    const __m512 acc[MR] = {c0, c1, c2, c3, c4, c5};
+    for (int i = 0; i < MR; ++i) {
+        float *ci = c + i * ldc;
+        _mm512_storeu_ps(ci, add ? _mm512_add_ps(acc[i], _mm512_loadu_ps(ci)) : acc[i]);
+    }
+}
+
+static inline void ukr(long kc, const float *const a[MR], const float *restrict b,
+                       float *restrict c, long ldc, int add, const float *pf, const float *pf_end) {
+    if (ck_f32_isa() == 2) ukr_6x16_z(kc, a, b, c, ldc, add, pf, pf_end);
+    else ukr_6x16(kc, a, b, c, ldc, add, pf, pf_end);
+}
 #else
 static void
 ukr_6x16(long kc, const float *const a[MR], const float *restrict b,
@@ -270,14 +344,15 @@ ukr_6x16(long kc, const float *const a[MR], const float *restrict b,
         for (int j = 0; j < NR; ++j)
             c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
+#define ukr ukr_6x16
 #endif
 
 // Partial tile: only rows [0, mr) and columns [0, nr) of C are touched.
 static void ukr_edge(long kc, const float *const a[MR], const float *restrict b,
                      float *restrict c, long ldc, int add, int mr, int nr,
                      const float *pf, const float *pf_end) {
-    float tmp[MR * NR] __attribute__((aligned(32)));
-    ukr_6x16(kc, a, b, tmp, NR, 0, pf, pf_end);
+    float tmp[MR * NR] __attribute__((aligned(64)));
+    ukr(kc, a, b, tmp, NR, 0, pf, pf_end);
     for (int i = 0; i < mr; ++i) {
         float *ci = c + (long)i * ldc;
         const float *ti = tmp + i * NR;
@@ -323,7 +398,7 @@ static inline void do_panel(const job_t *jb, int ic, int ie, int pc, int kc, int
         for (int i = 0; i < MR; ++i) rows[i] = a + (size_t)(ir + i) * lda + pc;
         float *ct = jb->c + (size_t)ir * ldc + jr;
         const float *pe = pf ? (pf + per * NR < pf_stop ? pf + per * NR : pf_stop) : NULL;
-        if (nr == NR) ukr_6x16(kc, rows, bpp, ct, ldc, add, pf, pe);
+        if (nr == NR) ukr(kc, rows, bpp, ct, ldc, add, pf, pe);
         else ukr_edge(kc, rows, bpp, ct, ldc, add, MR, nr, pf, pe);
         pf = pe;
     }

@@ -115,6 +115,59 @@ static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const flo
         }
     }
 }
+
+// The same products in 512-bit registers (AVX-512F, chosen at run time): 8 rows x up to 32
+// columns (WIDE: two zmm per row), masked loads and stores at the column tail. Each C element
+// is the same FMA chain over p, then the same alpha/beta arithmetic, as in the tiles above, so
+// the two give identical bits.
+#define DIRECT_TILE_Z(NAME, WIDE)                                                            \
+static __attribute__((target("avx512f"))) void NAME(int mr, int nr, int k, float alpha,       \
+        const float *a, long ars, long aks, const float *b, long ldb, float beta, float *c, long ldc) { \
+    const float *r[8];                                                                       \
+    for (int i = 0; i < 8; ++i) r[i] = a + (size_t)(i < mr ? i : mr - 1) * ars;              \
+    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);          \
+    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0; \
+    __m512 acc[8][2];                                                                        \
+    for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();                 \
+    for (long p = 0; p < k; ++p) {                                                           \
+        const float *bp = b + p * ldb;                                                       \
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp);                                     \
+        const __m512 b1 = WIDE ? _mm512_maskz_loadu_ps(m1, bp + 16) : b0;                    \
+        const long o = p * aks;                                                              \
+        for (int i = 0; i < 8; ++i) {                                                        \
+            const __m512 x = _mm512_set1_ps(r[i][o]);                                        \
+            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);                                   \
+            if (WIDE) acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);                         \
+        }                                                                                    \
+    }                                                                                        \
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);                      \
+    for (int i = 0; i < mr; ++i) {                                                          \
+        for (int h = 0; h < (WIDE ? 2 : 1); ++h) {                                           \
+            float *cp = c + (size_t)i * ldc + 16 * h;                                        \
+            const __mmask16 m = h == 0 ? m0 : m1;                                            \
+            __m512 v = _mm512_mul_ps(va, acc[i][h]);                                         \
+            if (beta != 0) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, cp), v);         \
+            _mm512_mask_storeu_ps(cp, m, v);                                                 \
+        }                                                                                    \
+    }                                                                                        \
+}
+DIRECT_TILE_Z(direct_8x32_z, 1)
+DIRECT_TILE_Z(direct_8x16_z, 0)
+
+static __attribute__((target("avx512f"))) void direct_gemm_z(int trans_a, int m, int n, int k, float alpha,
+        const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    const long ars = trans_a ? 1 : lda, aks = trans_a ? lda : 1;
+    for (int i0 = 0; i0 < m; i0 += 8) {
+        const int mr = m - i0 < 8 ? m - i0 : 8;
+        for (int j0 = 0; j0 < n; j0 += 32) {
+            const int nr = n - j0 < 32 ? n - j0 : 32;
+            const float *at = a + (size_t)i0 * ars;
+            float *ct = c + (size_t)i0 * ldc + j0;
+            if (nr > 16) direct_8x32_z(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
+            else direct_8x16_z(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
+        }
+    }
+}
 #define CK_DIRECT 1
 #endif
 
@@ -129,7 +182,8 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 #ifdef CK_DIRECT
     // B in place when it is not transposed and fits in L2 with room to spare (1 MB).
     if (!trans_b && (size_t)k * n <= (1u << 18)) {
-        direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (ck_f32_isa() == 2) direct_gemm_z(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return 0;
     }
 #endif

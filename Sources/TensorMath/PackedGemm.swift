@@ -175,4 +175,15 @@ public enum PackedGemm {
 
     /// Whether the AVX2/FMA kernel was compiled in (false means the portable scalar fallback).
     public static var usesAVX2: Bool { ck_uses_avx2() != 0 }
+
+    /// The instruction set of the F32 kernels now used (this micro-kernel and `ck_sgemm`'s
+    /// in-place tiles): AVX-512F when the CPU has it (`FEDPILOT_F32_ISA=avx2` keeps the 256-bit
+    /// kernels; both give the same bits), else AVX2/FMA.
+    public static var isaName: String {
+        switch ck_f32_isa() {
+        case 2: return "AVX-512F"
+        case 1: return "AVX2/FMA"
+        default: return "portable C"
+        }
+    }
 }

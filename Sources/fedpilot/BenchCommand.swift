@@ -45,10 +45,10 @@ struct BenchForward: ParsableCommand {
                 "blas_threads": threads, "parallel": parallel, "iterations": iterations,
                 "peak_rss_bytes": ProcessStats.peakResidentBytes, "compute": compute.rawValue,
                 "frozen_gemm": m.frozenGemm.rawValue, "quantized_weight_bytes": m.quantizedWeightBytes,
-                "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name,
+                "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name, "f32_kernels": PackedGemm.isaName,
             ]
             if json { try printJSON(result) } else {
-                print(String(format: "forward: %.1f tokens/s (batch %d x seq %d, %d numeric threads, %d in parallel), peak RSS %.0f MB, compute %@ (frozen GEMM %@\(compute == .int8 ? ", \(QuantGemm.isa.name)" : "")), load average %.2f",
+                print(String(format: "forward: %.1f tokens/s (batch %d x seq %d, %d numeric threads, %d in parallel), peak RSS %.0f MB, compute %@ (F32 kernels \(PackedGemm.isaName), frozen GEMM %@\(compute == .int8 ? ", \(QuantGemm.isa.name)" : "")), load average %.2f",
                              tokensPerSecond, batch, seq, threads, parallel, Double(ProcessStats.peakResidentBytes) / 1e6,
                              compute.rawValue, m.frozenGemm.rawValue, ProcessStats.loadAverage))
             }

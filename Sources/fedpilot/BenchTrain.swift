@@ -62,14 +62,14 @@ struct BenchTrain: ParsableCommand {
                 "saved_activations": trainer.savedActivations.rawValue, "train_step_seconds": trainSeconds / Double(steps),
                 "frozen_gemm": base.frozenGemm.rawValue, "packed_weight_bytes": base.packedWeightBytes,
                 "compute": compute.rawValue, "quantized_weight_bytes": base.quantizedWeightBytes,
-                "transposed_weight_bytes": base.transposedWeightBytes, "int8_backward": QuantGemm.BackwardPath.fromEnvironment.rawValue, "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name, "batch": batch, "seq": seq, "rank": rank,
+                "transposed_weight_bytes": base.transposedWeightBytes, "int8_backward": QuantGemm.BackwardPath.fromEnvironment.rawValue, "load_average": ProcessStats.loadAverage, "int8_kernels": QuantGemm.isa.name, "f32_kernels": PackedGemm.isaName, "batch": batch, "seq": seq, "rank": rank,
                 "targets": lora.targets.map(\.rawValue), "trainable_parameters": adapter.parameterCount,
                 "steps": steps, "blas_threads": threads, "parallel": parallel,
             ]
             if json { try printJSON(result) } else {
                 let transposedNote = base.transposedWeightBytes > 0
                     ? String(format: " + %.0f MB transposed copies", Double(base.transposedWeightBytes) / 1e6) : ""
-                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB (%.0f MB before evaluation, activations \(trainer.savedActivations.rawValue)), %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights\(transposedNote), frozen GEMM: \(base.frozenGemm.rawValue)\(compute == .int8 ? " (\(QuantGemm.isa.name), input gradient: \(QuantGemm.BackwardPath.fromEnvironment.rawValue))" : ""), load average %.2f",
+                print(String(format: "train %.1f tokens/s (%.2f s/step\(parallel > 1 ? " per lane, \(parallel) lanes" : "")), eval %.1f tokens/s, peak RSS %.0f MB (%.0f MB before evaluation, activations \(trainer.savedActivations.rawValue)), %d trainable parameters, %.0f MB packed weights, %.0f MB quantized weights\(transposedNote), F32 kernels: \(PackedGemm.isaName), frozen GEMM: \(base.frozenGemm.rawValue)\(compute == .int8 ? " (\(QuantGemm.isa.name), input gradient: \(QuantGemm.BackwardPath.fromEnvironment.rawValue))" : ""), load average %.2f",
                              tokens / trainSeconds, trainSeconds / Double(steps), tokens / evalSeconds,
                              Double(ProcessStats.peakResidentBytes) / 1e6, Double(trainPeak) / 1e6, adapter.parameterCount,
                              Double(base.packedWeightBytes) / 1e6, Double(base.quantizedWeightBytes) / 1e6,

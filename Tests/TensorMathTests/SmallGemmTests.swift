@@ -13,8 +13,9 @@ final class SmallGemmTests: XCTestCase {
 
     /// Worst |fast - reference| relative to the scale of the result (|alpha| sqrt(k) for unit
     /// normals), against F32 rounding over k terms (~1e-7 each).
+    @discardableResult
     func check(ta: Bool, tb: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float, pad: Int,
-               file: StaticString = #filePath, line: UInt = #line) {
+               file: StaticString = #filePath, line: UInt = #line) -> [Float] {
         let lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad
         let a = random((ta ? k : m) * lda), b = random((tb ? n : k) * ldb)
         var c = random(m * ldc)
@@ -39,6 +40,29 @@ final class SmallGemmTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(worst, 5e-6, "ta=\(ta) tb=\(tb) m=\(m) n=\(n) k=\(k) alpha=\(alpha) beta=\(beta) pad=\(pad)",
                                  file: file, line: line)
+        return c
+    }
+
+    /// The 512-bit kernels (AVX-512F: the in-place 8 x 32 / 8 x 16 tiles and the packed 6 x 16
+    /// micro-kernel) give the same bits as the 256-bit ones, each within the reference's bound,
+    /// on the shapes above (both paths, row and column tails, every beta case).
+    func testThe512BitKernelsGiveTheSameBitsAsThe256BitOnes() throws {
+        try XCTSkipUnless(ck_f32_isa_available() >= 2, "this CPU has no AVX-512F")
+        defer { ck_f32_set_isa(-1) }
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (m, n, k) in [(1, 1, 1), (5, 17, 3), (9, 33, 64), (13, 40, 9), (32, 128, 64), (6, 8, 577), (31, 50, 1200), (8, 600, 500)] {
+                for (alpha, beta) in [(Float(1), Float(0)), (2, 0.5)] {
+                    var results: [[Float]] = []
+                    for isa: Int32 in [1, 2] {
+                        XCTAssertEqual(ck_f32_set_isa(isa), isa)
+                        rng = SeededRandom(seed: UInt64(m * 1000 + n))
+                        results.append(check(ta: ta, tb: tb, m: m, n: n, k: k, alpha: alpha, beta: beta, pad: (m + n + k) % 3))
+                    }
+                    let differing = zip(results[0], results[1]).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                    XCTAssertEqual(differing, 0, "entries that differ: ta=\(ta) tb=\(tb) m=\(m) n=\(n) k=\(k) beta=\(beta)")
+                }
+            }
+        }
     }
 
     func testOddShapesEveryTransposeAndBeta() {

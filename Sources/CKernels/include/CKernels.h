@@ -75,6 +75,15 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 /// 1 if this build uses the AVX2/FMA micro-kernel, 0 for the portable fallback.
 int ck_uses_avx2(void);
 
+/// The F32 kernels' instruction set (packed micro-kernel, ck_sgemm's in-place tiles): 2 =
+/// AVX-512F (512-bit registers), 1 = AVX2/FMA, 0 = portable C. The 512-bit and 256-bit
+/// kernels give identical bits. ck_f32_isa_available: what this CPU has (CPUID, once;
+/// FEDPILOT_F32_ISA=avx2 lowers it); ck_f32_isa: what is used; ck_f32_set_isa(limit): use at
+/// most `limit` (-1: no limit), returns the ISA now used.
+int ck_f32_isa_available(void);
+int ck_f32_isa(void);
+int ck_f32_set_isa(int limit);
+
 /// Tuning knobs (benchmarks only). Values <= 0 leave a knob unchanged.
 /// mc: rows per A block, kc: max depth per K block, chunk: max columns per
 /// work item, spin_us: how long the worker polls (yielding) before sleeping,
