@@ -16,6 +16,8 @@ cc=${CC:-clang}
 "$cc" ${QFLAGS:-} -O3 -mavx2 -mfma -mf16c -ISources/CKernels/include Sources/CKernels/*.c scripts/qgemm-bench.c \
     -o "$out/qgemm-bench" -lm -lpthread
 uptime
+"$cc" -O2 -mavx2 -mfma scripts/isa-peak.c -o "$out/isa-peak"
+"$out/isa-peak"
 if [ "${GEMMA:-0}" = 1 ]; then
     for type in 12 14 6 8 13; do  # Q4_K, Q6_K, Q5_0, Q8_0, Q5_K
         "$out/qgemm-bench" "$type" "${1:-512}" "${2:-4}" gemma
