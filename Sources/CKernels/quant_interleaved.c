@@ -84,7 +84,9 @@
 #define QI_K5_SUPER 1440 // Q5_K: 32-byte header + 8 records of 176 bytes
 #define QI_K6_SUPER 1680 // Q6_K: 16-byte header + 8 records of 208 bytes
 #define QI_K6_HIGH 144   // Q6_K: offset of the high bit pairs in a record
+#ifndef QI_MC
 #define QI_MC 64
+#endif
 #define QI_BW_PANELS_DEFAULT 4
 
 static int g_bw_panels = QI_BW_PANELS_DEFAULT;

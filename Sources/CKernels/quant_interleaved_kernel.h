@@ -180,7 +180,7 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
                                                                   int32_t *sums, const uint8_t *w, float *c, long ldc,
                                                                   int accumulate, int g0, int g1) {
     const long gstride = qi_group_bytes(T, nb);
-    float o[128];
+    float o[8 * 16];
     for (int i0 = 0; i0 < m; i0 += QI_MC) {
         const int i1 = i0 + QI_MC < m ? i0 + QI_MC : m;
         if (T == CK_Q6_K) qi_k6_sums(i1 - i0, nb, aq + (long)i0 * nb, sums);

@@ -100,22 +100,6 @@ static void NAME(int mr, int nr, int k, float alpha, const float *a, long ars, l
 DIRECT_TILE(direct_6x16, 1)
 DIRECT_TILE(direct_6x8, 0)
 
-// C = alpha * op(A)·B + beta * C with B [k, n] read in place (row stride ldb).
-static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const float *a, long lda,
-                        const float *b, long ldb, float beta, float *c, long ldc) {
-    const long ars = trans_a ? 1 : lda, aks = trans_a ? lda : 1;
-    for (int i0 = 0; i0 < m; i0 += 6) {
-        const int mr = m - i0 < 6 ? m - i0 : 6;
-        for (int j0 = 0; j0 < n; j0 += 16) {
-            const int nr = n - j0 < 16 ? n - j0 : 16;
-            const float *at = a + (size_t)i0 * ars;
-            float *ct = c + (size_t)i0 * ldc + j0;
-            if (nr > 8) direct_6x16(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
-            else direct_6x8(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
-        }
-    }
-}
-
 // The same products in 512-bit registers (AVX-512F, chosen at run time): 8 rows x up to 32
 // columns (WIDE: two zmm per row), masked loads and stores at the column tail. Each C element
 // is the same FMA chain over p, then the same alpha/beta arithmetic, as in the tiles above, so
@@ -154,17 +138,23 @@ static __attribute__((target("avx512f"))) void NAME(int mr, int nr, int k, float
 DIRECT_TILE_Z(direct_8x32_z, 1)
 DIRECT_TILE_Z(direct_8x16_z, 0)
 
-static __attribute__((target("avx512f"))) void direct_gemm_z(int trans_a, int m, int n, int k, float alpha,
-        const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+typedef void (*direct_tile_t)(int mr, int nr, int k, float alpha, const float *a, long ars, long aks,
+                              const float *b, long ldb, float beta, float *c, long ldc);
+
+// C = alpha * op(A)·B + beta * C with B [k, n] read in place (row stride ldb), in tiles of
+// 6 x 16 (AVX2) or 8 x 32 (AVX-512F); a column tail of at most half a tile takes the narrow tile.
+static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const float *a, long lda,
+                        const float *b, long ldb, float beta, float *c, long ldc) {
+    const int z = ck_f32_isa() == 2;
+    const int th = z ? 8 : 6, tw = z ? 32 : 16;
+    const direct_tile_t wide = z ? direct_8x32_z : direct_6x16, narrow = z ? direct_8x16_z : direct_6x8;
     const long ars = trans_a ? 1 : lda, aks = trans_a ? lda : 1;
-    for (int i0 = 0; i0 < m; i0 += 8) {
-        const int mr = m - i0 < 8 ? m - i0 : 8;
-        for (int j0 = 0; j0 < n; j0 += 32) {
-            const int nr = n - j0 < 32 ? n - j0 : 32;
-            const float *at = a + (size_t)i0 * ars;
-            float *ct = c + (size_t)i0 * ldc + j0;
-            if (nr > 16) direct_8x32_z(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
-            else direct_8x16_z(mr, nr, k, alpha, at, ars, aks, b + j0, ldb, beta, ct, ldc);
+    for (int i0 = 0; i0 < m; i0 += th) {
+        const int mr = m - i0 < th ? m - i0 : th;
+        for (int j0 = 0; j0 < n; j0 += tw) {
+            const int nr = n - j0 < tw ? n - j0 : tw;
+            (nr > tw / 2 ? wide : narrow)(mr, nr, k, alpha, a + (size_t)i0 * ars, ars, aks, b + j0, ldb, beta,
+                                          c + (size_t)i0 * ldc + j0, ldc);
         }
     }
 }
@@ -182,8 +172,7 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 #ifdef CK_DIRECT
     // B in place when it is not transposed and fits in L2 with room to spare (1 MB).
     if (!trans_b && (size_t)k * n <= (1u << 18)) {
-        if (ck_f32_isa() == 2) direct_gemm_z(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        else direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return 0;
     }
 #endif
