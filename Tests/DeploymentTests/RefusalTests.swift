@@ -21,7 +21,10 @@ final class RefusalTests: XCTestCase {
         let notices = NoticeLog()
         let server = try CoordinatorServer.forScenario(
             scenario, modelPath: "tiny", modelConfig: model.model.config, host: "127.0.0.1", port: 0, tls: tls,
-            deadlines: .init(roundTask: 20, evaluation: 20, secureAggregation: 10), heartbeat: 1, notify: notices.add)
+            // Heartbeat 2 s (a session ends after 6 s of silence): with 1 s, the clean-clone CI of
+            // 2026-12-05 10:34 lost all three honest clients in the base evaluation ("no message
+            // from the client for 3 s"; in-process clients share the two cooperative threads).
+            deadlines: .init(roundTask: 20, evaluation: 20, secureAggregation: 10), heartbeat: 2, notify: notices.add)
         let port = try await server.start()
 
         // The honest clients; "support" sends every reply twice.
