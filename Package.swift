@@ -7,9 +7,9 @@ import PackageDescription
 //   target may import the Dashboard or ncurses.
 //   Federation -> Deployment (gRPC + mutual TLS) -> fedpilot; no engine target imports gRPC.
 /// The numeric Swift modules' loops (cross-entropy, activations, norms, attention's softmax,
-/// AdamW) vectorised for AVX2 (-target-cpu haswell: AVX2, FMA, F16C, BMI) in release builds, as the C kernels already require
-/// (-mavx2 -mfma -mf16c). Swift does not contract a * b + c into FMAs, so the results keep
-/// their bits; only the vector width changes.
+/// AdamW) vectorised for AVX2 in release builds (-target-cpu haswell: AVX2, FMA, F16C, BMI), as
+/// the C kernels already require (-mavx2 -mfma -mf16c). Swift does not contract a * b + c into
+/// FMAs, so the results keep their bits; only the vector width changes.
 let releaseAVX2 = SwiftSetting.unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release))
 
 let package = Package(

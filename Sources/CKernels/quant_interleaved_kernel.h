@@ -1,8 +1,9 @@
 // The forward tile of the interleaved int8 products, included three times by quant_interleaved.c:
 // for AVX512-VNNI in 512-bit registers (QI_ZMM 1: group pairs go to qz_tile of
 // quant_interleaved_zmm.h, the rest to the 256-bit tile below), for AVX512-VNNI in 256-bit
-// registers (QI_VNNI 1: vpdpbusd) and for AVX2 (QI_VNNI 0: vpmaddubsw + vpmaddwd + vpaddd). QI_FN(name) names the functions for the ISA, QI_ATTR is its target
-// attribute. See quant_interleaved.c for the layout.
+// registers (QI_VNNI 1: vpdpbusd) and for AVX2 (QI_VNNI 0: vpmaddubsw + vpmaddwd + vpaddd).
+// QI_FN(name) names the functions for the ISA, QI_ATTR is its target attribute. See
+// quant_interleaved.c for the layout.
 
 #if QI_VNNI
 // Σ over 4 bytes per 32-bit lane: acc += w(u8) · a(s8).
