@@ -88,6 +88,15 @@ enum BackwardMath {
         ck_max_f32(a, n)
     }
 
+    /// `dst[i] = exp(src[i] - shift)` for `i < n`, each element bit for bit `exp` above
+    /// (`ck_exp_shifted`: the same operations in C, 8 lanes at a time; `dst` may be `src`).
+    /// The scalar loop this replaced did not vectorize (the cross-entropy's and the attention
+    /// softmax's exponentials ran in `vmulss`), and a SIMD8 loop in Swift is slow in debug builds.
+    @inlinable @inline(__always)
+    static func expShifted(_ src: UnsafePointer<Float>, minus shift: Float, into dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        ck_exp_shifted(src, shift, dst, n)
+    }
+
     /// `sum(a[0..<n])` with 16 `Float` lanes.
     @usableFromInline
     static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {

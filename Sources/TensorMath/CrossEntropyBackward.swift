@@ -20,7 +20,7 @@ extension CrossEntropy {
     /// is overwritten. Partially overlapping buffers are not supported.
     ///
     /// Numerically stable: exponentials are taken of `logit - rowMax` (with the
-    /// vectorizable `BackwardMath.exp`, within 1.4 ulp of `expf`; a `-inf` logit gets
+    /// `BackwardMath.exp` 8 lanes at a time, within 1.4 ulp of `expf`; a `-inf` logit gets
     /// probability ~1e-38/sum rather than exactly 0), and the row sums are
     /// accumulated in double precision across blocks of 256.
     @discardableResult
@@ -53,7 +53,7 @@ extension CrossEntropy {
                         let m = BackwardMath.max(row, vocab)
                         let target = row[t]
                         // May overwrite `row` when in place; only `m` and `target` are needed afterwards.
-                        for i in 0..<vocab { d[i] = BackwardMath.exp(row[i] - m) }
+                        BackwardMath.expShifted(row, minus: m, into: d, vocab)
                         let sum = BackwardMath.sumDouble(d, vocab)
                         lPtr[r] = log(sum) + Double(m) - Double(target)
                         let factor = Float(Double(gradScale) / sum)

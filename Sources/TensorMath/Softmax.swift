@@ -4,12 +4,12 @@ import Foundation
 public enum Softmax {
     /// In-place softmax of the first `valid` entries of each row; entries past
     /// `valid` are set to zero (used for causal masking without -inf arithmetic).
-    /// Vectorized: SIMD max and sum, and the vectorizable `BackwardMath.exp`
+    /// Vectorized: SIMD max and sum, and `BackwardMath.exp` 8 lanes at a time
     /// (within 1.4 ulp of `expf`).
     @inlinable
     public static func rowInPlace(_ row: UnsafeMutablePointer<Float>, valid: Int, cols: Int) {
         let maxValue = BackwardMath.max(row, valid)
-        for i in 0..<valid { row[i] = BackwardMath.exp(row[i] - maxValue) }
+        BackwardMath.expShifted(row, minus: maxValue, into: row, valid)
         let inv = 1 / BackwardMath.sum(row, valid)
         for i in 0..<valid { row[i] *= inv }
         for i in valid..<cols { row[i] = 0 }

@@ -383,4 +383,25 @@ final class BackwardTests: XCTestCase {
         XCTAssertTrue(BackwardMath.exp(-.infinity) >= 0 && BackwardMath.exp(-.infinity) < 1.2e-38)
         XCTAssertTrue(BackwardMath.exp(.nan).isNaN)
     }
+
+    /// The C loop behind `BackwardMath.expShifted` (softmax, cross-entropy) gives every element
+    /// the bits of the Swift `exp`, in its 8-lane body and its scalar tail, edge cases included.
+    func testShiftedExpInCIsTheSwiftExpBitForBit() {
+        var rng = SeededRandom(seed: 5)
+        var xs: [Float] = (0..<4099).map { _ in rng.normal() * 40 }
+        xs += [0, -0.0, 1000, -1000, .infinity, -.infinity, .nan, 88.37626, -87.33654, 88.4, -87.4, 1e-30,
+               .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        for shift: Float in [0, 3.75, -12.5] {
+            var out = [Float](repeating: 0, count: xs.count)
+            xs.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { BackwardMath.expShifted(xp.baseAddress!, minus: shift, into: $0.baseAddress!, xs.count) }
+            }
+            let differing = xs.indices.filter { out[$0].bitPattern != BackwardMath.exp(xs[$0] - shift).bitPattern }
+            XCTAssertEqual(differing, [], "shift \(shift): first inputs \(differing.prefix(4).map { xs[$0] })")
+        }
+        // In place, as the cross-entropy uses it.
+        var inPlace = xs
+        inPlace.withUnsafeMutableBufferPointer { BackwardMath.expShifted($0.baseAddress!, minus: 1, into: $0.baseAddress!, xs.count) }
+        XCTAssertEqual(xs.indices.filter { inPlace[$0].bitPattern != BackwardMath.exp(xs[$0] - 1).bitPattern }, [])
+    }
 }

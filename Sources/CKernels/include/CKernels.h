@@ -96,6 +96,10 @@ void ck_set_tuning_large_a(double a_bytes, int kc_outer);
 /// Largest of a[0..<n] (-infinity when n == 0); NaN entries are skipped.
 float ck_max_f32(const float *a, long n);
 
+/// dst[i] = e^(src[i] - shift) for i < n (dst may be src), bit for bit Swift's
+/// BackwardMath.exp (Cephes range reduction and polynomial, no FMA), 8 lanes at a time.
+void ck_exp_shifted(const float *src, float shift, float *dst, long n);
+
 /// One work item of a parallel loop: `item` in [0, items).
 typedef void (*ck_item_fn)(void *ctx, int item);
 
