@@ -19,6 +19,7 @@
 
 #include "CKernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,115 @@ static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const flo
         }
     }
 }
+
+// Skinny products, C[m, n <= 8] = alpha * A[m, k] · Btᵀ + beta * C with Bt [n, k] row-major
+// (the adapter's u = x·Aᵀ and t = dY·B): each C element is a dot product of two contiguous rows,
+// vectorized along k in 16 lanes (lane l sums p ≡ l mod 16, zero-padded at the k tail), then
+// reduced as 16 -> 8 -> 4 -> 2 -> 1 by halves. The register tiles above would use 8 of their
+// 16 or 32 columns here. The 512-bit kernel holds the 16 lanes in one zmm, the 256-bit one in
+// two ymm (lanes 0-7, 8-15), and both reduce in the same order, so they give identical bits;
+// every element is computed the same way whatever the row tile, so splitting the rows between
+// threads does not change them.
+static inline float skinny_finish(float s, float alpha, float beta, const float *c) {
+    const float v = alpha * s;
+    return beta != 0 ? fmaf(beta, *c, v) : v;
+}
+
+static inline float reduce8(__m256 s) {  // 8 -> 4 -> 2 -> 1 by halves
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+
+// Lanes [0, n) of a 256-bit load, n in 0...8 (the k tail).
+static inline __m256 load_tail(const float *p, int n) {
+    return n >= 8 ? _mm256_loadu_ps(p) : n <= 0 ? _mm256_setzero_ps() : _mm256_maskload_ps(p, lanes(n));
+}
+
+// 256-bit: 2 rows x 2 columns, each element's 16 lanes in two ymm (8 accumulators; more spill).
+static void skinny_nt(int m, int n, int k, float alpha, const float *a, long lda, const float *bt,
+                      float beta, float *c, long ldc) {
+    const int k16 = k & ~15, rem = k - k16;
+    for (int i0 = 0; i0 < m; i0 += 2) {
+        const float *ar[2] = {a + (size_t)i0 * lda, a + (size_t)(i0 + 1 < m ? i0 + 1 : i0) * lda};
+        for (int j0 = 0; j0 < n; j0 += 2) {
+            const float *br[2] = {bt + (size_t)j0 * k, bt + (size_t)(j0 + 1 < n ? j0 + 1 : j0) * k};
+            __m256 lo[2][2], hi[2][2];
+            for (int r = 0; r < 2; ++r) lo[r][0] = lo[r][1] = hi[r][0] = hi[r][1] = _mm256_setzero_ps();
+            for (int p = 0; p < k16; p += 16) {
+                const __m256 b0l = _mm256_loadu_ps(br[0] + p), b0h = _mm256_loadu_ps(br[0] + p + 8);
+                const __m256 b1l = _mm256_loadu_ps(br[1] + p), b1h = _mm256_loadu_ps(br[1] + p + 8);
+                for (int r = 0; r < 2; ++r) {
+                    const __m256 xl = _mm256_loadu_ps(ar[r] + p), xh = _mm256_loadu_ps(ar[r] + p + 8);
+                    lo[r][0] = _mm256_fmadd_ps(xl, b0l, lo[r][0]);
+                    hi[r][0] = _mm256_fmadd_ps(xh, b0h, hi[r][0]);
+                    lo[r][1] = _mm256_fmadd_ps(xl, b1l, lo[r][1]);
+                    hi[r][1] = _mm256_fmadd_ps(xh, b1h, hi[r][1]);
+                }
+            }
+            if (rem) {
+                for (int j = 0; j < 2; ++j) {
+                    const __m256 bl = load_tail(br[j] + k16, rem), bh = load_tail(br[j] + k16 + 8, rem - 8);
+                    for (int r = 0; r < 2; ++r) {
+                        lo[r][j] = _mm256_fmadd_ps(load_tail(ar[r] + k16, rem), bl, lo[r][j]);
+                        hi[r][j] = _mm256_fmadd_ps(load_tail(ar[r] + k16 + 8, rem - 8), bh, hi[r][j]);
+                    }
+                }
+            }
+            for (int r = 0; r < 2 && i0 + r < m; ++r) {
+                for (int j = 0; j < 2 && j0 + j < n; ++j) {
+                    float *cp = c + (size_t)(i0 + r) * ldc + j0 + j;
+                    *cp = skinny_finish(reduce8(_mm256_add_ps(lo[r][j], hi[r][j])), alpha, beta, cp);
+                }
+            }
+        }
+    }
+}
+
+// The same in 512-bit registers: 2 rows x 8 columns, 16 zmm accumulators.
+static __attribute__((target("avx512f"))) void skinny_nt_z(int m, int n, int k, float alpha, const float *a,
+        long lda, const float *bt, float beta, float *c, long ldc) {
+    const int k16 = k & ~15, rem = k - k16;
+    const __mmask16 tail = (__mmask16)((1u << rem) - 1);
+    const float *br[8];
+    for (int j = 0; j < 8; ++j) br[j] = bt + (size_t)(j < n ? j : n - 1) * k;
+    for (int i0 = 0; i0 < m; i0 += 2) {
+        const float *ar[2] = {a + (size_t)i0 * lda, a + (size_t)(i0 + 1 < m ? i0 + 1 : i0) * lda};
+        __m512 acc[2][8];
+        for (int j = 0; j < 8; ++j) acc[0][j] = acc[1][j] = _mm512_setzero_ps();
+        for (int p = 0; p < k16; p += 16) {
+            const __m512 x0 = _mm512_loadu_ps(ar[0] + p), x1 = _mm512_loadu_ps(ar[1] + p);
+            for (int j = 0; j < 8; ++j) {
+                const __m512 b = _mm512_loadu_ps(br[j] + p);
+                acc[0][j] = _mm512_fmadd_ps(x0, b, acc[0][j]);
+                acc[1][j] = _mm512_fmadd_ps(x1, b, acc[1][j]);
+            }
+        }
+        if (rem) {
+            const __m512 x0 = _mm512_maskz_loadu_ps(tail, ar[0] + k16), x1 = _mm512_maskz_loadu_ps(tail, ar[1] + k16);
+            for (int j = 0; j < 8; ++j) {
+                const __m512 b = _mm512_maskz_loadu_ps(tail, br[j] + k16);
+                acc[0][j] = _mm512_fmadd_ps(x0, b, acc[0][j]);
+                acc[1][j] = _mm512_fmadd_ps(x1, b, acc[1][j]);
+            }
+        }
+        for (int r = 0; r < 2 && i0 + r < m; ++r) {
+            for (int j = 0; j < n; ++j) {
+                const __m256 s = _mm256_add_ps(_mm512_castps512_ps256(acc[r][j]),
+                                               _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][j]), 1)));
+                float *cp = c + (size_t)(i0 + r) * ldc + j;
+                *cp = skinny_finish(reduce8(s), alpha, beta, cp);
+            }
+        }
+    }
+}
+
+static void skinny_gemm(int m, int n, int k, float alpha, const float *a, long lda, const float *bt,
+                        float beta, float *c, long ldc) {
+    if (ck_f32_isa() == 2) skinny_nt_z(m, n, k, alpha, a, lda, bt, beta, c, ldc);
+    else skinny_nt(m, n, k, alpha, a, lda, bt, beta, c, ldc);
+}
 #define CK_DIRECT 1
 #endif
 
@@ -170,8 +280,46 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
         return 0;
     }
 #ifdef CK_DIRECT
-    // B in place when it is not transposed and fits in L2 with room to spare (1 MB).
-    if (!trans_b && (size_t)k * n <= (1u << 18)) {
+    if (n <= 8 && m > n) {
+        if (!trans_a) {
+            // Skinny: dot products of A's rows and op(B)'s columns (copied into rows when B
+            // is not transposed: n x k floats against m·n·k multiply-adds).
+            const float *bt = b;
+            if (!trans_b) {
+                float *t = scratch(&tl_b, (size_t)n * k);
+                if (!t) return -1;
+                for (int kk = 0; kk < k; ++kk)
+                    for (int j = 0; j < n; ++j) t[(size_t)j * k + kk] = b[(size_t)kk * ldb + j];
+                bt = t;
+            } else if (ldb != k) {
+                float *t = scratch(&tl_b, (size_t)n * k);
+                if (!t) return -1;
+                for (int j = 0; j < n; ++j) memcpy(t + (size_t)j * k, b + (size_t)j * ldb, sizeof(float) * (size_t)k);
+                bt = t;
+            }
+            skinny_gemm(m, n, k, alpha, a, lda, bt, beta, c, ldc);
+            return 0;
+        }
+        if (!trans_b && ck_f32_isa() == 2) {
+            // Aᵀ·B with few columns (the adapter's dB = dYᵀ·u): Cᵀ = Bᵀ·A has n rows, so it runs
+            // on the in-place tiles at full width, into scratch, then is added back transposed.
+            // Each element is the same FMA chain over p and the same alpha/beta arithmetic as
+            // the direct tile on C itself (the two factors of each product swap places), so the
+            // bits are the same. 512-bit only: with 6-row tiles, 8 rows take two passes over A
+            // (measured slower than the direct tiles on C).
+            float *t = scratch(&tl_a, (size_t)n * m);
+            if (!t) return -1;
+            direct_gemm(1, n, m, k, alpha, b, ldb, a, lda, 0, t, m);
+            for (int i = 0; i < m; ++i) {
+                float *cr = c + (size_t)i * ldc;
+                for (int j = 0; j < n; ++j) cr[j] = beta != 0 ? fmaf(beta, cr[j], t[(size_t)j * m + i]) : t[(size_t)j * m + i];
+            }
+            return 0;
+        }
+    }
+    // B in place when it is not transposed and fits in L2 with room to spare (1 MB), or when
+    // A has at most one tile of rows (B is read once either way; packing would copy it).
+    if (!trans_b && ((size_t)k * n <= (1u << 18) || m <= 8)) {
         direct_gemm(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return 0;
     }

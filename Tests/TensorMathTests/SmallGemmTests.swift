@@ -50,7 +50,8 @@ final class SmallGemmTests: XCTestCase {
         try XCTSkipUnless(ck_f32_isa_available() >= 2, "this CPU has no AVX-512F")
         defer { ck_f32_set_isa(-1) }
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
-            for (m, n, k) in [(1, 1, 1), (5, 17, 3), (9, 33, 64), (13, 40, 9), (32, 128, 64), (6, 8, 577), (31, 50, 1200), (8, 600, 500)] {
+            for (m, n, k) in [(1, 1, 1), (5, 17, 3), (9, 33, 64), (13, 40, 9), (32, 128, 64), (6, 8, 577), (31, 50, 1200), (8, 600, 500),
+                              (37, 8, 577), (21, 5, 40), (9, 1, 31), (64, 8, 16), (19, 3, 1536)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (2, 0.5)] {
                     var results: [[Float]] = []
                     for isa: Int32 in [1, 2] {
@@ -67,11 +68,38 @@ final class SmallGemmTests: XCTestCase {
 
     func testOddShapesEveryTransposeAndBeta() {
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
-            for (m, n, k) in [(1, 1, 1), (5, 17, 3), (7, 16, 64), (13, 33, 9), (32, 128, 64), (6, 8, 577), (31, 50, 1200), (8, 600, 500)] {
+            for (m, n, k) in [(1, 1, 1), (5, 17, 3), (7, 16, 64), (13, 33, 9), (32, 128, 64), (6, 8, 577), (31, 50, 1200), (8, 600, 500),
+                              (37, 8, 577), (21, 5, 40), (9, 1, 31), (64, 8, 16), (19, 3, 1536), (5, 700, 600)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (0.125, 1), (2, 0.5)] {
                     check(ta: ta, tb: tb, m: m, n: n, k: k, alpha: alpha, beta: beta, pad: (m + n + k) % 3)
                 }
             }
+        }
+    }
+
+    /// The skinny products (n <= 8 < m: the adapter's x·Aᵀ, dY·B and dYᵀ·u) give each row of C the
+    /// same bits whether it is computed with all rows or in two parts, as the adapter's products
+    /// are split between the compute threads.
+    func testSkinnyRowsDoNotDependOnTheSplit() {
+        for (ta, tb) in [(false, false), (false, true), (true, false)] {
+            let (m, n, k) = (45, 8, 203)
+            let lda = ta ? m : k, ldb = tb ? k : n
+            let a = random((ta ? k : m) * lda), b = random((tb ? n : k) * ldb), c0 = random(m * n)
+            var whole = c0, parts = c0
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                whole.withUnsafeMutableBufferPointer { cp in
+                    _ = ck_sgemm(ta ? 1 : 0, tb ? 1 : 0, Int32(m), Int32(n), Int32(k), 0.5, ap.baseAddress!, lda,
+                                 bp.baseAddress!, ldb, 1, cp.baseAddress!, n)
+                }
+                parts.withUnsafeMutableBufferPointer { cp in
+                    for (r0, r1) in [(0, 19), (19, m)] {
+                        let aRows = ta ? ap.baseAddress! + r0 : ap.baseAddress! + r0 * lda
+                        _ = ck_sgemm(ta ? 1 : 0, tb ? 1 : 0, Int32(r1 - r0), Int32(n), Int32(k), 0.5, aRows, lda,
+                                     bp.baseAddress!, ldb, 1, cp.baseAddress! + r0 * n, n)
+                    }
+                }
+            } }
+            XCTAssertEqual(whole.map(\.bitPattern), parts.map(\.bitPattern), "ta=\(ta) tb=\(tb)")
         }
     }
 
