@@ -110,8 +110,41 @@ void ck_quantize_row_q8_0(const float *x, int k, void *dst) {
     }
 }
 
+#if CQ_AVX2
+// The same quantization in 512-bit registers (a block of 32 in two zmm), chosen with the int8
+// kernels' instruction set (AVX-512 BW/VL come with their VNNI levels). Same values: the
+// maximum and the integer sum do not depend on the order, the rounding is the same
+// round-to-nearest-even of the same products, and vpmovsdb saturates as the packs do.
+static __attribute__((target("avx512f,avx512bw,avx512vl"))) void q8_quantize_rows_z(const float *a, int m, int k,
+                                                                                    long lda, ck_q8_block *dst) {
+    const int nb = k / QK;
+    for (int i = 0; i < m; ++i) {
+        const float *x = a + (long)i * lda;
+        ck_q8_block *y = dst + (long)i * nb;
+        for (int blk = 0; blk < nb; ++blk, x += QK) {
+            const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+            const float d = amax / 127.0f;
+            const __m512 id = _mm512_set1_ps(d > 0 ? 1.0f / d : 0.0f);
+            const __m512i i0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v0, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            const __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v1, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm_storeu_si128((__m128i *)y[blk].q, _mm512_cvtsepi32_epi8(i0));
+            _mm_storeu_si128((__m128i *)(y[blk].q + 16), _mm512_cvtsepi32_epi8(i1));
+            y[blk].d = d;
+            y[blk].s = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+        }
+    }
+}
+#endif
+
 void ck_q8_quantize_rows(const float *a, int m, int k, long lda, ck_q8_block *dst) {
     const int nb = k / QK;
+#if CQ_AVX2
+    if (ck_qi_isa() >= 2) {
+        q8_quantize_rows_z(a, m, k, lda, dst);
+        return;
+    }
+#endif
     for (int i = 0; i < m; ++i) {
         const float *x = a + (long)i * lda;
         ck_q8_block *y = dst + (long)i * nb;

@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 @testable import TensorMath
 
 /// QuantGemm (int8 forward; input gradient through F32 panels or a transposed Q8_0 copy) against the naive
@@ -313,6 +314,25 @@ final class QuantGemmTests: XCTestCase {
             }
         }
     } }
+
+    /// The activation blocks (`ck_q8_quantize_rows`: scale, integer sum and the 32 codes) are the
+    /// same bytes under every ISA: the 512-bit quantizer and the 256-bit one it replaces there.
+    /// Rows include a zero block, a block with one large entry, and halves that round either way.
+    func testActivationBlocksAreTheSameBytesUnderEveryISA() {
+        let (m, k) = (7, 320)
+        var x = uniform(m * k, scale: 3)
+        for t in 0..<32 { x[t] = 0 }
+        x[40] = 1e4
+        for t in 64..<96 { x[t] = Float(t - 80) * 0.5 }   // amax 8: codes at exact halves of a step
+        var blocks: [[UInt8]] = []
+        forEachISA { isa in
+            var aq = [ck_q8_block](repeating: ck_q8_block(), count: m * k / 32)
+            x.withUnsafeBufferPointer { xp in aq.withUnsafeMutableBufferPointer { ck_q8_quantize_rows(xp.baseAddress!, Int32(m), Int32(k), k, $0.baseAddress!) } }
+            blocks.append(aq.withUnsafeBytes { Array($0) })
+        }
+        XCTAssertGreaterThanOrEqual(blocks.count, 2)
+        for b in blocks.dropFirst() { XCTAssertEqual(b, blocks[0]) }
+    }
 
     /// Q8_0 weights made from F32 lie within half a step of the original values.
     func testQuantizingToQ8_0IsWithinHalfAStep() {
