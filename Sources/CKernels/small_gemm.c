@@ -5,10 +5,13 @@
 // a 2-core Intel Xeon with AVX-512: 21% of an int8 training step in
 // sgemm_kernel_PRESCOTT), and its result depends on the kernel it picks.
 //
-// Two paths, both on the calling thread (callers parallelise above them):
-// - B not transposed, and small enough to stay in cache (most of these
-//   products: P·V and the attention gradients, every adapter product but
-//   u = x·Aᵀ): a 6 x 16 register tile reads B's rows where they are and
+// Three paths, all on the calling thread (callers parallelise above them):
+// - Few columns (n <= 8 < m, the rank-8 adapter products u = x·Aᵀ and t = dY·B):
+//   dot products of contiguous rows (skinny_nt below); dYᵀ·u as (uᵀ·dY)ᵀ on
+//   the in-place tiles.
+// - B not transposed, and small enough to stay in cache or read once (A with
+//   at most 8 rows) (most of these products: P·V and the attention gradients,
+//   the adapter gradients): a 6 x 16 register tile reads B's rows where they are and
 //   broadcasts op(A) through its strides, transposed or not. Nothing is copied:
 //   for the adapter gradients (C = Aᵀ·B with 8 rows or columns) packing cost
 //   more than the product (measured: 11% of an int8 training step in the
