@@ -65,9 +65,10 @@ void ck_gemm_packed_cols(int m, int n, int k, const float *a, long lda,
 
 /// Row-major C[m, n] = alpha * op(A)[m, k] · op(B)[k, n] + beta * C, with op(X) = Xᵀ
 /// when trans_x != 0 (cblas_sgemm's row-major contract), on the calling thread only
-/// (small_gemm.c: op(B) packed per call into per-thread scratch, then the packed
-/// micro-kernel). beta == 0 overwrites C (NaN in C does not survive). Returns 0, or -1
-/// when scratch memory could not be allocated (C untouched).
+/// (small_gemm.c: skinny dot products for n <= 8 < m, B read in place by register tiles
+/// when it is not transposed and small or read once, else op(B) packed per call into
+/// per-thread scratch for the packed micro-kernel). beta == 0 overwrites C (NaN in C does
+/// not survive). Returns 0, or -1 when scratch memory could not be allocated (C untouched).
 int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, long lda, const float *b, long ldb,
              float beta, float *c, long ldc);
