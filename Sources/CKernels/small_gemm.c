@@ -163,16 +163,16 @@ static void direct_gemm(int trans_a, int m, int n, int k, float alpha, const flo
     }
 }
 
-// Skinny products, C[m, n <= 8] = alpha * A[m, k] · Btᵀ + beta * C with Bt [n, k] row-major
-// (the adapter's u = x·Aᵀ and t = dY·B): each C element is a dot product of two contiguous rows,
+// Skinny products, C[m, n <= 8] = alpha * A[m, k] · Btᵀ + beta * C with Bt [n, k] row-major,
+// row stride ldbt (the adapter's u = x·Aᵀ and t = dY·B): each C element is a dot product of two contiguous rows,
 // vectorized along k in 16 lanes (lane l sums p ≡ l mod 16, zero-padded at the k tail), then
 // reduced as 16 -> 8 -> 4 -> 2 -> 1 by halves. The register tiles above would use 8 of their
 // 16 or 32 columns here. The 512-bit kernel holds the 16 lanes in one zmm, the 256-bit one in
 // two ymm (lanes 0-7, 8-15), and both reduce in the same order, so they give identical bits;
 // every element is computed the same way whatever the row tile, so splitting the rows between
 // threads does not change them.
-static inline float skinny_finish(float s, float alpha, float beta, const float *c) {
-    const float v = alpha * s;
+// v + beta * c as the tiles store it (beta 0 overwrites: a NaN in C does not survive).
+static inline float plus_beta_c(float v, float beta, const float *c) {
     return beta != 0 ? fmaf(beta, *c, v) : v;
 }
 
@@ -190,12 +190,12 @@ static inline __m256 load_tail(const float *p, int n) {
 
 // 256-bit: 2 rows x 2 columns, each element's 16 lanes in two ymm (8 accumulators; more spill).
 static void skinny_nt(int m, int n, int k, float alpha, const float *a, long lda, const float *bt,
-                      float beta, float *c, long ldc) {
+                      long ldbt, float beta, float *c, long ldc) {
     const int k16 = k & ~15, rem = k - k16;
     for (int i0 = 0; i0 < m; i0 += 2) {
         const float *ar[2] = {a + (size_t)i0 * lda, a + (size_t)(i0 + 1 < m ? i0 + 1 : i0) * lda};
         for (int j0 = 0; j0 < n; j0 += 2) {
-            const float *br[2] = {bt + (size_t)j0 * k, bt + (size_t)(j0 + 1 < n ? j0 + 1 : j0) * k};
+            const float *br[2] = {bt + (size_t)j0 * ldbt, bt + (size_t)(j0 + 1 < n ? j0 + 1 : j0) * ldbt};
             __m256 lo[2][2], hi[2][2];
             for (int r = 0; r < 2; ++r) lo[r][0] = lo[r][1] = hi[r][0] = hi[r][1] = _mm256_setzero_ps();
             for (int p = 0; p < k16; p += 16) {
@@ -221,7 +221,7 @@ static void skinny_nt(int m, int n, int k, float alpha, const float *a, long lda
             for (int r = 0; r < 2 && i0 + r < m; ++r) {
                 for (int j = 0; j < 2 && j0 + j < n; ++j) {
                     float *cp = c + (size_t)(i0 + r) * ldc + j0 + j;
-                    *cp = skinny_finish(reduce8(_mm256_add_ps(lo[r][j], hi[r][j])), alpha, beta, cp);
+                    *cp = plus_beta_c(alpha * reduce8(_mm256_add_ps(lo[r][j], hi[r][j])), beta, cp);
                 }
             }
         }
@@ -230,11 +230,11 @@ static void skinny_nt(int m, int n, int k, float alpha, const float *a, long lda
 
 // The same in 512-bit registers: 2 rows x 8 columns, 16 zmm accumulators.
 static __attribute__((target("avx512f"))) void skinny_nt_z(int m, int n, int k, float alpha, const float *a,
-        long lda, const float *bt, float beta, float *c, long ldc) {
+        long lda, const float *bt, long ldbt, float beta, float *c, long ldc) {
     const int k16 = k & ~15, rem = k - k16;
     const __mmask16 tail = (__mmask16)((1u << rem) - 1);
     const float *br[8];
-    for (int j = 0; j < 8; ++j) br[j] = bt + (size_t)(j < n ? j : n - 1) * k;
+    for (int j = 0; j < 8; ++j) br[j] = bt + (size_t)(j < n ? j : n - 1) * ldbt;
     for (int i0 = 0; i0 < m; i0 += 2) {
         const float *ar[2] = {a + (size_t)i0 * lda, a + (size_t)(i0 + 1 < m ? i0 + 1 : i0) * lda};
         __m512 acc[2][8];
@@ -260,16 +260,16 @@ static __attribute__((target("avx512f"))) void skinny_nt_z(int m, int n, int k, 
                 const __m256 s = _mm256_add_ps(_mm512_castps512_ps256(acc[r][j]),
                                                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][j]), 1)));
                 float *cp = c + (size_t)(i0 + r) * ldc + j;
-                *cp = skinny_finish(reduce8(s), alpha, beta, cp);
+                *cp = plus_beta_c(alpha * reduce8(s), beta, cp);
             }
         }
     }
 }
 
 static void skinny_gemm(int m, int n, int k, float alpha, const float *a, long lda, const float *bt,
-                        float beta, float *c, long ldc) {
-    if (ck_f32_isa() == 2) skinny_nt_z(m, n, k, alpha, a, lda, bt, beta, c, ldc);
-    else skinny_nt(m, n, k, alpha, a, lda, bt, beta, c, ldc);
+                        long ldbt, float beta, float *c, long ldc) {
+    if (ck_f32_isa() == 2) skinny_nt_z(m, n, k, alpha, a, lda, bt, ldbt, beta, c, ldc);
+    else skinny_nt(m, n, k, alpha, a, lda, bt, ldbt, beta, c, ldc);
 }
 #define CK_DIRECT 1
 #endif
@@ -285,22 +285,17 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 #ifdef CK_DIRECT
     if (n <= 8 && m > n) {
         if (!trans_a) {
-            // Skinny: dot products of A's rows and op(B)'s columns (copied into rows when B
-            // is not transposed: n x k floats against m·n·k multiply-adds).
-            const float *bt = b;
-            if (!trans_b) {
-                float *t = scratch(&tl_b, (size_t)n * k);
-                if (!t) return -1;
-                for (int kk = 0; kk < k; ++kk)
-                    for (int j = 0; j < n; ++j) t[(size_t)j * k + kk] = b[(size_t)kk * ldb + j];
-                bt = t;
-            } else if (ldb != k) {
-                float *t = scratch(&tl_b, (size_t)n * k);
-                if (!t) return -1;
-                for (int j = 0; j < n; ++j) memcpy(t + (size_t)j * k, b + (size_t)j * ldb, sizeof(float) * (size_t)k);
-                bt = t;
+            // Skinny: dot products of A's rows and op(B)'s columns, which are B's rows when B is
+            // transposed, else copied into rows (n x k floats against m·n·k multiply-adds).
+            if (trans_b) {
+                skinny_gemm(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                return 0;
             }
-            skinny_gemm(m, n, k, alpha, a, lda, bt, beta, c, ldc);
+            float *t = scratch(&tl_b, (size_t)n * k);
+            if (!t) return -1;
+            for (int kk = 0; kk < k; ++kk)
+                for (int j = 0; j < n; ++j) t[(size_t)j * k + kk] = b[(size_t)kk * ldb + j];
+            skinny_gemm(m, n, k, alpha, a, lda, t, k, beta, c, ldc);
             return 0;
         }
         if (!trans_b && ck_f32_isa() == 2) {
@@ -315,7 +310,7 @@ int ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
             direct_gemm(1, n, m, k, alpha, b, ldb, a, lda, 0, t, m);
             for (int i = 0; i < m; ++i) {
                 float *cr = c + (size_t)i * ldc;
-                for (int j = 0; j < n; ++j) cr[j] = beta != 0 ? fmaf(beta, cr[j], t[(size_t)j * m + i]) : t[(size_t)j * m + i];
+                for (int j = 0; j < n; ++j) cr[j] = plus_beta_c(t[(size_t)j * m + i], beta, cr + j);
             }
             return 0;
         }
