@@ -48,11 +48,12 @@ struct BenchTrain: ParsableCommand {
             everyLane { lane in for _ in 0..<steps { lane.step(trainer) } }
             let trainSeconds = Date().timeIntervalSince(began)
             let trainPeak = ProcessStats.peakResidentBytes
-            // Evaluation forward (logits for every position), the adapter applied unmerged over
-            // the shared frozen weights, as evaluation in a run does.
-            everyLane { lane in _ = try? base.logits(lane.rows, adapter: lane.adapter) }
+            // Evaluation: the mean next-token loss of the batch (a forward pass, logits for every
+            // position with a target, in chunks of rows), the adapter applied unmerged over the
+            // shared frozen weights, as a client's evaluation in a run does.
+            everyLane { lane in _ = try? trainer.loss(lane.adapter, batch: lane.data) }
             began = Date()
-            everyLane { lane in for _ in 0..<steps { _ = try? base.logits(lane.rows, adapter: lane.adapter) } }
+            everyLane { lane in for _ in 0..<steps { _ = try? trainer.loss(lane.adapter, batch: lane.data) } }
             let evalSeconds = Date().timeIntervalSince(began)
             let adapter = lanes[0].adapter
             let tokens = Double(batch * seq * steps * parallel)

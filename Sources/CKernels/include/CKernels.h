@@ -246,6 +246,17 @@ void ck_qi_backward_ref(int type, int m, int n, int k, const float *dy, long ldd
 void ck_f32_to_bf16(const float *src, void *dst, size_t count);
 /// bfloat16 -> float, exact.
 void ck_bf16_to_f32(const void *src, float *dst, size_t count);
+/// float -> IEEE half (little-endian), rounded to nearest with ties to even, subnormal halves
+/// included; beyond the half range: infinity; NaN stays NaN. F16C when compiled in.
+void ck_f32_to_f16(const float *src, void *dst, size_t count);
+/// The same conversion one value at a time without F16C (the reference of the tests).
+void ck_f32_to_f16_reference(const float *src, void *dst, size_t count);
+/// IEEE half -> float, exact.
+void ck_f16_to_f32(const void *src, float *dst, size_t count);
+/// ck_f32_to_f16 of the first cols floats of rows rows at stride ld, packed into dst
+/// (rows * cols halves), and its inverse.
+void ck_f32_to_f16_rows(const float *src, long ld, int rows, int cols, void *dst);
+void ck_f16_to_f32_rows(const void *src, int rows, int cols, float *dst, long ld);
 
 #ifdef __cplusplus
 }

@@ -210,17 +210,27 @@ public final class LlamaModel: Sendable {
         let kept = targets.indices.filter { targets[$0] >= 0 }
         guard !kept.isEmpty else { return out }
         let hidden = forwardHidden(flat, batch: tokens.count, positionsFrom: 0, cache: nil, adapter: adapter)
-        let d = config.hiddenSize
-        var rows = Tensor(zeros: [kept.count, d])
+        // The kept rows in chunks (`logitChunk`): 128 rows of a 49k vocabulary hold 25 MB of
+        // logits where all 512 rows of a 4 x 128 batch held 100 MB. Each row's logits are the
+        // same whatever the chunk (the products compute rows independently).
+        let d = config.hiddenSize, vocab = config.vocabSize
+        let chunk = Self.logitChunk(vocab: vocab)
         hidden.data.withUnsafeBufferPointer { h in
-            rows.data.withUnsafeMutableBufferPointer { r in
-                for (j, i) in kept.enumerated() { (r.baseAddress! + j * d).update(from: h.baseAddress! + i * d, count: d) }
-            }
-        }
-        let logits = project(rows, rows: kept.count)
-        logits.data.withUnsafeBufferPointer { l in
-            for (j, i) in kept.enumerated() {
-                out[i] = CrossEntropy.rowLoss(l.baseAddress! + j * config.vocabSize, vocab: config.vocabSize, target: targets[i])
+            for start in stride(from: 0, to: kept.count, by: chunk) {
+                let part = kept[start..<min(start + chunk, kept.count)]
+                var rows = Tensor(zeros: [part.count, d])
+                rows.data.withUnsafeMutableBufferPointer { r in
+                    for (j, i) in part.enumerated() { (r.baseAddress! + j * d).update(from: h.baseAddress! + i * d, count: d) }
+                }
+                let logits = project(rows, rows: part.count), indices = Array(part)
+                logits.data.withUnsafeBufferPointer { l in
+                    out.withUnsafeMutableBufferPointer { o in
+                        ComputeThreads.parallelFor(indices.count) { j in
+                            let i = indices[j]
+                            o[i] = CrossEntropy.rowLoss(l.baseAddress! + j * vocab, vocab: vocab, target: targets[i])
+                        }
+                    }
+                }
             }
         }
         return out
@@ -260,6 +270,18 @@ public final class LlamaModel: Sendable {
     }
 
     /// Final RMSNorm then the LM head.
+    /// At most this many floats of logits at once where a pass needs many rows of them (64 MB,
+    /// so that a 262k vocabulary does not hold every row) ...
+    public static let logitChunkFloats = 1 << 24
+    /// ... and at most this many rows (25 MB for a 49k vocabulary): more rows per chunk read the
+    /// head's weights fewer times but hold more logits.
+    public static let logitChunkRows = 128
+
+    /// Rows of logits computed at once for a vocabulary of `vocab` (at least one).
+    static func logitChunk(vocab: Int, floats: Int = logitChunkFloats) -> Int {
+        max(1, min(logitChunkRows, floats / max(1, vocab)))
+    }
+
     func project(_ hidden: Tensor, rows: Int) -> Tensor {
         let normed = RMSNorm.forward(hidden, weight: stored.finalNorm, eps: config.rmsNormEps)
         var out = Tensor(zeros: [rows, config.vocabSize])

@@ -53,13 +53,9 @@ public final class LoRATrainingModel: Sendable {
 
     // MARK: - The pass
 
-    /// Rows of logits computed at once: the LM head and its softmax run over chunks of at most
-    /// this many floats (64 MB), so that a 262k vocabulary does not hold `B*T` full rows, and
-    /// of at most `headChunkRows` rows.
-    public static let headChunkFloats = 1 << 24
-    /// At most this many rows of logits at once (25 MB for a 49k vocabulary): more rows per
-    /// chunk read the head's weights fewer times but hold more logits.
-    public static let headChunkRows = 128
+    /// Floats of logits computed at once by default: the LM head and its softmax run over
+    /// chunks of rows (`LlamaModel.logitChunk`).
+    public static let headChunkFloats = LlamaModel.logitChunkFloats
 
     private func run(adapter: LoRAAdapter, params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>,
                      batch: TrainingBatch, dropoutSeed: UInt64) -> Double {
@@ -67,7 +63,7 @@ public final class LoRATrainingModel: Sendable {
         let n = batch.tokens.count, t = batch.length
         let d = c.hiddenSize, qw = c.queryWidth, kvw = c.kvWidth, inter = c.intermediateSize, vocab = c.vocabSize
         let r = config.rank
-        let headChunk = max(1, min(n, Self.headChunkRows, self.headChunk / vocab))
+        let headChunk = min(n, LlamaModel.logitChunk(vocab: vocab, floats: self.headChunk))
         let shape = AttentionShape(batch: batch.rows, queries: t, keys: t, heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim)
 
         // Lay out the saved activations of every layer (`BlockActivations`) in one allocation,
@@ -81,7 +77,7 @@ public final class LoRATrainingModel: Sendable {
         // bf16: the one working set above, the next block's input, and every layer's CompactLayer
         // (sized from the working set's fields, read at a placeholder address).
         let compactSize = compact ? CompactLayer.floats(working: layerViews[0](UnsafeMutablePointer(bitPattern: 64)!),
-                                                        rows: n, c, lora: config) : (halves: 0, exact: 0)
+                                                        rows: n, shape: shape, c, lora: config) : (halves: 0, exact: 0)
         let nextInput = compact ? take(n * d) : 0
         let compactOffsets = compact ? (0..<c.layerCount).map { _ in (take(compactSize.halves), take(compactSize.exact)) } : []
         let xFinal = take(n * d), invF = take(n), normed = take(n * d)
@@ -114,7 +110,7 @@ public final class LoRATrainingModel: Sendable {
                     .forward(layers[compact ? 0 : li], out: out, rows: n, positions: pos.baseAddress!, keys: .sequence(shape),
                              adapter: lora, scratch: scratch, rng: &rng)
                 if compact {
-                    compactLayers[li].save(from: layers[0], rows: n, c, lora: config)
+                    compactLayers[li].save(from: layers[0], rows: n, shape: shape, c, lora: config)
                     if !last { swap(&layers[0].xIn, &next) }
                 }
             }
@@ -168,8 +164,8 @@ public final class LoRATrainingModel: Sendable {
                 // projections, so only their adapter gradients are needed there.
                 let block = TransformerBlock(model: base, layer: li)
                 if compact {
-                    compactLayers[li].restore(into: layers[0], rows: n, c, lora: config)
-                    block.recompute(layers[0], rows: n, shape: shape)
+                    compactLayers[li].restore(into: layers[0], rows: n, shape: shape, c, lora: config)
+                    block.recompute(layers[0], rows: n)
                 }
                 block.backward(layers[compact ? 0 : li], dx: dx, rows: n, positions: pos.baseAddress!, shape: shape, adapter: lora,
                               grads: grads, scratch: gradientScratch, inputGradient: li > 0)
