@@ -269,7 +269,6 @@ public final class LlamaModel: Sendable {
         return project(Tensor(shape: [1, config.hiddenSize], data: last), rows: 1).data
     }
 
-    /// Final RMSNorm then the LM head.
     /// At most this many floats of logits at once where a pass needs many rows of them (64 MB,
     /// so that a 262k vocabulary does not hold every row) ...
     public static let logitChunkFloats = 1 << 24
@@ -282,6 +281,7 @@ public final class LlamaModel: Sendable {
         max(1, min(logitChunkRows, floats / max(1, vocab)))
     }
 
+    /// Final RMSNorm then the LM head.
     func project(_ hidden: Tensor, rows: Int) -> Tensor {
         let normed = RMSNorm.forward(hidden, weight: stored.finalNorm, eps: config.rmsNormEps)
         var out = Tensor(zeros: [rows, config.vocabSize])

@@ -5,10 +5,11 @@ public enum SavedActivations: String, Sendable, CaseIterable {
     /// Every field in F32 as the forward pass wrote it: the backward pass sees exactly the
     /// forward's values.
     case f32
-    /// About a third of the memory (`CompactLayer`): the large tensors in bfloat16 (but q and k
-    /// in F32), the cheap ones (norm outputs, the gated activation) recomputed from them layer
-    /// by layer during the backward pass. The forward pass and the loss are unchanged; the
-    /// gradient carries bfloat16 rounding (`TrainingMemoryTests`, `LoRAGradientTests`).
+    /// About a third of the memory (`CompactLayer`): the large tensors in bfloat16, the
+    /// attention probabilities in IEEE half, the cheap ones (norm outputs, the gated
+    /// activation) recomputed from them layer by layer during the backward pass. The forward
+    /// pass and the loss are unchanged; the gradient carries the 16-bit rounding
+    /// (`TrainingMemoryTests`, `LoRAGradientTests`).
     case bf16
 
     /// The default for a model: bf16 with the int8 products (which already trade exactness
@@ -32,14 +33,15 @@ enum KeptPrecision {
 extension BlockActivations {
     /// The fields `CompactLayer` keeps, with their float counts and precision (a nil field is
     /// one this block does not have):
-    /// - bfloat16: the block input, v, the attention output, the residual after attention, gate
-    ///   and up, and Gemma's pre-norm values;
-    /// - IEEE half: the attention probabilities, only the causally visible blocks. Kept
-    ///   rather than recomputed from q, k and v: that attention forward took ~1.3 ms of each
-    ///   layer's backward on two cores (SmolLM2, 4 x 128). In bfloat16 they put the real
-    ///   model's worst gradient tensor 1.9% off PEFT's (`LoRAGradientTests`);
-    ///   With the probabilities kept, q and k can be bfloat16 too (the attention backward only
-    ///   multiplies by them): the worst PEFT gradient tensor went from 1.47% to 1.62%;
+    /// - bfloat16: the block input, q, k and v, the attention output, the residual after
+    ///   attention, gate and up, and Gemma's pre-norm values. With the probabilities kept, the
+    ///   attention backward only multiplies by q and k, so they can be bfloat16 too (the real
+    ///   model's worst gradient tensor went from 1.47% to 1.62% off PEFT's, `LoRAGradientTests`;
+    ///   when the probabilities were recomputed from bfloat16 q and k it was 3.2%);
+    /// - IEEE half: the attention probabilities, only the causally visible blocks. Kept rather
+    ///   than recomputed from q, k and v: that attention forward took ~1.3 ms of each layer's
+    ///   backward on two cores (SmolLM2, 4 x 128). In bfloat16 they put the worst gradient
+    ///   tensor 1.95% off PEFT's;
     /// - F32: the saved 1/rms values and the adapter's products (with dropout, its masked
     ///   inputs and masks too).
     func keptFields(rows n: Int, shape: AttentionShape, _ c: LlamaConfig, lora config: LoRAConfig)
