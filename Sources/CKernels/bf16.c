@@ -3,7 +3,7 @@
 // float is exact. Plain loops that -O3 -mavx2 vectorizes.
 // IEEE half (for values known to lie in [0, 1], the attention probabilities): float -> half
 // rounds to nearest, ties to even, subnormals included (F16C's vcvtps2ph, 8 at a time, or the
-// portable conversion below, which gives the same bits); half -> float is exact.
+// portable conversion of quant_half.h, which gives the same bits); half -> float is exact.
 #include "CKernels.h"
 #include "quant_half.h"
 #include <string.h>
@@ -34,33 +34,6 @@ void ck_bf16_to_f32(const void *src, float *dst, size_t count) {
     }
 }
 
-// float -> IEEE half, round to nearest with ties to even: overflow to infinity, subnormal
-// halves rounded at their own precision, NaN kept quiet with its sign.
-static uint16_t f32_to_f16_portable(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    const uint32_t abs = x & 0x7FFFFFFFu;
-    if (abs > 0x7F800000u) return (uint16_t)(sign | 0x7E00u | ((abs >> 13) & 0x3FFu));  // NaN
-    if (abs >= 0x477FF000u) return (uint16_t)(sign | 0x7C00u);  // rounds to >= 65520: infinity
-    const int exp = (int)(abs >> 23) - 127;
-    uint32_t mant = (abs & 0x7FFFFFu) | 0x800000u;  // 24 bits with the implicit one
-    int shift;  // bits of mant dropped
-    uint32_t base;
-    if (exp >= -14) {  // normal half: keep 11 bits
-        shift = 13;
-        base = (uint32_t)(exp + 14) << 10;  // the exponent field minus one (the implicit bit adds it back)
-    } else {  // subnormal half: units of 2^-24
-        if (exp < -25) return sign;  // below half of the smallest subnormal (and zeros)
-        shift = 13 + (-14 - exp);
-        base = 0;
-    }
-    uint32_t h = mant >> shift;
-    const uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rest > half || (rest == half && (h & 1))) h++;
-    return (uint16_t)(sign | (base + h));  // a carry out of the mantissa steps the exponent
-}
-
 void ck_f32_to_f16(const float *src, void *dst, size_t count) {
     uint8_t *out = (uint8_t *)dst;
     size_t i = 0;
@@ -68,15 +41,12 @@ void ck_f32_to_f16(const float *src, void *dst, size_t count) {
     for (; i + 8 <= count; i += 8)
         _mm_storeu_si128((__m128i *)(out + 2 * i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
 #endif
-    for (; i < count; i++) {
-        const uint16_t h = f32_to_f16_portable(src[i]);
-        memcpy(out + 2 * i, &h, 2);
-    }
+    ck_f32_to_f16_reference(src + i, out + 2 * i, count - i);
 }
 
 void ck_f32_to_f16_reference(const float *src, void *dst, size_t count) {
     for (size_t i = 0; i < count; i++) {
-        const uint16_t h = f32_to_f16_portable(src[i]);
+        const uint16_t h = ck_float_to_half_portable(src[i]);
         memcpy((uint8_t *)dst + 2 * i, &h, 2);
     }
 }

@@ -79,17 +79,7 @@ static inline uint16_t float_to_half(float f) {
 #if CQ_AVX2
     return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
 #else
-    // Round-to-nearest-even conversion for normal values; tiny values flush to zero.
-    uint32_t x; memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u;
-    int32_t exp = (int32_t)((x >> 23) & 0xFF) - 127 + 15;
-    uint32_t man = x & 0x7FFFFFu;
-    if (exp <= 0) return (uint16_t)sign;
-    if (exp >= 31) return (uint16_t)(sign | 0x7C00u);
-    uint32_t h = sign | ((uint32_t)exp << 10) | (man >> 13);
-    uint32_t rest = man & 0x1FFFu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) h++;
-    return (uint16_t)h;
+    return ck_float_to_half_portable(f);  // the same bits as F16C
 #endif
 }
 

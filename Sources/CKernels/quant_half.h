@@ -1,5 +1,6 @@
-// IEEE half -> float without F16C, shared by quant_gemm.c (its non-AVX2 build) and
-// quant_interleaved.c (internal, not API). Exact for every value, subnormals included.
+// IEEE half <-> float without F16C, shared by quant_gemm.c (its non-AVX2 build),
+// quant_interleaved.c and bf16.c (internal, not API). half -> float is exact for every value,
+// subnormals included; float -> half gives F16C's bits (IEEEHalfTests).
 #ifndef CK_QUANT_HALF_H
 #define CK_QUANT_HALF_H
 
@@ -22,6 +23,33 @@ static inline float ck_half_to_float_portable(const uint8_t *p) {
     float f;
     memcpy(&f, &bits, 4);
     return f;
+}
+
+// float -> IEEE half, round to nearest with ties to even: overflow to infinity, subnormal
+// halves rounded at their own precision, NaN kept quiet with its sign and top payload bits.
+static inline uint16_t ck_float_to_half_portable(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    const uint32_t abs = x & 0x7FFFFFFFu;
+    if (abs > 0x7F800000u) return (uint16_t)(sign | 0x7E00u | ((abs >> 13) & 0x3FFu));  // NaN
+    if (abs >= 0x477FF000u) return (uint16_t)(sign | 0x7C00u);  // rounds to >= 65520: infinity
+    const int exp = (int)(abs >> 23) - 127;
+    uint32_t mant = (abs & 0x7FFFFFu) | 0x800000u;  // 24 bits with the implicit one
+    int shift;  // bits of mant dropped
+    uint32_t base;
+    if (exp >= -14) {  // normal half: keep 11 bits
+        shift = 13;
+        base = (uint32_t)(exp + 14) << 10;  // the exponent field minus one (the implicit bit adds it back)
+    } else {  // subnormal half: units of 2^-24
+        if (exp < -25) return sign;  // below half of the smallest subnormal (and zeros)
+        shift = 13 + (-14 - exp);
+        base = 0;
+    }
+    uint32_t h = mant >> shift;
+    const uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (h & 1))) h++;
+    return (uint16_t)(sign | (base + h));  // a carry out of the mantissa steps the exponent
 }
 
 #endif

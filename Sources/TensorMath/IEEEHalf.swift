@@ -23,25 +23,29 @@ extension IEEEHalf {
     /// `shape.visibleProbabilityCount` halves; the causally masked rest is not stored.
     public static func storeVisible(_ probabilities: UnsafePointer<Float>, shape s: AttentionShape,
                                     into destination: UnsafeMutableRawPointer) {
-        let blocks = s.causalBlocks, perMatrix = s.visibleProbabilityCount / max(1, s.batch * s.heads)
-        ComputeThreads.parallelFor(s.batch * s.heads) { m in
-            var at = destination + 2 * m * perMatrix
-            for (i0, i1, kEnd) in blocks {
-                ck_f32_to_f16_rows(probabilities + (m * s.queries + i0) * s.keys, s.keys, Int32(i1 - i0), Int32(kEnd), at)
-                at += 2 * (i1 - i0) * kEnd
-            }
+        forEachVisibleBlock(s) { at, rows, keys, packed in
+            ck_f32_to_f16_rows(probabilities + at, s.keys, Int32(rows), Int32(keys), destination + 2 * packed)
         }
     }
 
     /// Writes what `storeVisible` stored back into its places in `probabilities` (the masked
     /// entries are left as they are).
     public static func loadVisible(_ source: UnsafeRawPointer, shape s: AttentionShape, into probabilities: UnsafeMutablePointer<Float>) {
+        forEachVisibleBlock(s) { at, rows, keys, packed in
+            ck_f16_to_f32_rows(source + 2 * packed, Int32(rows), Int32(keys), probabilities + at, s.keys)
+        }
+    }
+
+    /// The packed layout both use: for every (sequence, head) matrix and query block, the
+    /// offset of its first row in `[B, nH, Tq, Tk]`, its rows, the keys they see, and the offset
+    /// of its packed copy (in halves). The matrices are shared between the numeric threads.
+    private static func forEachVisibleBlock(_ s: AttentionShape, _ body: (_ at: Int, _ rows: Int, _ keys: Int, _ packed: Int) -> Void) {
         let blocks = s.causalBlocks, perMatrix = s.visibleProbabilityCount / max(1, s.batch * s.heads)
         ComputeThreads.parallelFor(s.batch * s.heads) { m in
-            var at = source + 2 * m * perMatrix
+            var packed = m * perMatrix
             for (i0, i1, kEnd) in blocks {
-                ck_f16_to_f32_rows(at, Int32(i1 - i0), Int32(kEnd), probabilities + (m * s.queries + i0) * s.keys, s.keys)
-                at += 2 * (i1 - i0) * kEnd
+                body((m * s.queries + i0) * s.keys, i1 - i0, kEnd, packed)
+                packed += (i1 - i0) * kEnd
             }
         }
     }
