@@ -61,16 +61,18 @@ public enum QuantGemm {
     }
 
     /// `out[m, n] (+)= A · Wᵀ` from the quantized activations `aq[m, k/32]` and an interleaved
-    /// weight `[n, k]`: groups of 8 weight rows as work items, 4 per thread
-    /// (`ComputeThreads.parallelFor`), so a preempted thread costs a quarter of its share.
+    /// weight `[n, k]`: runs of 16 weight rows (two 8-row groups) as work items, 4 per thread
+    /// (`ComputeThreads.parallelFor`), so a preempted thread costs a quarter of its share. Whole
+    /// pairs because the 512-bit tile takes the groups two at a time: items cut at any group gave
+    /// some an odd count, whose last group ran on the 256-bit tile at about half the speed.
     private static func product(type: QuantBlockType, m: Int, n: Int, k: Int, aq: UnsafePointer<ck_q8_block>,
                                 blocks: UnsafeRawPointer, out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int?) {
         let t = ComputeThreads.clamped(threads)
-        let groups = (n + 7) / 8
-        let items = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? min(groups, 4 * t) : 1
+        let pairs = (n + 15) / 16
+        let items = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? min(pairs, 4 * t) : 1
         let acc: Int32 = accumulate ? 1 : 0, code = type.rawValue
         ComputeThreads.parallelFor(items, threads: t) { p in
-            let n0 = groups * p / items * 8, n1 = min(n, groups * (p + 1) / items * 8)
+            let n0 = pairs * p / items * 16, n1 = min(n, pairs * (p + 1) / items * 16)
             ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, Int32(n0), Int32(n1))
         }
     }

@@ -48,22 +48,28 @@ final class Int8ModelTests: XCTestCase {
         for (x, y) in zip(next, row) { XCTAssertEqual(x, y, accuracy: 1e-4 * (1 + abs(y))) }
     }
 
+    /// With and without LoRA dropout: the int8 path adds the adapter's product inside the frozen
+    /// kernels (`QuantGemm.LowRank`, the dropout mask in the input gradient), the F32 path apart.
     func testInt8TrainingGradientsFollowTheF32Ones() throws {
         let (f32, int8) = try models()
-        let lora = LoRAConfig(rank: 4, alpha: 8, targets: LoRATarget.allCases)
-        var adapter = try LoRAAdapter(zerosFor: Self.config, config: lora)
-        var rng = SeededRandom(seed: 8)
-        for i in adapter.values.indices { adapter.values[i] = rng.normal() * 0.2 }
-        let tokens = (0..<2).map { _ in (0..<13).map { _ in Int(rng.next() % 67) } }
-        let batch = TrainingBatch(sequences: tokens)
-        let p = try LoRATrainingModel(base: f32, config: lora).lossAndGradient(adapter, batch: batch)
-        let q = try LoRATrainingModel(base: int8, config: lora).lossAndGradient(adapter, batch: batch)
-        XCTAssertEqual(q.loss, p.loss, accuracy: 0.01 * p.loss)
-        let dot = zip(p.gradient.values, q.gradient.values).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        let np = sqrt(p.gradient.values.reduce(0.0) { $0 + Double($1) * Double($1) })
-        let nq = sqrt(q.gradient.values.reduce(0.0) { $0 + Double($1) * Double($1) })
-        print("int8 vs F32 training: loss \(q.loss) vs \(p.loss), gradient cosine \(dot / (np * nq))")
-        XCTAssertGreaterThan(dot / (np * nq), 0.99)
+        for dropout: Float in [0, 0.25] {
+            let lora = LoRAConfig(rank: 4, alpha: 8, dropout: dropout, targets: LoRATarget.allCases)
+            var adapter = try LoRAAdapter(zerosFor: Self.config, config: lora)
+            var rng = SeededRandom(seed: 8)
+            for i in adapter.values.indices { adapter.values[i] = rng.normal() * 0.2 }
+            let tokens = (0..<2).map { _ in (0..<13).map { _ in Int(rng.next() % 67) } }
+            let batch = TrainingBatch(sequences: tokens)
+            let p = try LoRATrainingModel(base: f32, config: lora).lossAndGradient(adapter, batch: batch, dropoutSeed: 5)
+            let q = try LoRATrainingModel(base: int8, config: lora).lossAndGradient(adapter, batch: batch, dropoutSeed: 5)
+            XCTAssertEqual(q.loss, p.loss, accuracy: 0.01 * p.loss)
+            let dot = zip(p.gradient.values, q.gradient.values).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let np = sqrt(p.gradient.values.reduce(0.0) { $0 + Double($1) * Double($1) })
+            let nq = sqrt(q.gradient.values.reduce(0.0) { $0 + Double($1) * Double($1) })
+            let diff = sqrt(zip(p.gradient.values, q.gradient.values).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) })
+            print("int8 vs F32 training, dropout \(dropout): loss \(q.loss) vs \(p.loss), gradient cosine \(dot / (np * nq)), relative difference \(diff / np)")
+            XCTAssertGreaterThan(dot / (np * nq), 0.99)
+            XCTAssertLessThan(diff / np, 0.05, "dropout \(dropout)")
+        }
     }
 
     func testQuantizingRejectsWidthsThatAreNotWholeBlocks() throws {
