@@ -81,7 +81,7 @@ public enum QuantGemm {
     /// threads when there are enough of them (`rowBlocks` 32-wide blocks per row).
     private static func quantizeRows(_ m: Int, rowBlocks: Int, threads: Int?, _ body: (Int, Int) -> Void) {
         let t = ComputeThreads.clamped(threads)
-        let items = t > 1 && m * rowBlocks >= 1 << 12 ? 2 * t : 1
+        let items = t > 1 && m * rowBlocks >= 1 << 11 ? 2 * t : 1
         ComputeThreads.parallelFor(items, threads: t) { p in
             let (r0, r1) = ComputeThreads.part(p, of: m, parts: items)
             body(r0, r1)

@@ -19,13 +19,18 @@ extension RMSNorm {
         dWeight: UnsafeMutablePointer<Float>? = nil
     ) {
         let invDim = 1 / Float(dim)
-        for r in 0..<rows {
-            let xr = x + r * dim, gr = dy + r * dim, dxr = dx + r * dim
-            let inv = inverseRMS[r]
-            let c = BackwardMath.dot3(gr, weight, xr, dim) * inv * inv * inv * invDim
-            for i in 0..<dim { dxr[i] += inv * weight[i] * gr[i] - c * xr[i] }
-            if let dw = dWeight {
-                for i in 0..<dim { dw[i] += gr[i] * xr[i] * inv }
+        // Rows in two halves on the two threads unless they all add into `dWeight`.
+        let parts = dWeight == nil ? rowHalves(rows: rows, dim: dim) : 1
+        ComputeThreads.parallelFor(parts) { p in
+            let (r0, r1) = ComputeThreads.part(p, of: rows, parts: parts)
+            for r in r0..<r1 {
+                let xr = x + r * dim, gr = dy + r * dim, dxr = dx + r * dim
+                let inv = inverseRMS[r]
+                let c = BackwardMath.dot3(gr, weight, xr, dim) * inv * inv * inv * invDim
+                for i in 0..<dim { dxr[i] += inv * weight[i] * gr[i] - c * xr[i] }
+                if let dw = dWeight {
+                    for i in 0..<dim { dw[i] += gr[i] * xr[i] * inv }
+                }
             }
         }
     }

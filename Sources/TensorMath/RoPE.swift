@@ -49,18 +49,23 @@ public struct RoPE: Sendable {
                       positions: UnsafePointer<Int32>, inverse: Bool = false) {
         let half = headDim / 2
         let sign: Float = inverse ? -1 : 1
+        // Rows in two halves on the two threads for a training batch (rows are independent).
+        let parts = rows > 1 && rows * heads * headDim >= 1 << 15 ? 2 : 1
         cosTable.withUnsafeBufferPointer { cosP in
             sinTable.withUnsafeBufferPointer { sinP in
-                for r in 0..<rows {
-                    let p = Int(positions[r])
-                    precondition(p < maxPositions, "RoPE position \(p) beyond table of \(maxPositions)")
-                    let c = cosP.baseAddress! + p * half, s = sinP.baseAddress! + p * half
-                    for h in 0..<heads {
-                        let v = x + (r * heads + h) * headDim
-                        for i in 0..<half {
-                            let x1 = v[i], x2 = v[i + half], si = sign * s[i]
-                            v[i] = x1 * c[i] - x2 * si
-                            v[i + half] = x2 * c[i] + x1 * si
+                ComputeThreads.parallelFor(parts) { part in
+                    let (r0, r1) = ComputeThreads.part(part, of: rows, parts: parts)
+                    for r in r0..<r1 {
+                        let p = Int(positions[r])
+                        precondition(p < maxPositions, "RoPE position \(p) beyond table of \(maxPositions)")
+                        let c = cosP.baseAddress! + p * half, s = sinP.baseAddress! + p * half
+                        for h in 0..<heads {
+                            let v = x + (r * heads + h) * headDim
+                            for i in 0..<half {
+                                let x1 = v[i], x2 = v[i + half], si = sign * s[i]
+                                v[i] = x1 * c[i] - x2 * si
+                                v[i + half] = x2 * c[i] + x1 * si
+                            }
                         }
                     }
                 }

@@ -46,6 +46,62 @@ final class KernelTests: XCTestCase {
         assertClose(fast.data, RMSNorm.reference(x, weight: w, rows: 5, dim: 33, eps: 1e-5), tolerance: 1e-5, "rmsnorm")
     }
 
+    /// A training batch's rows are shared between the threads (RMSNorm forward and backward,
+    /// RoPE): the same bits as each row on its own, and within the reference's tolerance.
+    func testRowsSharedBetweenThreadsGiveTheBitsOfOneRowAtATime() {
+        let (rows, dim) = (301, 160)   // 48160 elements: two parts
+        let x = randomArray(rows * dim, scale: 3), w = randomArray(dim), dy = randomArray(rows * dim)
+        var whole = [Float](repeating: .nan, count: rows * dim), single = whole
+        var invWhole = [Float](repeating: .nan, count: rows), invSingle = invWhole
+        var dxWhole = randomArray(rows * dim), dxSingle = dxWhole
+        let rope = RoPE(headDim: 32, theta: 10000, maxPositions: 512)
+        let positions = (0..<rows).map { Int32(($0 * 7) % 512) }
+        var qWhole = x, qSingle = x
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                whole.withUnsafeMutableBufferPointer { o in
+                    invWhole.withUnsafeMutableBufferPointer {
+                        RMSNorm.forward(xp.baseAddress!, weight: wp.baseAddress!, out: o.baseAddress!, rows: rows, dim: dim, eps: 1e-5,
+                                        inverseRMS: $0.baseAddress!)
+                    }
+                }
+                single.withUnsafeMutableBufferPointer { o in
+                    invSingle.withUnsafeMutableBufferPointer { inv in
+                        for r in 0..<rows {
+                            RMSNorm.forward(xp.baseAddress! + r * dim, weight: wp.baseAddress!, out: o.baseAddress! + r * dim, rows: 1,
+                                            dim: dim, eps: 1e-5, inverseRMS: inv.baseAddress! + r)
+                        }
+                    }
+                }
+                dy.withUnsafeBufferPointer { gp in
+                    invWhole.withUnsafeBufferPointer { inv in
+                        dxWhole.withUnsafeMutableBufferPointer {
+                            RMSNorm.backward(x: xp.baseAddress!, weight: wp.baseAddress!, inverseRMS: inv.baseAddress!, dy: gp.baseAddress!,
+                                             dx: $0.baseAddress!, rows: rows, dim: dim)
+                        }
+                        dxSingle.withUnsafeMutableBufferPointer { dx in
+                            for r in 0..<rows {
+                                RMSNorm.backward(x: xp.baseAddress! + r * dim, weight: wp.baseAddress!, inverseRMS: inv.baseAddress! + r,
+                                                 dy: gp.baseAddress! + r * dim, dx: dx.baseAddress! + r * dim, rows: 1, dim: dim)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        positions.withUnsafeBufferPointer { pos in
+            qWhole.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, rows: rows, heads: dim / 32, positions: pos.baseAddress!) }
+            qSingle.withUnsafeMutableBufferPointer { q in
+                for r in 0..<rows { rope.apply(q.baseAddress! + r * dim, rows: 1, heads: dim / 32, positions: pos.baseAddress! + r) }
+            }
+        }
+        XCTAssertEqual(whole, single, "RMSNorm forward")
+        XCTAssertEqual(invWhole, invSingle, "RMSNorm inverse RMS")
+        XCTAssertEqual(dxWhole, dxSingle, "RMSNorm backward")
+        XCTAssertEqual(qWhole, qSingle, "RoPE")
+        assertClose(whole, RMSNorm.reference(x, weight: w, rows: rows, dim: dim, eps: 1e-5), tolerance: 1e-4, "rmsnorm, 301 rows")
+    }
+
     func testSoftmaxMatchesReferenceAndIsStable() {
         var x = randomArray(4 * 17, scale: 5)
         x[3] = 1000  // would overflow a naive exp

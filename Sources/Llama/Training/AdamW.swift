@@ -1,4 +1,5 @@
 import Foundation
+import TensorMath
 
 /// AdamW with decoupled weight decay, as `torch.optim.AdamW` computes it:
 /// `p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²;
@@ -36,11 +37,14 @@ public struct AdamW: Sendable, Codable, Equatable {
             grads.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { mp in
                     v.withUnsafeMutableBufferPointer { vp in
-                        for i in 0..<p.count {
-                            let gi = g[i]
-                            mp[i] = b1 * mp[i] + (1 - b1) * gi
-                            vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                            p[i] = p[i] * decay - lr * (mp[i] / b1c) / ((vp[i] / b2c).squareRoot() + eps)
+                        // Independent per parameter: two ranges on the two threads for a large adapter.
+                        ComputeThreads.elementwise(p.count) { start, end in
+                            for i in start..<end {
+                                let gi = g[i]
+                                mp[i] = b1 * mp[i] + (1 - b1) * gi
+                                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                                p[i] = p[i] * decay - lr * (mp[i] / b1c) / ((vp[i] / b2c).squareRoot() + eps)
+                            }
                         }
                     }
                 }
