@@ -12,7 +12,9 @@ import XCTest
 /// source the fixture came from, the numbers of `links-and-faults` moved by up to 2.9e-7.
 /// `links-and-faults` was re-recorded when the adapter's skinny products (x·Aᵀ, dY·B) began to
 /// sum along k in 16 lanes (2026-12-05): losses moved by up to 2.8e-6, the anomaly score by
-/// 1.8e-5, every status, alert, count and byte stayed the same.
+/// 1.8e-5, every status, alert, count and byte stayed the same; and again when RMSNorm's sum of
+/// squares began to run in 16 lanes (2026-12-05, later): losses up to 1.2e-6, quality deltas
+/// 1.2e-5, the anomaly score 1.8e-5, nothing else moved.
 /// Update geometry also sums the round's deltas in the order of a `Dictionary`, which Swift
 /// randomizes per process. A change of behaviour moves the numbers by far more.
 ///
