@@ -6,16 +6,13 @@ import Foundation
 public enum RMSNorm {
     /// Fast forward. Writes `out[rows, dim]`; if `inverseRMS` is given it receives
     /// `1 / sqrt(mean(x²) + eps)` per row, which the backward pass needs. A training batch's
-    /// rows run in two halves on the two threads (`rowHalves`; each row's arithmetic is the
-    /// same, so are the bits).
+    /// rows run in two halves on the two threads (`ComputeThreads.rowHalves`; same bits).
     @inlinable
     public static func forward(
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
         rows: Int, dim: Int, eps: Float, inverseRMS: UnsafeMutablePointer<Float>? = nil
     ) {
-        let parts = rowHalves(rows: rows, dim: dim)
-        ComputeThreads.parallelFor(parts) { p in
-            let (r0, r1) = ComputeThreads.part(p, of: rows, parts: parts)
+        ComputeThreads.rowHalves(rows, width: dim) { r0, r1 in
             for r in r0..<r1 {
                 let xr = x + r * dim, yr = out + r * dim
                 let sumSquares = BackwardMath.dot(xr, xr, dim)   // 16 lanes, not a serial chain of adds
@@ -25,11 +22,6 @@ public enum RMSNorm {
             }
         }
     }
-
-    /// Two parts when there are enough rows to share between the threads (a training batch,
-    /// 512 x 576), else one.
-    @inlinable
-    static func rowHalves(rows: Int, dim: Int) -> Int { rows > 1 && rows * dim >= 1 << 15 ? 2 : 1 }
 
     /// Tensor convenience over the last dimension.
     public static func forward(_ x: Tensor, weight: [Float], eps: Float) -> Tensor {

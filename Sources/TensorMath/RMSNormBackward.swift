@@ -19,10 +19,7 @@ extension RMSNorm {
         dWeight: UnsafeMutablePointer<Float>? = nil
     ) {
         let invDim = 1 / Float(dim)
-        // Rows in two halves on the two threads unless they all add into `dWeight`.
-        let parts = dWeight == nil ? rowHalves(rows: rows, dim: dim) : 1
-        ComputeThreads.parallelFor(parts) { p in
-            let (r0, r1) = ComputeThreads.part(p, of: rows, parts: parts)
+        func backwardRows(_ r0: Int, _ r1: Int) {
             for r in r0..<r1 {
                 let xr = x + r * dim, gr = dy + r * dim, dxr = dx + r * dim
                 let inv = inverseRMS[r]
@@ -33,5 +30,7 @@ extension RMSNorm {
                 }
             }
         }
+        // Rows in two halves on the two threads, unless they all add into `dWeight`.
+        if dWeight == nil { ComputeThreads.rowHalves(rows, width: dim, backwardRows) } else { backwardRows(0, rows) }
     }
 }

@@ -49,12 +49,10 @@ public struct RoPE: Sendable {
                       positions: UnsafePointer<Int32>, inverse: Bool = false) {
         let half = headDim / 2
         let sign: Float = inverse ? -1 : 1
-        // Rows in two halves on the two threads for a training batch (rows are independent).
-        let parts = rows > 1 && rows * heads * headDim >= 1 << 15 ? 2 : 1
         cosTable.withUnsafeBufferPointer { cosP in
             sinTable.withUnsafeBufferPointer { sinP in
-                ComputeThreads.parallelFor(parts) { part in
-                    let (r0, r1) = ComputeThreads.part(part, of: rows, parts: parts)
+                // Rows are independent: a training batch's in two halves on the two threads.
+                ComputeThreads.rowHalves(rows, width: heads * headDim) { r0, r1 in
                     for r in r0..<r1 {
                         let p = Int(positions[r])
                         precondition(p < maxPositions, "RoPE position \(p) beyond table of \(maxPositions)")

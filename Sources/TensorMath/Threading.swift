@@ -74,6 +74,17 @@ public enum ComputeThreads {
         parallelFor(2) { p in p == 0 ? body(0, mid) : body(mid, count) }
     }
 
+    /// Runs `body(start, end)` over `rows` independent rows of `width` floats: in two halves on
+    /// the two threads when there are enough of them (2^15 floats or more: a training batch,
+    /// 512 x 576), else in one call. Each row is computed as it would be alone (same bits).
+    public static func rowHalves(_ rows: Int, width: Int, _ body: (Int, Int) -> Void) {
+        let parts = rows > 1 && rows * width >= 1 << 15 ? 2 : 1
+        parallelFor(parts) { p in
+            let (r0, r1) = part(p, of: rows, parts: parts)
+            body(r0, r1)
+        }
+    }
+
     /// `FEDPILOT_GEMM=blas`: OpenBLAS does the frozen-weight products and `Matmul.gemm`'s small
     /// ones, and gets the threads.
     public static let openBLASProducts =
