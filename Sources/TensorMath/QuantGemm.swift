@@ -44,9 +44,14 @@ public enum QuantGemm {
 
     /// `out[M, W.rows] (+)= x[M, W.cols] · Wᵀ`. `threads`: 1 or 2 (default: the project's thread
     /// policy, `ComputeThreads.numeric`); with 2, groups of 8 weight rows are shared out.
+    ///
+    /// `columns`, when given, runs inside each work item right after the item's columns
+    /// `[n0, n1)` of `out` (all `m` rows) are complete, on the same thread while they are still
+    /// in its cache: the adapter's `out += u·Bᵀ` over those columns (`LoRALinear.forward`).
     public static func forward(
         x: UnsafePointer<Float>, rows m: Int, weight: QuantizedMatrix,
-        out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil
+        out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil,
+        columns: ((_ n0: Int, _ n1: Int) -> Void)? = nil
     ) {
         precondition(m >= 0 && m <= Int(Int32.max))
         guard m > 0 else { return }
@@ -57,23 +62,26 @@ public enum QuantGemm {
             ck_q8_quantize_rows(x + r0 * k, Int32(r1 - r0), Int32(k), k, aq + r0 * (k / 32))
         }
         product(type: weight.type, m: m, n: weight.rows, k: k, aq: aq, blocks: UnsafeRawPointer(weight.blocks),
-                out: out, accumulate: accumulate, threads: threads)
+                out: out, accumulate: accumulate, threads: threads, columns: columns)
     }
 
     /// `out[m, n] (+)= A · Wᵀ` from the quantized activations `aq[m, k/32]` and an interleaved
-    /// weight `[n, k]`: runs of 16 weight rows (two 8-row groups) as work items, 4 per thread
-    /// (`ComputeThreads.parallelFor`), so a preempted thread costs a quarter of its share. Whole
+    /// weight `[n, k]`: runs of 16 weight rows (two 8-row groups) as work items of tapering
+    /// size (`ComputeThreads.taperedBounds`: the thread that finishes first waits for a small
+    /// last item, not for one of eight equal ones, which measured 7% of the caller's time). Whole
     /// pairs because the 512-bit tile takes the groups two at a time: items cut at any group gave
     /// some an odd count, whose last group ran on the 256-bit tile at about half the speed.
     private static func product(type: QuantBlockType, m: Int, n: Int, k: Int, aq: UnsafePointer<ck_q8_block>,
-                                blocks: UnsafeRawPointer, out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int?) {
+                                blocks: UnsafeRawPointer, out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int?,
+                                columns: ((Int, Int) -> Void)? = nil) {
         let t = ComputeThreads.clamped(threads)
         let pairs = (n + 15) / 16
-        let items = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? min(pairs, 4 * t) : 1
+        let bounds = t > 1 && n >= 16 && m * n * k >= 1 << 20 ? ComputeThreads.taperedBounds(pairs, threads: t) : [0, pairs]
         let acc: Int32 = accumulate ? 1 : 0, code = type.rawValue
-        ComputeThreads.parallelFor(items, threads: t) { p in
-            let n0 = pairs * p / items * 16, n1 = min(n, pairs * (p + 1) / items * 16)
+        ComputeThreads.parallelFor(bounds.count - 1, threads: t) { p in
+            let n0 = bounds[p] * 16, n1 = min(n, bounds[p + 1] * 16)
             ck_qi_gemm_cols(code, Int32(m), Int32(n), Int32(k), aq, blocks, out, n, acc, Int32(n0), Int32(n1))
+            columns?(n0, n1)
         }
     }
 

@@ -46,6 +46,22 @@ final class KernelTests: XCTestCase {
         assertClose(fast.data, RMSNorm.reference(x, weight: w, rows: 5, dim: 33, eps: 1e-5), tolerance: 1e-5, "rmsnorm")
     }
 
+    /// The int8 products' work items: they cover the range once, in order, none empty, each
+    /// round no larger than the one before, and the last item small.
+    func testTaperedBoundsCoverTheRangeWithShrinkingItems() {
+        XCTAssertEqual(ComputeThreads.taperedBounds(62, threads: 2), [0, 16, 32, 40, 48, 52, 56, 58, 60, 61, 62])
+        for count in [1, 2, 5, 12, 36, 96, 3072] {
+            for threads in [1, 2, 3] {
+                let b = ComputeThreads.taperedBounds(count, threads: threads)
+                XCTAssertEqual(b.first, 0)
+                XCTAssertEqual(b.last, count, "\(count) over \(threads)")
+                let sizes = zip(b.dropFirst(), b).map { $0 - $1 }
+                XCTAssertTrue(sizes.allSatisfy { $0 > 0 }, "\(count): \(b)")
+                if count >= 62 { XCTAssertLessThanOrEqual(sizes.last!, count / 31 + 1, "\(count): \(b)") }
+            }
+        }
+    }
+
     /// A training batch's rows are shared between the threads (RMSNorm forward and backward,
     /// RoPE): the same bits as each row on its own, and within the reference's tolerance.
     func testRowsSharedBetweenThreadsGiveTheBitsOfOneRowAtATime() {
