@@ -66,10 +66,10 @@ public enum ComputeThreads {
 
     /// Bounds of work items over `0..<count` for `threads` threads taking items in order
     /// (`parallelFor` hands them out first come, first served): `threads` items per round, each
-    /// round's items half the size of the previous round's, over `rounds` rounds (sizes 8, 8, 4,
-    /// 4, 2, 2, 1, 1 for two threads and four rounds). The thread that finishes first then
-    /// waits for at most the last, smallest item (1/30 of the work) instead of one of equal
-    /// items. Empty items are dropped; item `p` is `bounds[p]..<bounds[p + 1]`.
+    /// round's items half the size of the previous round's, over `rounds` rounds (sizes 16, 16,
+    /// 8, 8, 4, 4, 2, 2, 1, 1 for two threads and the default five). The thread that finishes
+    /// first then waits for at most the last, smallest item (1/62 of the work) instead of one of
+    /// equal items. Empty items are dropped; item `p` is `bounds[p]..<bounds[p + 1]`.
     public static func taperedBounds(_ count: Int, threads: Int, rounds: Int = 5) -> [Int] {
         let sizes = (0..<rounds).flatMap { r in [Int](repeating: 1 << (rounds - 1 - r), count: max(1, threads)) }
         let total = sizes.reduce(0, +)
