@@ -48,21 +48,44 @@ public enum QuantGemm {
     /// `columns`, when given, runs inside each work item right after the item's columns
     /// `[n0, n1)` of `out` (all `m` rows) are complete, on the same thread while they are still
     /// in its cache: the adapter's `out += u·Bᵀ` over those columns (`LoRALinear.forward`).
+    ///
+    /// `quantized`, when given, holds `x` already quantized (`QuantizedRows(x, rows: m, cols:
+    /// W.cols)`): products that share an input (q, k and v; gate and up) quantize it once.
     public static func forward(
         x: UnsafePointer<Float>, rows m: Int, weight: QuantizedMatrix,
         out: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int? = nil,
-        columns: ((_ n0: Int, _ n1: Int) -> Void)? = nil
+        quantized: QuantizedRows? = nil, columns: ((_ n0: Int, _ n1: Int) -> Void)? = nil
     ) {
         precondition(m >= 0 && m <= Int(Int32.max))
         guard m > 0 else { return }
         let k = weight.cols
-        let aq = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: m * (k / 32))
-        defer { aq.deallocate() }
-        quantizeRows(m, rowBlocks: k / 32, threads: threads) { r0, r1 in
-            ck_q8_quantize_rows(x + r0 * k, Int32(r1 - r0), Int32(k), k, aq + r0 * (k / 32))
+        if let quantized { precondition(quantized.rows == m && quantized.cols == k, "quantized rows of another shape") }
+        let aq = quantized ?? QuantizedRows(x, rows: m, cols: k, threads: threads)
+        withExtendedLifetime(aq) {
+            product(type: weight.type, m: m, n: weight.rows, k: k, aq: aq.blocks, blocks: UnsafeRawPointer(weight.blocks),
+                    out: out, accumulate: accumulate, threads: threads, columns: columns)
         }
-        product(type: weight.type, m: m, n: weight.rows, k: k, aq: aq, blocks: UnsafeRawPointer(weight.blocks),
-                out: out, accumulate: accumulate, threads: threads, columns: columns)
+    }
+
+    /// Activation rows `x[rows, cols]` quantized per row to 8-bit blocks of 32, as `forward`
+    /// quantizes its input, kept for several products with that input.
+    public final class QuantizedRows {
+        public let rows: Int, cols: Int
+        let blocks: UnsafeMutablePointer<ck_q8_block>
+
+        public init(_ x: UnsafePointer<Float>, rows: Int, cols: Int, threads: Int? = nil) {
+            precondition(rows >= 0 && cols % 32 == 0, "quantized rows need whole blocks of 32")
+            self.rows = rows
+            self.cols = cols
+            let nb = cols / 32
+            blocks = UnsafeMutablePointer<ck_q8_block>.allocate(capacity: max(1, rows * nb))
+            let b = blocks
+            QuantGemm.quantizeRows(rows, rowBlocks: nb, threads: threads) { r0, r1 in
+                ck_q8_quantize_rows(x + r0 * cols, Int32(r1 - r0), Int32(cols), cols, b + r0 * nb)
+            }
+        }
+
+        deinit { blocks.deallocate() }
     }
 
     /// `out[m, n] (+)= A · Wᵀ` from the quantized activations `aq[m, k/32]` and an interleaved
@@ -87,7 +110,7 @@ public enum QuantGemm {
 
     /// Quantizes activation rows `[r0, r1)` per call of `body`, the rows split between the
     /// threads when there are enough of them (`rowBlocks` 32-wide blocks per row).
-    private static func quantizeRows(_ m: Int, rowBlocks: Int, threads: Int?, _ body: (Int, Int) -> Void) {
+    fileprivate static func quantizeRows(_ m: Int, rowBlocks: Int, threads: Int?, _ body: (Int, Int) -> Void) {
         let t = ComputeThreads.clamped(threads)
         let items = t > 1 && m * rowBlocks >= 1 << 11 ? 2 * t : 1
         ComputeThreads.parallelFor(items, threads: t) { p in

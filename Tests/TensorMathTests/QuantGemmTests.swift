@@ -200,6 +200,15 @@ final class QuantGemmTests: XCTestCase {
             }
             XCTAssertEqual(one, two, "\(isa.name) \(type.name)")
             for i in 0..<(m * n) { XCTAssertEqual(one[i], start[i] + fresh[i], accuracy: 1e-5 * (1 + abs(one[i])), "\(isa.name) \(type.name)") }
+            // The input quantized once beforehand (q, k and v share it): the same bits.
+            var shared = [Float](repeating: 0, count: m * n)
+            x.withUnsafeBufferPointer { xp in
+                let q = QuantGemm.QuantizedRows(xp.baseAddress!, rows: m, cols: k, threads: 2)
+                shared.withUnsafeMutableBufferPointer {
+                    QuantGemm.forward(x: xp.baseAddress!, rows: m, weight: w, out: $0.baseAddress!, accumulate: false, threads: 2, quantized: q)
+                }
+            }
+            XCTAssertEqual(shared, fresh, "\(isa.name) \(type.name): pre-quantized input")
         }
     } }
 

@@ -110,19 +110,26 @@ extension LlamaModel {
         }
     }
 
+    /// `x[rows, cols]` quantized once for several int8 products that read it (q, k and v; gate
+    /// and up), or nil on the other paths (nothing to share).
+    func quantizedInput(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> QuantGemm.QuantizedRows? {
+        frozenGemm == .int8 && rows > 0 ? QuantGemm.QuantizedRows(x, rows: rows, cols: cols) : nil
+    }
+
     /// `out[rows, out] (+)= x[rows, in] · Wᵀ` for the frozen weight `id`.
     ///
     /// `columns` (int8 products only, `frozenGemm == .int8`) is called inside the product's
     /// work items over column ranges `[n0, n1)` of `out` that together cover it once, each as
     /// soon as the product is complete there (on the item's thread, while those columns are in
-    /// its cache).
+    /// its cache). `quantized` (int8 only): `x` already quantized by `quantizedInput`.
     func frozenForward(_ id: FrozenWeightID, _ x: UnsafePointer<Float>, rows: Int,
-                       out: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+                       out: UnsafeMutablePointer<Float>, accumulate: Bool = false, quantized: QuantGemm.QuantizedRows? = nil,
                        columns: ((_ n0: Int, _ n1: Int) -> Void)? = nil) {
         precondition(columns == nil || frozenGemm == .int8, "a column epilogue on the \(frozenGemm) path")
         guard rows > 0 else { return }
         if frozenGemm == .int8 {
-            QuantGemm.forward(x: x, rows: rows, weight: quantizedWeight(id), out: out, accumulate: accumulate, columns: columns)
+            QuantGemm.forward(x: x, rows: rows, weight: quantizedWeight(id), out: out, accumulate: accumulate,
+                              quantized: quantized, columns: columns)
             return
         }
         if frozenGemm == .packed && (rows >= FrozenGemm.minimumPackedRows || id != .head) {

@@ -39,10 +39,12 @@ struct TransformerBlock {
         let d = c.hiddenSize, kvw = c.kvWidth, inter = c.intermediateSize
 
         // out (+)= input W^T, plus the adapter's term when the layer is adapted.
-        func linear(_ target: LoRATarget, _ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        // `quantized`: `input` already quantized for the int8 products (shared by q, k and v, and by gate and up).
+        func linear(_ target: LoRATarget, _ input: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+                    quantized: QuantGemm.QuantizedRows? = nil) {
             let slot = adapter?.adapter.slot(layer: layer, target: target)
             guard let adapter, let slot else {
-                model.frozenForward(.layer(layer, target), input, rows: n, out: out, accumulate: accumulate)
+                model.frozenForward(.layer(layer, target), input, rows: n, out: out, accumulate: accumulate, quantized: quantized)
                 return
             }
             let saved = a.lora[target]
@@ -58,7 +60,7 @@ struct TransformerBlock {
             }
             LoRALinear.forward(input: input, loraInput: loraInput, n: n, base: model, weight: .layer(layer, target), slot: slot,
                                scale: adapter.scale, params: adapter.params, u: saved?.u ?? scratch.loraU,
-                               out: out, accumulate: accumulate)
+                               out: out, accumulate: accumulate, quantized: quantized)
         }
         func norm(_ weight: [Float], _ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Int, dim: Int,
                   inverseRMS: UnsafeMutablePointer<Float>?) {
@@ -70,9 +72,10 @@ struct TransformerBlock {
         // Attention sub-block.
         norm(lw.attentionNorm, a.xIn, out: a.h1, rows: n, dim: d, inverseRMS: a.inv1)
         let qRaw = a.qPre ?? a.q, kRaw = a.kPre ?? a.k
-        linear(.q, a.h1, out: qRaw)
-        linear(.k, a.h1, out: kRaw)
-        linear(.v, a.h1, out: a.v)
+        let h1 = model.quantizedInput(a.h1, rows: n, cols: d)
+        linear(.q, a.h1, out: qRaw, quantized: h1)
+        linear(.k, a.h1, out: kRaw, quantized: h1)
+        linear(.v, a.h1, out: a.v, quantized: h1)
         if v.attentionBias { lw.addAttentionBiases(q: qRaw, k: kRaw, v: a.v, rows: n) }
         if v.queryKeyNorm {
             norm(lw.queryNorm, qRaw, out: a.q, rows: n * c.headCount, dim: c.headDim, inverseRMS: a.invQ)
@@ -118,8 +121,9 @@ struct TransformerBlock {
 
         // MLP sub-block.
         norm(lw.mlpNorm, a.xMid, out: a.h2, rows: n, dim: d, inverseRMS: a.inv2)
-        linear(.gate, a.h2, out: a.gate)
-        linear(.up, a.h2, out: a.up)
+        let h2 = model.quantizedInput(a.h2, rows: n, cols: d)
+        linear(.gate, a.h2, out: a.gate, quantized: h2)
+        linear(.up, a.h2, out: a.up, quantized: h2)
         switch v.activation {
         case .silu: Activation.swiGLU(gate: a.gate, up: a.up, out: a.act, count: n * inter)
         case .geluTanh: GELU.geGLU(gate: a.gate, up: a.up, out: a.act, count: n * inter)

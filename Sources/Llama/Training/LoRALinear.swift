@@ -11,10 +11,11 @@ enum LoRALinear {
     static func forward(
         input: UnsafePointer<Float>, loraInput: UnsafePointer<Float>, n: Int, base: LlamaModel, weight id: FrozenWeightID,
         slot: LoRASlot?, scale: Float, params: UnsafePointer<Float>,
-        u: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, accumulate: Bool = false
+        u: UnsafeMutablePointer<Float>?, out: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+        quantized: QuantGemm.QuantizedRows? = nil
     ) {
         guard let s = slot, let u else {
-            base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate)
+            base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate, quantized: quantized)
             return
         }
         let (outF, inF) = (s.output, s.input)
@@ -28,7 +29,7 @@ enum LoRALinear {
                 Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: s.rank, k: inF, a: loraInput + r0 * inF, lda: inF,
                             b: params + s.aOffset, ldb: inF, c: u + r0 * s.rank, ldc: s.rank)
             }
-            base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate) { n0, n1 in
+            base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate, quantized: quantized) { n0, n1 in
                 Matmul.gemm(transA: false, transB: true, m: n, n: n1 - n0, k: s.rank, alpha: scale, a: u, lda: s.rank,
                             b: params + s.bOffset + n0 * s.rank, ldb: s.rank, beta: 1, c: out + n0, ldc: outF)
             }
