@@ -19,29 +19,34 @@ enum LoRALinear {
             return
         }
         let (outF, inF) = (s.output, s.input)
+        // u [r0..<r1, r] = loraInput · Aᵀ, and out [r0..<r1, n0..<n1] += scale · u · B[n0..<n1]ᵀ.
+        func uRows(_ r0: Int, _ r1: Int) {
+            Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: s.rank, k: inF, a: loraInput + r0 * inF, lda: inF,
+                        b: params + s.aOffset, ldb: inF, c: u + r0 * s.rank, ldc: s.rank)
+        }
+        func addTerm(rows r0: Int, _ r1: Int, columns n0: Int, _ n1: Int) {
+            Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: n1 - n0, k: s.rank, alpha: scale, a: u + r0 * s.rank,
+                        lda: s.rank, b: params + s.bOffset + n0 * s.rank, ldb: s.rank, beta: 1, c: out + r0 * outF + n0, ldc: outF)
+        }
         // Row halves on the two threads (each row's u and output depend only on that row).
         let items = halves(n)
         if base.frozenGemm == .int8 {
-            // u first, then `out += scale · u·Bᵀ` inside the int8 product's work items, over
-            // each item's columns while they are still in its cache.
+            // u first, then the adapter's term inside the int8 product's work items, over each
+            // item's columns while they are still in its cache.
             ComputeThreads.parallelFor(items) { p in
                 let (r0, r1) = ComputeThreads.part(p, of: n, parts: items)
-                Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: s.rank, k: inF, a: loraInput + r0 * inF, lda: inF,
-                            b: params + s.aOffset, ldb: inF, c: u + r0 * s.rank, ldc: s.rank)
+                uRows(r0, r1)
             }
             base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate, quantized: quantized) { n0, n1 in
-                Matmul.gemm(transA: false, transB: true, m: n, n: n1 - n0, k: s.rank, alpha: scale, a: u, lda: s.rank,
-                            b: params + s.bOffset + n0 * s.rank, ldb: s.rank, beta: 1, c: out + n0, ldc: outF)
+                addTerm(rows: 0, n, columns: n0, n1)
             }
             return
         }
-        base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate)
+        base.frozenForward(id, input, rows: n, out: out, accumulate: accumulate, quantized: quantized)
         ComputeThreads.parallelFor(items) { p in
             let (r0, r1) = ComputeThreads.part(p, of: n, parts: items)
-            Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: s.rank, k: inF, a: loraInput + r0 * inF, lda: inF,
-                        b: params + s.aOffset, ldb: inF, c: u + r0 * s.rank, ldc: s.rank)
-            Matmul.gemm(transA: false, transB: true, m: r1 - r0, n: outF, k: s.rank, alpha: scale, a: u + r0 * s.rank, lda: s.rank,
-                        b: params + s.bOffset, ldb: s.rank, beta: 1, c: out + r0 * outF, ldc: outF)
+            uRows(r0, r1)
+            addTerm(rows: r0, r1, columns: 0, outF)
         }
     }
 
@@ -75,11 +80,13 @@ enum LoRALinear {
         // transposed copy per chunk) into its own buffer, and the second item its dA too; they
         // are added into `grads` after both finish, so the result does not depend on which
         // thread ran which item.
-        let work = UnsafeMutablePointer<Float>.allocate(capacity: r * (items * outF + (items - 1) * inF) + r * outF)
-        work.initialize(repeating: 0, count: r * items * outF + r * (items - 1) * inF)
+        // work: each item's dBᵀ [r, out], the second item's dA [r, in], then Bᵀ [r, out].
+        let sums = r * (items * outF + (items - 1) * inF)
+        let work = UnsafeMutablePointer<Float>.allocate(capacity: sums + r * outF)
+        work.initialize(repeating: 0, count: sums)
         defer { work.deallocate() }
         // Bᵀ [r, out], so that t = dOut · B reads both factors along rows (the skinny kernel).
-        let bT = work + r * (items * outF + (items - 1) * inF), b = params + s.bOffset
+        let bT = work + sums, b = params + s.bOffset
         for o in 0..<outF { for j in 0..<r { bT[j * outF + o] = b[o * r + j] } }
         ComputeThreads.parallelFor(items) { p in
             let (r0, r1) = ComputeThreads.part(p, of: n, parts: items)
