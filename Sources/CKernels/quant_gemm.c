@@ -120,8 +120,10 @@ static __attribute__((target("avx512f,avx512bw,avx512vl"))) void q8_quantize_row
             const __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v1, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             _mm_storeu_si128((__m128i *)y[blk].q, _mm512_cvtsepi32_epi8(i0));
             _mm_storeu_si128((__m128i *)(y[blk].q + 16), _mm512_cvtsepi32_epi8(i1));
+            const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
             y[blk].d = d;
-            y[blk].s = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+            y[blk].s = d * (float)sum;
+            y[blk].bias = -128 * sum;
         }
     }
 }
@@ -168,6 +170,7 @@ void ck_q8_quantize_rows(const float *a, int m, int k, long lda, ck_q8_block *ds
             _mm256_storeu_si256((__m256i *)y[blk].q, p);
             y[blk].d = d;
             y[blk].s = d * _mm_cvtss_f32(s4);
+            y[blk].bias = -128 * (int)_mm_cvtss_f32(s4);  // an integer below 2^12 in magnitude: exact
 #else
             float amax = 0;
             for (int j = 0; j < QK; ++j) amax = fmaxf(amax, fabsf(x[j]));
@@ -180,6 +183,7 @@ void ck_q8_quantize_rows(const float *a, int m, int k, long lda, ck_q8_block *ds
             }
             y[blk].d = d;
             y[blk].s = d * (float)sum;
+            y[blk].bias = -128 * sum;
 #endif
         }
     }

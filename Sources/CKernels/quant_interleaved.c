@@ -5,7 +5,8 @@
 // k/32 records, one per block of 32 columns, each holding that block of all 8 rows:
 //   Q4_0 (144 bytes = 8 x 18): d[8] (f16) | 4 x 32 bytes of nibbles
 //   Q4_1 (160 bytes = 8 x 20): d[8] | m[8] (f16) | 4 x 32 bytes of nibbles
-//   Q8_0 (288 bytes = 8 x 34 + 16): d[8] | Σq[8] (int16) | 8 x 32 signed bytes
+//   Q8_0 (272 bytes = 8 x 34): d[8] | 8 x 32 bytes, each the signed code plus 128 (stored as
+//        unsigned w + 128, vpdpbusd's unsigned operand, so the VNNI tiles need no XOR)
 //   Q5_0 (176 bytes = 8 x 22): d[8] | 4 x (lo[4] | hi[4]) | 4 x 32 bytes of nibbles: the
 //        nibbles as Q4_0's, and for nibble vector p two 32-bit masks holding the fifth bits of
 //        its low and high nibbles (bit 4l + t of lo: element 4p + t of row l; of hi: element
@@ -46,9 +47,10 @@
 //
 // The 4-term dot product: AVX512-VNNI vpdpbusd (u8 x s8 -> s32 accumulate, one instruction)
 // when the CPU has it (checked at run time with CPUID), else AVX2 vpmaddubsw + vpmaddwd +
-// vpaddd. vpdpbusd's unsigned operand is the nibble (Q4) or the activation + 128 (Q8_0,
-// corrected by -128·Σq_w from the record); vpmaddubsw's for Q8_0 is |w| with the sign moved
-// onto the activation. The AVX-512 code has function-level target attributes, so the
+// vpaddd. vpdpbusd's unsigned operand is the weight's code: the nibble (Q4) or the stored w +
+// 128 (Q8_0, whose accumulators start from the activation block's -128·Σq_a, ck_q8_block.bias,
+// so the sum is exact in integers); vpmaddubsw's for Q8_0 is |w| with the sign moved onto the
+// activation. The AVX-512 code has function-level target attributes, so the
 // package builds for, and runs on, AVX2-only CPUs.
 //
 // Tile: 4 activation rows x 2 groups (16 weight rows); rows in blocks of QI_MC so the
@@ -60,7 +62,7 @@
 // buffer, then the packed F32 micro-kernel runs over all rows of dY. Each weight is
 // dequantized once per call; no F32 copy of the whole W exists. Or (ck_qt_*, below) through a
 // transposed Q8_0 copy of W made once, with dY quantized and the int8 forward kernels: about
-// twice as fast, for 1.125 more bytes per weight and 8-bit rounding of dY and of Wᵀ.
+// twice as fast, for 1.0625 more bytes per weight and 8-bit rounding of dY and of Wᵀ.
 
 #include "CKernels.h"
 #include "quant_reference.h"
@@ -95,7 +97,7 @@ static inline int qi_record_bytes(int type) {
     switch (type) {
     case CK_Q4_0: return 144;
     case CK_Q4_1: return 160;
-    case CK_Q8_0: return 288;
+    case CK_Q8_0: return 272;
     case CK_Q4_K: return 144;
     case CK_Q5_K: return 176;
     case CK_Q5_0: return 176;
@@ -105,7 +107,7 @@ static inline int qi_record_bytes(int type) {
 }
 
 static inline int qi_header_bytes(int type) {
-    return type == CK_Q4_0 || type == CK_Q4_K || type == CK_Q6_K ? 16 : type == CK_Q5_0 || type == CK_Q5_K ? 48 : 32;
+    return type == CK_Q4_0 || type == CK_Q4_K || type == CK_Q6_K || type == CK_Q8_0 ? 16 : type == CK_Q5_0 || type == CK_Q5_K ? 48 : 32;
 }
 
 // Bytes of one GGUF block of `type` (ck_quant_block_bytes knows the 32-element types of quant_gemm.c).
@@ -159,6 +161,9 @@ static inline uint32_t qi_ld_u32(const uint8_t *p) {
 
 static inline float qi_half(const uint8_t *p) { return ck_half_to_float_portable(p); }
 
+// The signed Q8_0 code of a stored byte (w + 128).
+static inline int qi_q8(uint8_t b) { return (int)b - 128; }
+
 // Q6_K: the scale d·sc of elements 16h .. 16h + 15 of lane l in block blk of group grp (exact in F32).
 static inline float qi_k6_scale(const uint8_t *grp, int blk, int l, int h) {
     return qi_half(grp + (long)(blk >> 3) * QI_K6_SUPER + 2 * l) * (float)(int8_t)qi_rec(CK_Q6_K, grp, blk)[8 * h + l];
@@ -196,11 +201,8 @@ static void qi_place_block(int type, uint8_t *rec, int l, const uint8_t *s) {
     memcpy(rec + 2 * l, s, 2);
     if (type == CK_Q4_1) memcpy(rec + 16 + 2 * l, s + 2, 2);
     if (type == CK_Q8_0) {
-        int sum = 0;
-        for (int j = 0; j < QK; ++j) sum += (int8_t)s[2 + j];
-        const int16_t s16 = (int16_t)sum;
-        memcpy(rec + 16 + 2 * l, &s16, 2);
-        for (int p = 0; p < 8; ++p) memcpy(rec + hdr + 32 * p + 4 * l, s + 2 + 4 * p, 4);
+        for (int p = 0; p < 8; ++p)
+            for (int t = 0; t < 4; ++t) rec[hdr + 32 * p + 4 * l + t] = (uint8_t)(s[2 + 4 * p + t] ^ 0x80);
     } else {
         const uint8_t *qs = s + (type == CK_Q4_1 ? 4 : type == CK_Q5_0 ? 6 : 2);
         for (int p = 0; p < 4; ++p) memcpy(rec + hdr + 32 * p + 4 * l, qs + 4 * p, 4);
@@ -332,7 +334,7 @@ static void qi_dequant_block(int type, const uint8_t *grp, int blk, int l, float
     qi_lane_scale(type, grp, blk, l, &d, &o);
     if (type == CK_Q8_0) {
         for (int p = 0; p < 8; ++p)
-            for (int t = 0; t < 4; ++t) dst[4 * p + t] = (float)(int8_t)rec[hdr + 32 * p + 4 * l + t] * d;
+            for (int t = 0; t < 4; ++t) dst[4 * p + t] = (float)qi_q8(rec[hdr + 32 * p + 4 * l + t]) * d;
         return;
     }
     // Q4_0 and Q5_0 as ggml writes them, (q - 8) · d and (q - 16) · d (no + 0: it would turn
@@ -467,7 +469,7 @@ static void qi_scalar_cols(int T, int m, int n, int nb, const ck_q8_block *aq, c
                 int sum = 0;
                 if (T == CK_Q8_0) {
                     for (int p = 0; p < 8; ++p)
-                        for (int t = 0; t < 4; ++t) sum += (int8_t)rec[hdr + 32 * p + 4 * l + t] * ab->q[4 * p + t];
+                        for (int t = 0; t < 4; ++t) sum += qi_q8(rec[hdr + 32 * p + 4 * l + t]) * ab->q[4 * p + t];
                     total += (float)sum * dw * ab->d;
                 } else {
                     for (int e = 0; e < QK; ++e) sum += qi_code(T, rec, l, e) * ab->q[e];
@@ -532,7 +534,7 @@ static void qi_dequant_panels(int type, int n, int k, const uint8_t *w, int c0, 
             qi_lane_scale(type, grp, blk, l, &d, &o);
             if (type == CK_Q8_0) {
                 for (int v = 0; v < 4; ++v)
-                    for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)(int8_t)rec[hdr + 32 * (4 * half + v) + 4 * l + t] * d;
+                    for (int t = 0; t < 4; ++t) dst[4 * v + t] = (float)qi_q8(rec[hdr + 32 * (4 * half + v) + 4 * l + t]) * d;
             } else {
                 for (int e = 0; e < 16; ++e) dst[e] = (float)qi_code(type, rec, l, 16 * half + e) * d + o;
             }
@@ -563,7 +565,7 @@ void ck_qi_backward_cols(int type, int m, int n, int k, const float *dy, long ld
 // stored in the interleaved Q8_0 layout, so dX = dY · W is the forward product dY · (Wᵀ)ᵀ: dY
 // is quantized per row to 8-bit blocks along n and multiplied with the int8 forward kernels.
 // Built once from the interleaved weight, 32 rows of W dequantized at a time (no F32 copy of
-// the whole W); costs 36 bytes per 32 weights (Q4_1 itself: 20).
+// the whole W); costs 34 bytes per 32 weights (Q4_1 itself: 20).
 
 size_t ck_qt_bytes(int n, int k) {
     if (n <= 0 || k <= 0 || k % QK) return 0;

@@ -110,27 +110,24 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(tile)(int T, int
             if (T == CK_Q4_1) ow[g] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(rec[g] + 16)));
             else if (T == CK_Q4_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-8.0f));
             else if (T == CK_Q5_0) ow[g] = _mm256_mul_ps(dw[g], _mm256_set1_ps(-16.0f));
-            __m256i init = _mm256_setzero_si256();
-#if QI_VNNI
-            // Q8_0: the activations enter as a + 128 (unsigned); start from -128 · Σw.
-            if (T == CK_Q8_0)
-                init = _mm256_sub_epi32(init, _mm256_slli_epi32(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(rec[g] + 16))), 7));
-#endif
-            for (int r = 0; r < R; ++r) iacc[r][g] = init;
+            for (int r = 0; r < R; ++r)  // Q8_0 with vpdpbusd: the sum against w + 128 starts from -128 · Σa
+                iacc[r][g] = T == CK_Q8_0 && QI_VNNI ? _mm256_set1_epi32(a[r * astride + blk].bias) : _mm256_setzero_si256();
         }
         if (T == CK_Q8_0) {
             for (int p = 0; p < 8; ++p) {
                 __m256i wv[2];
-                for (int g = 0; g < G; ++g) wv[g] = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));
+                for (int g = 0; g < G; ++g) wv[g] = _mm256_loadu_si256((const __m256i *)(rec[g] + hdr + 32 * p));  // w + 128
 #if !QI_VNNI
                 __m256i wa[2];
-                for (int g = 0; g < G; ++g) wa[g] = _mm256_abs_epi8(wv[g]);
+                for (int g = 0; g < G; ++g) {
+                    wv[g] = _mm256_xor_si256(wv[g], _mm256_set1_epi8((char)0x80));  // the signed w
+                    wa[g] = _mm256_abs_epi8(wv[g]);
+                }
 #endif
                 for (int r = 0; r < R; ++r) {
                     const __m256i av = _mm256_set1_epi32(qi_ld32(a[r * astride + blk].q + 4 * p));
 #if QI_VNNI
-                    const __m256i au = _mm256_xor_si256(av, _mm256_set1_epi8((char)0x80));
-                    for (int g = 0; g < G; ++g) iacc[r][g] = _mm256_dpbusd_epi32(iacc[r][g], au, wv[g]);
+                    for (int g = 0; g < G; ++g) QI_DOT_U4(iacc[r][g], wv[g], av);
 #else
                     // vpmaddubsw needs an unsigned operand: |w| and sign(w)·a (no saturation: 2·127·127 < 2^15).
                     for (int g = 0; g < G; ++g) QI_DOT_U4(iacc[r][g], wa[g], _mm256_sign_epi8(av, wv[g]));

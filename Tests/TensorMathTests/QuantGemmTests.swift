@@ -124,7 +124,7 @@ final class QuantGemmTests: XCTestCase {
             let w = raw.withUnsafeBytes { QuantizedMatrix(type: type, rows: rows, cols: cols, source: $0.baseAddress!, rowOrder: order) }
             // Bytes per 8 rows x 32 columns (Q4_K: 1184 per 8 rows x 256, header included; Q5_K:
             // 1440; Q6_K: 1680, exactly its 8 x 210 GGUF bytes).
-            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 288, .q4_K: 148, .q5_K: 180, .q6_K: 210][type]!
+            let recordBytes = [QuantBlockType.q4_0: 144, .q4_1: 160, .q5_0: 176, .q8_0: 272, .q4_K: 148, .q5_K: 180, .q6_K: 210][type]!
             XCTAssertEqual(w.byteCount, (rows + 7) / 8 * cols / 32 * recordBytes)
             var got = [Float](repeating: .nan, count: cols), want = got
             let rowBytes = cols / type.blockElements * type.blockBytes
@@ -279,7 +279,7 @@ final class QuantGemmTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertEqual(w.transposedByteCount, cols / 8 * 2 * 288, "\(type.name): \(cols) rows of 64 (45 padded), Q8_0 records")
+            XCTAssertEqual(w.transposedByteCount, cols / 8 * 2 * 272, "\(type.name): \(cols) rows of 64 (45 padded), Q8_0 records")
         }
     }
 
@@ -324,7 +324,7 @@ final class QuantGemmTests: XCTestCase {
         }
     } }
 
-    /// The activation blocks (`ck_q8_quantize_rows`: scale, integer sum and the 32 codes) are the
+    /// The activation blocks (`ck_q8_quantize_rows`: scale, sums and the 32 codes) are the
     /// same bytes under every ISA: the 512-bit quantizer and the 256-bit one it replaces there.
     /// Rows include a zero block, a block with one large entry, and halves that round either way.
     func testActivationBlocksAreTheSameBytesUnderEveryISA() {
@@ -337,6 +337,11 @@ final class QuantGemmTests: XCTestCase {
         forEachISA { isa in
             var aq = [ck_q8_block](repeating: ck_q8_block(), count: m * k / 32)
             x.withUnsafeBufferPointer { xp in aq.withUnsafeMutableBufferPointer { ck_q8_quantize_rows(xp.baseAddress!, Int32(m), Int32(k), k, $0.baseAddress!) } }
+            for b in aq {   // the integer correction of the unsigned-weight (Q8_0) tiles: -128 · Σq
+                let sum = withUnsafeBytes(of: b.q) { $0.reduce(0) { $0 + Int(Int8(bitPattern: $1)) } }
+                XCTAssertEqual(Int(b.bias), -128 * sum)
+                XCTAssertEqual(b.s, b.d * Float(sum))
+            }
             blocks.append(aq.withUnsafeBytes { Array($0) })
         }
         XCTAssertGreaterThanOrEqual(blocks.count, 2)
@@ -348,7 +353,7 @@ final class QuantGemmTests: XCTestCase {
         let (rows, cols) = (5, 96)
         let x = uniform(rows * cols)
         let w = QuantizedMatrix(quantizingToQ8_0: Tensor(shape: [rows, cols], data: x))
-        XCTAssertEqual(w.byteCount, (rows + 7) / 8 * 8 * cols / 32 * 36)   // 8-row groups, 34 + 2 bytes per block
+        XCTAssertEqual(w.byteCount, (rows + 7) / 8 * 8 * cols / 32 * 34)   // 8-row groups, 34 bytes per block
         let back = w.dequantized().data
         for b in 0..<(rows * cols / 32) {
             let amax = x[(b * 32)..<(b * 32 + 32)].map(abs).max()!

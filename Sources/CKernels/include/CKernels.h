@@ -152,10 +152,13 @@ void ck_pool_stats(long out[5]);
 /// the interleaved products only (k a multiple of 256).
 #define CK_Q5_K 13
 
-/// An activation block: 32 int8 values, scale d (x ≈ q · d) and s = d · Σq.
+/// An activation block: 32 int8 values, scale d (x ≈ q · d), s = d · Σq and bias = -128 · Σq
+/// (the integer correction of a dot product against unsigned weights w + 128, which the 512-bit
+/// Q8_0 tile starts its accumulators from).
 typedef struct {
     float d;
     float s;
+    int32_t bias;
     int8_t q[32];
 } ck_q8_block;
 
