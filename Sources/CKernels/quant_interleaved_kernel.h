@@ -200,17 +200,17 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
                 if (G == 2 && T != CK_Q6_K) {
                     switch (R) {
 #if QZ_ROWS >= 8
-                    case 8: qz_tile(T, 8, nb, ai, nb, wg, gstride, o); break;
-                    case 7: qz_tile(T, 7, nb, ai, nb, wg, gstride, o); break;
+                    case 8: qz_tile(T, 8, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 7: qz_tile(T, 7, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
 #endif
 #if QZ_ROWS >= 6
-                    case 6: qz_tile(T, 6, nb, ai, nb, wg, gstride, o); break;
-                    case 5: qz_tile(T, 5, nb, ai, nb, wg, gstride, o); break;
+                    case 6: qz_tile(T, 6, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 5: qz_tile(T, 5, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
 #endif
-                    case 4: qz_tile(T, 4, nb, ai, nb, wg, gstride, o); break;
-                    case 3: qz_tile(T, 3, nb, ai, nb, wg, gstride, o); break;
-                    case 2: qz_tile(T, 2, nb, ai, nb, wg, gstride, o); break;
-                    default: qz_tile(T, 1, nb, ai, nb, wg, gstride, o); break;
+                    case 4: qz_tile(T, 4, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 3: qz_tile(T, 3, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 2: qz_tile(T, 2, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    default: qz_tile(T, 1, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
                     }
                 } else
 #endif
