@@ -101,32 +101,86 @@ void ck_quantize_row_q8_0(const float *x, int k, void *dst) {
 }
 
 #if CQ_AVX2
-// The same quantization in 512-bit registers (a block of 32 in two zmm), chosen with the int8
-// kernels' instruction set (AVX-512 BW/VL come with their VNNI levels). Same values: the
-// maximum and the integer sum do not depend on the order, the rounding is the same
-// round-to-nearest-even of the same products, and vpmovsdb saturates as the packs do.
-static __attribute__((target("avx512f,avx512bw,avx512vl"))) void q8_quantize_rows_z(const float *a, int m, int k,
-                                                                                    long lda, ck_q8_block *dst) {
+// The same quantization in 512-bit registers, chosen with the int8 kernels' instruction set
+// (AVX-512 BW/VL come with their VNNI levels). Up to 16 blocks of a row at a time: each
+// block's |x| maximum and integer sum are 16-lane vectors, reduced together by a transposing
+// tree (qz_tree: 15 combining steps of two shuffles and one max or add for 16 blocks, against
+// 4 steps per block for a horizontal reduction each), so the scales d, 1/d, s and bias are
+// formed for 16 blocks in a few vector instructions: 0.30 -> 0.22 ns per element over 512 rows
+// of 576 or 1536 (one thread), 0.30 -> 0.28 at 192 (6 blocks, a third of a tree); it was ~4%
+// of an int8 training step. Same values as the 256-bit path: the maximum and the integer sum
+// do not depend on the order, d and 1/d are the same correctly rounded divisions, the rounding
+// is the same round-to-nearest-even of the same products, and vpmovsdb saturates as the packs
+// do.
+#define QZ_ATTR __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+// v[0..15] -> one vector whose lane 4j + t holds the reduction of v[4t + j] (op: max or add).
+#define QZ_TREE(name, T, op, shuf4, lo64, hi64, shufps, cast_to_pd, cast_from_pd, cast_to_ps, cast_from_ps) \
+    static inline __attribute__((always_inline)) QZ_ATTR T name(const T *v) {                               \
+        T w[8], x[4], y[2];                                                                              \
+        for (int i = 0; i < 8; ++i) /* [v2i | v2i+1], 8 lanes each */                                    \
+            w[i] = op(shuf4(v[2 * i], v[2 * i + 1], 0x44), shuf4(v[2 * i], v[2 * i + 1], 0xEE));           \
+        for (int i = 0; i < 4; ++i) /* quarters v4i .. v4i+3, 4 lanes each */                            \
+            x[i] = op(shuf4(w[2 * i], w[2 * i + 1], 0x88), shuf4(w[2 * i], w[2 * i + 1], 0xDD));           \
+        for (int i = 0; i < 2; ++i) /* quarter j: v8i+j, v8i+4+j, 2 lanes each */                       \
+            y[i] = op(cast_from_pd(lo64(cast_to_pd(x[2 * i]), cast_to_pd(x[2 * i + 1]))),                  \
+                      cast_from_pd(hi64(cast_to_pd(x[2 * i]), cast_to_pd(x[2 * i + 1]))));                 \
+        return op(cast_from_ps(shufps(cast_to_ps(y[0]), cast_to_ps(y[1]), 0x88)),                           \
+                  cast_from_ps(shufps(cast_to_ps(y[0]), cast_to_ps(y[1]), 0xDD)));                          \
+    }
+#define QZ_ID(x) (x)
+QZ_TREE(qz_tree_max, __m512, _mm512_max_ps, _mm512_shuffle_f32x4, _mm512_unpacklo_pd, _mm512_unpackhi_pd,
+        _mm512_shuffle_ps, _mm512_castps_pd, _mm512_castpd_ps, QZ_ID, QZ_ID)
+QZ_TREE(qz_tree_add, __m512i, _mm512_add_epi32, _mm512_shuffle_i32x4, _mm512_unpacklo_epi64, _mm512_unpackhi_epi64,
+        _mm512_shuffle_ps, QZ_ID, QZ_ID, _mm512_castsi512_ps, _mm512_castps_si512)
+#undef QZ_TREE
+#undef QZ_ID
+
+static QZ_ATTR void q8_quantize_rows_z(const float *a, int m, int k, long lda, ck_q8_block *dst) {
     const int nb = k / QK;
+    // The tree leaves block 4t + j in lane 4j + t; this permutation puts block b in lane b.
+    const __m512i natural = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    float dv[16], idv[16], sv[16];
+    int32_t bv[16];
     for (int i = 0; i < m; ++i) {
-        const float *x = a + (long)i * lda;
+        const float *row = a + (long)i * lda;
         ck_q8_block *y = dst + (long)i * nb;
-        for (int blk = 0; blk < nb; ++blk, x += QK) {
-            const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-            const float d = amax / 127.0f;
-            const __m512 id = _mm512_set1_ps(d > 0 ? 1.0f / d : 0.0f);
-            const __m512i i0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v0, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            const __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v1, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            _mm_storeu_si128((__m128i *)y[blk].q, _mm512_cvtsepi32_epi8(i0));
-            _mm_storeu_si128((__m128i *)(y[blk].q + 16), _mm512_cvtsepi32_epi8(i1));
-            const int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
-            y[blk].d = d;
-            y[blk].s = d * (float)sum;
-            y[blk].bias = -128 * sum;
+        for (int b0 = 0; b0 < nb; b0 += 16) {
+            const int n = nb - b0 < 16 ? nb - b0 : 16;
+            const float *x = row + (long)b0 * QK;
+            __m512 mx[16];
+            for (int b = 0; b < 16; ++b)
+                mx[b] = b < n ? _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + QK * b)), _mm512_abs_ps(_mm512_loadu_ps(x + QK * b + 16)))
+                              : _mm512_setzero_ps();
+            const __m512 amax = _mm512_permutexvar_ps(natural, qz_tree_max(mx));
+            const __m512 d = _mm512_div_ps(amax, _mm512_set1_ps(127.0f));
+            const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f), d);
+            _mm512_storeu_ps(dv, d);
+            _mm512_storeu_ps(idv, id);
+            __m512i sums[16];
+            for (int b = 0; b < 16; ++b) {
+                if (b >= n) { sums[b] = _mm512_setzero_si512(); continue; }
+                const __m512 ib = _mm512_set1_ps(idv[b]);
+                const __m512i i0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + QK * b), ib),
+                                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                const __m512i i1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + QK * b + 16), ib),
+                                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                _mm_storeu_si128((__m128i *)y[b0 + b].q, _mm512_cvtsepi32_epi8(i0));
+                _mm_storeu_si128((__m128i *)(y[b0 + b].q + 16), _mm512_cvtsepi32_epi8(i1));
+                sums[b] = _mm512_add_epi32(i0, i1);
+            }
+            const __m512i sum = _mm512_permutexvar_epi32(natural, qz_tree_add(sums));
+            _mm512_storeu_ps(sv, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sum)));
+            _mm512_storeu_si512(bv, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+            for (int b = 0; b < n; ++b) {
+                y[b0 + b].d = dv[b];
+                y[b0 + b].s = sv[b];
+                y[b0 + b].bias = bv[b];
+            }
         }
     }
 }
+#undef QZ_ATTR
 #endif
 
 void ck_q8_quantize_rows(const float *a, int m, int k, long lda, ck_q8_block *dst) {

@@ -325,27 +325,35 @@ final class QuantGemmTests: XCTestCase {
     } }
 
     /// The activation blocks (`ck_q8_quantize_rows`: scale, sums and the 32 codes) are the
-    /// same bytes under every ISA: the 512-bit quantizer and the 256-bit one it replaces there.
-    /// Rows include a zero block, a block with one large entry, and halves that round either way.
+    /// same bytes under every ISA: the 512-bit quantizer (16 blocks at a time, the rest of a
+    /// row in a shorter group) and the 256-bit one it replaces there. Rows include a zero block,
+    /// a block with one large entry, and halves that round either way; 10 blocks per row (one
+    /// short group) and 50 (three groups of 16 and one of 2).
     func testActivationBlocksAreTheSameBytesUnderEveryISA() {
-        let (m, k) = (7, 320)
-        var x = uniform(m * k, scale: 3)
-        for t in 0..<32 { x[t] = 0 }
-        x[40] = 1e4
-        for t in 64..<96 { x[t] = Float(t - 80) * 0.5 }   // amax 8: codes at exact halves of a step
-        var blocks: [[UInt8]] = []
-        forEachISA { isa in
-            var aq = [ck_q8_block](repeating: ck_q8_block(), count: m * k / 32)
-            x.withUnsafeBufferPointer { xp in aq.withUnsafeMutableBufferPointer { ck_q8_quantize_rows(xp.baseAddress!, Int32(m), Int32(k), k, $0.baseAddress!) } }
-            for b in aq {   // the integer correction of the unsigned-weight (Q8_0) tiles: -128 · Σq
-                let sum = withUnsafeBytes(of: b.q) { $0.reduce(0) { $0 + Int(Int8(bitPattern: $1)) } }
-                XCTAssertEqual(Int(b.bias), -128 * sum)
-                XCTAssertEqual(b.s, b.d * Float(sum))
+        for (m, k) in [(7, 320), (3, 1600)] {
+            var x = uniform(m * k, scale: 3)
+            for t in 0..<32 { x[t] = 0 }
+            x[40] = 1e4
+            for t in 64..<96 { x[t] = Float(t - 80) * 0.5 }   // amax 8: codes at exact halves of a step
+            x[k + 17 * 32 + 5] = -2e3                          // the second row's block 17: past the first group of 16
+            var blocks: [[UInt8]] = []
+            forEachISA { isa in
+                var aq = [ck_q8_block](repeating: ck_q8_block(), count: m * k / 32)
+                x.withUnsafeBufferPointer { xp in aq.withUnsafeMutableBufferPointer { ck_q8_quantize_rows(xp.baseAddress!, Int32(m), Int32(k), k, $0.baseAddress!) } }
+                for (b, block) in aq.enumerated() {   // d, and the sums the tiles use: s = d · Σq, bias = -128 · Σq
+                    let codes = withUnsafeBytes(of: block.q) { $0.map { Int(Int8(bitPattern: $0)) } }
+                    let sum = codes.reduce(0, +)
+                    let amax = x[(b * 32)..<(b * 32 + 32)].map(abs).max()!
+                    XCTAssertEqual(block.d, amax / 127, "\(isa) block \(b)")
+                    XCTAssertEqual(Int(block.bias), -128 * sum, "\(isa) block \(b)")
+                    XCTAssertEqual(block.s, block.d * Float(sum), "\(isa) block \(b)")
+                    if amax > 0 { XCTAssertEqual(codes.map(abs).max(), 127, "\(isa) block \(b)") }
+                }
+                blocks.append(aq.withUnsafeBytes { Array($0) })
             }
-            blocks.append(aq.withUnsafeBytes { Array($0) })
+            XCTAssertGreaterThanOrEqual(blocks.count, 2)
+            for b in blocks.dropFirst() { XCTAssertEqual(b, blocks[0], "\(m) x \(k)") }
         }
-        XCTAssertGreaterThanOrEqual(blocks.count, 2)
-        for b in blocks.dropFirst() { XCTAssertEqual(b, blocks[0]) }
     }
 
     /// Q8_0 weights made from F32 lie within half a step of the original values.
