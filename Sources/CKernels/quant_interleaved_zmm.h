@@ -11,7 +11,7 @@
 // integer sum carries 128 · Σa; the accumulators start from the activation block's -128 · Σa
 // (ck_q8_block.bias, a broadcast load), which removes it exactly, in integers. Against the
 // earlier XOR of every weight vector and an offset FMA per row in F32, that ran the Q8_0 tile
-// 10-15% faster (qgemm-bench). Q6_K, and a last group without a partner, stay on the 256-bit tile.
+// 7-10% faster (qgemm-bench). Q6_K, and a last group without a partner, stay on the 256-bit tile.
 //
 // Measured (scripts/qgemm-bench.sh, one thread, M = 512, on a Xeon with AVX512-VNNI): 8 rows
 // beat 4 and 6, and 12 spill; one accumulator per row (a chain of 8 vpdpbusd per block) beat
