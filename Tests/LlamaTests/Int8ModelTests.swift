@@ -27,8 +27,8 @@ final class Int8ModelTests: XCTestCase {
         XCTAssertTrue(int8.stored.embedding.data.isEmpty, "no F32 embedding")
         XCTAssertTrue(int8.stored.layers.allSatisfy { $0.wq.data.isEmpty && $0.down.data.isEmpty }, "no F32 projections")
         let c = Self.config
-        // Rows in groups of 8 (the vocabulary of 67 is padded to 72); a Q8_0 block is 34 bytes plus its 2-byte sum.
-        func bytes(_ rows: Int, _ cols: Int) -> Int { (rows + 7) / 8 * 8 * cols / 32 * 36 }
+        // Rows in groups of 8 (the vocabulary of 67 is padded to 72); a Q8_0 block is 34 bytes.
+        func bytes(_ rows: Int, _ cols: Int) -> Int { (rows + 7) / 8 * 8 * cols / 32 * 34 }
         let d = c.hiddenSize
         let perLayer = bytes(c.queryWidth, d) + 2 * bytes(c.kvWidth, d) + bytes(d, c.queryWidth)
             + 2 * bytes(c.intermediateSize, d) + bytes(d, c.intermediateSize)
