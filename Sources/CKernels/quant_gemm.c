@@ -114,27 +114,22 @@ void ck_quantize_row_q8_0(const float *x, int k, void *dst) {
 // do.
 #define QZ_ATTR __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-// v[0..15] -> one vector whose lane 4j + t holds the reduction of v[4t + j] (op: max or add).
-#define QZ_TREE(name, T, op, shuf4, lo64, hi64, shufps, cast_to_pd, cast_from_pd, cast_to_ps, cast_from_ps) \
-    static inline __attribute__((always_inline)) QZ_ATTR T name(const T *v) {                               \
-        T w[8], x[4], y[2];                                                                              \
-        for (int i = 0; i < 8; ++i) /* [v2i | v2i+1], 8 lanes each */                                    \
-            w[i] = op(shuf4(v[2 * i], v[2 * i + 1], 0x44), shuf4(v[2 * i], v[2 * i + 1], 0xEE));           \
-        for (int i = 0; i < 4; ++i) /* quarters v4i .. v4i+3, 4 lanes each */                            \
-            x[i] = op(shuf4(w[2 * i], w[2 * i + 1], 0x88), shuf4(w[2 * i], w[2 * i + 1], 0xDD));           \
-        for (int i = 0; i < 2; ++i) /* quarter j: v8i+j, v8i+4+j, 2 lanes each */                       \
-            y[i] = op(cast_from_pd(lo64(cast_to_pd(x[2 * i]), cast_to_pd(x[2 * i + 1]))),                  \
-                      cast_from_pd(hi64(cast_to_pd(x[2 * i]), cast_to_pd(x[2 * i + 1]))));                 \
-        return op(cast_from_ps(shufps(cast_to_ps(y[0]), cast_to_ps(y[1]), 0x88)),                           \
-                  cast_from_ps(shufps(cast_to_ps(y[0]), cast_to_ps(y[1]), 0xDD)));                          \
-    }
-#define QZ_ID(x) (x)
-QZ_TREE(qz_tree_max, __m512, _mm512_max_ps, _mm512_shuffle_f32x4, _mm512_unpacklo_pd, _mm512_unpackhi_pd,
-        _mm512_shuffle_ps, _mm512_castps_pd, _mm512_castpd_ps, QZ_ID, QZ_ID)
-QZ_TREE(qz_tree_add, __m512i, _mm512_add_epi32, _mm512_shuffle_i32x4, _mm512_unpacklo_epi64, _mm512_unpackhi_epi64,
-        _mm512_shuffle_ps, QZ_ID, QZ_ID, _mm512_castsi512_ps, _mm512_castps_si512)
-#undef QZ_TREE
-#undef QZ_ID
+// v[0..15] -> one vector whose lane 4j + t holds the reduction of v[4t + j]'s 16 lanes: their
+// float maximum (add = 0) or their int32 sum (add = 1).
+static inline __attribute__((always_inline)) QZ_ATTR __m512i qz_tree(const __m512i *v, int add) {
+#define QZ_OP(p, q) (add ? _mm512_add_epi32((p), (q)) \
+                         : _mm512_castps_si512(_mm512_max_ps(_mm512_castsi512_ps(p), _mm512_castsi512_ps(q))))
+    __m512i w[8], x[4], y[2];
+    for (int i = 0; i < 8; ++i)  // [v2i | v2i+1], 8 lanes each
+        w[i] = QZ_OP(_mm512_shuffle_i32x4(v[2 * i], v[2 * i + 1], 0x44), _mm512_shuffle_i32x4(v[2 * i], v[2 * i + 1], 0xEE));
+    for (int i = 0; i < 4; ++i)  // quarters v4i .. v4i+3, 4 lanes each
+        x[i] = QZ_OP(_mm512_shuffle_i32x4(w[2 * i], w[2 * i + 1], 0x88), _mm512_shuffle_i32x4(w[2 * i], w[2 * i + 1], 0xDD));
+    for (int i = 0; i < 2; ++i)  // quarter j: v8i+j, v8i+4+j, 2 lanes each
+        y[i] = QZ_OP(_mm512_unpacklo_epi64(x[2 * i], x[2 * i + 1]), _mm512_unpackhi_epi64(x[2 * i], x[2 * i + 1]));
+    const __m512 y0 = _mm512_castsi512_ps(y[0]), y1 = _mm512_castsi512_ps(y[1]);
+    return QZ_OP(_mm512_castps_si512(_mm512_shuffle_ps(y0, y1, 0x88)), _mm512_castps_si512(_mm512_shuffle_ps(y0, y1, 0xDD)));
+#undef QZ_OP
+}
 
 static QZ_ATTR void q8_quantize_rows_z(const float *a, int m, int k, long lda, ck_q8_block *dst) {
     const int nb = k / QK;
@@ -148,11 +143,12 @@ static QZ_ATTR void q8_quantize_rows_z(const float *a, int m, int k, long lda, c
         for (int b0 = 0; b0 < nb; b0 += 16) {
             const int n = nb - b0 < 16 ? nb - b0 : 16;
             const float *x = row + (long)b0 * QK;
-            __m512 mx[16];
+            __m512i mx[16];  // |x| maxima, as bits
             for (int b = 0; b < 16; ++b)
-                mx[b] = b < n ? _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + QK * b)), _mm512_abs_ps(_mm512_loadu_ps(x + QK * b + 16)))
-                              : _mm512_setzero_ps();
-            const __m512 amax = _mm512_permutexvar_ps(natural, qz_tree_max(mx));
+                mx[b] = b < n ? _mm512_castps_si512(_mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + QK * b)),
+                                                                  _mm512_abs_ps(_mm512_loadu_ps(x + QK * b + 16))))
+                              : _mm512_setzero_si512();
+            const __m512 amax = _mm512_castsi512_ps(_mm512_permutexvar_epi32(natural, qz_tree(mx, 0)));
             const __m512 d = _mm512_div_ps(amax, _mm512_set1_ps(127.0f));
             const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f), d);
             _mm512_storeu_ps(dv, d);
@@ -169,7 +165,7 @@ static QZ_ATTR void q8_quantize_rows_z(const float *a, int m, int k, long lda, c
                 _mm_storeu_si128((__m128i *)(y[b0 + b].q + 16), _mm512_cvtsepi32_epi8(i1));
                 sums[b] = _mm512_add_epi32(i0, i1);
             }
-            const __m512i sum = _mm512_permutexvar_epi32(natural, qz_tree_add(sums));
+            const __m512i sum = _mm512_permutexvar_epi32(natural, qz_tree(sums, 1));
             _mm512_storeu_ps(sv, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sum)));
             _mm512_storeu_si512(bv, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
             for (int b = 0; b < n; ++b) {

@@ -5,8 +5,8 @@
 // k/32 records, one per block of 32 columns, each holding that block of all 8 rows:
 //   Q4_0 (144 bytes = 8 x 18): d[8] (f16) | 4 x 32 bytes of nibbles
 //   Q4_1 (160 bytes = 8 x 20): d[8] | m[8] (f16) | 4 x 32 bytes of nibbles
-//   Q8_0 (272 bytes = 8 x 34): d[8] | 8 x 32 bytes, each the signed code plus 128 (stored as
-//        unsigned w + 128, vpdpbusd's unsigned operand, so the VNNI tiles need no XOR)
+//   Q8_0 (272 bytes = 8 x 34): d[8] | 8 x 32 bytes, each the signed code w stored as unsigned
+//        w + 128 (vpdpbusd's unsigned operand, so the VNNI tiles need no XOR)
 //   Q5_0 (176 bytes = 8 x 22): d[8] | 4 x (lo[4] | hi[4]) | 4 x 32 bytes of nibbles: the
 //        nibbles as Q4_0's, and for nibble vector p two 32-bit masks holding the fifth bits of
 //        its low and high nibbles (bit 4l + t of lo: element 4p + t of row l; of hi: element

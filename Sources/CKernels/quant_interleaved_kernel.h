@@ -197,22 +197,24 @@ static inline __attribute__((always_inline)) QI_ATTR void QI_FN(cols_t)(int T, i
                 const int32_t *si = sums ? sums + (long)(i - i0) * nb * 2 : NULL;
                 // Literal R and G so each variant is specialised.
 #if QI_ZMM
-                if (G == 2 && T != CK_Q6_K) {
+                if (G == 2 && T != CK_Q6_K) {  // the 512-bit tile stores its rows into c itself
+                    float *ci = c + (long)i * ldc + j0;
                     switch (R) {
 #if QZ_ROWS >= 8
-                    case 8: qz_tile(T, 8, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
-                    case 7: qz_tile(T, 7, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 8: qz_tile(T, 8, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
+                    case 7: qz_tile(T, 7, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
 #endif
 #if QZ_ROWS >= 6
-                    case 6: qz_tile(T, 6, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
-                    case 5: qz_tile(T, 5, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 6: qz_tile(T, 6, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
+                    case 5: qz_tile(T, 5, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
 #endif
-                    case 4: qz_tile(T, 4, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
-                    case 3: qz_tile(T, 3, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
-                    case 2: qz_tile(T, 2, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
-                    default: qz_tile(T, 1, nb, ai, nb, wg, gstride, c + (long)i * ldc + j0, ldc, jn, accumulate); continue;
+                    case 4: qz_tile(T, 4, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
+                    case 3: qz_tile(T, 3, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
+                    case 2: qz_tile(T, 2, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
+                    default: qz_tile(T, 1, nb, ai, nb, wg, gstride, ci, ldc, jn, accumulate); break;
                     }
-                } else
+                    continue;
+                }
 #endif
                 if (G == 2) {
                     switch (R) {
